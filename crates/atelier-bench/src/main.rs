@@ -1,0 +1,50 @@
+//! Atelier's benchmarks. Each prints its figures; docs/benchmarks.md records them with the
+//! machine and date. Run in release mode:
+//!
+//! ```text
+//! cargo run --release -p atelier-bench -- all          # or: tokens | history | idle-ws
+//! ```
+
+use std::process::ExitCode;
+
+mod history;
+mod idle;
+mod stats;
+mod tokens;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let which = args.first().map(String::as_str).unwrap_or("all");
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match which {
+            "tokens" => tokens::run().await,
+            "history" => history::run(arg_number(&args, 1_000_000)).await,
+            "idle-ws" => idle::run(arg_number(&args, 5_000)).await,
+            "serve-child" => idle::serve_child().await,
+            "all" => {
+                tokens::run().await?;
+                history::run(1_000_000).await?;
+                idle::run(5_000).await
+            }
+            other => anyhow::bail!("unknown benchmark `{other}`; use tokens, history, idle-ws or all"),
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("benchmark failed: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn arg_number(args: &[String], default: usize) -> usize {
+    args.get(1).and_then(|a| a.parse().ok()).unwrap_or(default)
+}

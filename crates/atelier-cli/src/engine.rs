@@ -1,0 +1,40 @@
+//! Starting the engine from the command line: the data folder, the model provider and the
+//! default model, each from flags, then the environment, then defaults.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use atelier_core::{App, Config};
+use atelier_llm::{LlmConfig, OllamaProvider, OpenAiCompatProvider, Provider};
+
+/// The data folder: `--data-dir`, `ATELIER_DATA_DIR`, else the platform's default.
+pub fn data_dir(flag: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    if let Some(dir) = flag {
+        return Ok(dir);
+    }
+    match directories::ProjectDirs::from("dev", "atelier", "atelier") {
+        Some(dirs) => Ok(dirs.data_dir().to_path_buf()),
+        None => bail!("cannot find a home folder for Atelier's data; pass --data-dir DIR"),
+    }
+}
+
+/// The model provider: Ollama at `OLLAMA_HOST` by default; an OpenAI-compatible server (vLLM,
+/// LM Studio, llama.cpp's server, DeepSeek) when `ATELIER_OPENAI_BASE_URL` is set, with
+/// `OPENAI_API_KEY` as its key when present.
+pub fn provider() -> anyhow::Result<Arc<dyn Provider>> {
+    let config = LlmConfig::default();
+    if let Ok(base) = std::env::var("ATELIER_OPENAI_BASE_URL") {
+        let url = base.parse().with_context(|| format!("ATELIER_OPENAI_BASE_URL `{base}` is not a URL"))?;
+        let key = std::env::var("OPENAI_API_KEY").ok().filter(|k| !k.is_empty());
+        return Ok(Arc::new(OpenAiCompatProvider::new(url, key, config)?));
+    }
+    Ok(Arc::new(OllamaProvider::new(atelier_llm::ollama_host_from_env(), config)?))
+}
+
+/// Starts the engine on `data_dir`. `model` (a flag) wins over `ATELIER_MODEL`.
+pub async fn start(data_dir: PathBuf, model: Option<String>) -> anyhow::Result<App> {
+    let default_model = model.or_else(|| std::env::var("ATELIER_MODEL").ok().filter(|m| !m.is_empty()));
+    let config = Config { data_dir: data_dir.clone(), provider: provider()?, default_model };
+    App::start(config).await.with_context(|| format!("starting Atelier on {}", data_dir.display()))
+}

@@ -1,0 +1,68 @@
+//! The `atelier` command: `serve` runs the engine headless behind the embedded server, `chat`
+//! talks to a model from the terminal, `doctor` checks that everything Atelier needs is there.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod chat;
+mod doctor;
+mod engine;
+mod logging;
+mod serve;
+
+#[derive(Debug, Parser)]
+#[command(name = "atelier", version, about = "Atelier: a local-first AI coding workspace")]
+struct Cli {
+    /// Where Atelier keeps its database, logs and token [env: ATELIER_DATA_DIR]
+    /// (default: the platform's data folder, e.g. ~/.local/share/atelier).
+    #[arg(long, global = true, env = "ATELIER_DATA_DIR", value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the engine with the embedded server (JSON-RPC over WebSocket at /ws).
+    Serve(serve::Args),
+    /// Chat with a model in the terminal; replies stream as they are written.
+    Chat(chat::Args),
+    /// Check the model endpoint, models, database and data folder, and say what to fix.
+    Doctor(doctor::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let data_dir = match engine::data_dir(cli.data_dir) {
+        Ok(dir) => dir,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let quiet = !matches!(cli.command, Command::Serve(_));
+    let _log_guard = logging::init(&data_dir, quiet);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Serve(args) => serve::run(args, data_dir).await,
+            Command::Chat(args) => chat::run(args, data_dir).await,
+            Command::Doctor(args) => doctor::run(args, data_dir).await,
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

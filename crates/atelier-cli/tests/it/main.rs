@@ -1,0 +1,10 @@
+//! End-to-end tests of the `atelier` binary as a person runs it: real processes, a real
+//! WebSocket, the testkit as the model server, and kill -9 in the middle of a reply.
+
+// In tests a failed expect is the test failing, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod chat;
+mod doctor;
+mod serve;
+mod support;

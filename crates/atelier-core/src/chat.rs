@@ -1,0 +1,526 @@
+//! Chat sessions: creating one stores the agent's system and seed messages first; sending a
+//! message stores it, answers at once, and streams the reply as `message.delta` events while the
+//! text is saved about every 100 ms, so a crash keeps the partial reply.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use atelier_llm::{ChatMessage, ChatRequest, Completion, Delta, LlmError};
+use atelier_protocol::{
+    ContextUsage, FailureInfo, Message, MessageDelta, MessageEvent, MessageFailed, MessageStatus,
+    MessagesSent, Role, Session, event_types as ev, to_value, topics,
+};
+use atelier_store::{MessageRole, MessageRow, SessionRow, UsageRow, new_id, now};
+use tokio_util::sync::CancellationToken;
+
+use crate::error::{CoreError, CoreResult};
+use crate::{App, agent};
+
+/// How often a streaming reply's text is written to the database.
+const PERSIST_EVERY: Duration = Duration::from_millis(100);
+/// The most history sent to the model with each message.
+const HISTORY_LIMIT: usize = 200;
+/// Longest accepted message, in bytes.
+const MAX_MESSAGE_BYTES: usize = 256 * 1024;
+const DEFAULT_TITLE: &str = "New chat";
+
+/// Replies being streamed, by session: at most one per session.
+#[derive(Default)]
+pub(crate) struct Chats {
+    active: Mutex<HashMap<String, ActiveReply>>,
+    context_lengths: Mutex<HashMap<String, Option<u32>>>,
+}
+
+struct ActiveReply {
+    reply_id: String,
+    cancel: CancellationToken,
+}
+
+impl Chats {
+    fn active(&self) -> MutexGuard<'_, HashMap<String, ActiveReply>> {
+        self.active.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn active_count(&self) -> usize {
+        self.active().len()
+    }
+}
+
+pub(crate) fn role_to_api(role: MessageRole) -> Role {
+    match role {
+        MessageRole::System => Role::System,
+        MessageRole::User => Role::User,
+        MessageRole::Assistant => Role::Assistant,
+    }
+}
+
+fn role_from_api(role: Role) -> MessageRole {
+    match role {
+        Role::System => MessageRole::System,
+        Role::User => MessageRole::User,
+        Role::Assistant => MessageRole::Assistant,
+    }
+}
+
+fn status_to_api(status: atelier_store::MessageStatus) -> MessageStatus {
+    use atelier_store::MessageStatus as S;
+    match status {
+        S::Complete => MessageStatus::Complete,
+        S::Streaming => MessageStatus::Streaming,
+        S::Interrupted => MessageStatus::Interrupted,
+        S::Failed => MessageStatus::Failed,
+    }
+}
+
+pub(crate) fn message_to_api(row: MessageRow) -> Message {
+    Message {
+        id: row.id,
+        session_id: row.session_id,
+        role: role_to_api(row.role),
+        content: row.content,
+        status: status_to_api(row.status),
+        created_at: row.created_at,
+        reasoning: row.reasoning,
+        error: row.error,
+        model: row.model,
+    }
+}
+
+pub(crate) fn session_to_api(row: SessionRow) -> Session {
+    Session {
+        id: row.id,
+        project_id: row.project_id,
+        agent: row.agent,
+        title: row.title,
+        created_at: row.created_at,
+        model: row.model,
+    }
+}
+
+fn message_row(session_id: &str, role: MessageRole, content: &str) -> MessageRow {
+    let time = now();
+    MessageRow {
+        id: new_id("msg"),
+        session_id: session_id.to_owned(),
+        role,
+        content: content.to_owned(),
+        reasoning: String::new(),
+        status: atelier_store::MessageStatus::Complete,
+        error: None,
+        model: None,
+        created_at: time.clone(),
+        updated_at: time,
+    }
+}
+
+fn title_from(content: &str) -> String {
+    let line = content.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or(DEFAULT_TITLE);
+    let mut title: String = line.chars().take(60).collect();
+    if line.chars().count() > 60 {
+        title.push('…');
+    }
+    title
+}
+
+impl App {
+    pub async fn create_session(
+        &self,
+        project_id: Option<String>,
+        agent_id: Option<String>,
+        model: Option<String>,
+    ) -> CoreResult<Session> {
+        let agent_id = agent_id.unwrap_or_else(|| "assistant".to_owned());
+        let agent = agent::find(&agent_id).ok_or_else(|| {
+            let known: Vec<_> = agent::chat_agents().iter().map(|a| a.id).collect();
+            CoreError::InvalidInput(format!("unknown agent `{agent_id}`; known agents: {}", known.join(", ")))
+        })?;
+        if let Some(project) = &project_id {
+            self.store().get_project(project).await?;
+        }
+        if model.as_deref().is_some_and(|m| m.trim().is_empty()) {
+            return Err(CoreError::InvalidInput("model must not be empty".into()));
+        }
+        let session = SessionRow {
+            id: new_id("ses"),
+            project_id,
+            agent: agent.id.to_owned(),
+            title: DEFAULT_TITLE.to_owned(),
+            model,
+            created_at: now(),
+        };
+        let mut first = vec![message_row(&session.id, MessageRole::System, agent.system)];
+        first.extend(
+            agent.seeds.iter().map(|(role, text)| message_row(&session.id, role_from_api(*role), text)),
+        );
+        self.store().insert_session(session.clone(), first.clone()).await?;
+        let api = session_to_api(session);
+        let topic = topics::session(&api.id);
+        self.bus().publish(&topic, ev::SESSION_CREATED, to_value(&api));
+        for row in first {
+            let event = MessageEvent { message: message_to_api(row) };
+            self.bus().publish(&topic, ev::MESSAGE_CREATED, to_value(&event));
+        }
+        Ok(api)
+    }
+
+    pub async fn list_sessions(&self, project_id: Option<String>) -> CoreResult<Vec<Session>> {
+        let rows = self.store().list_sessions(project_id).await?;
+        Ok(rows.into_iter().map(session_to_api).collect())
+    }
+
+    pub async fn delete_session(&self, id: &str) -> CoreResult<()> {
+        self.store().get_session(id).await?;
+        if let Some(active) = self.inner.chat.active().remove(id) {
+            active.cancel.cancel();
+        }
+        self.store().delete_session(id).await?;
+        self.bus().publish(&topics::session(id), ev::SESSION_DELETED, serde_json::json!({ "id": id }));
+        Ok(())
+    }
+
+    pub async fn list_messages(
+        &self,
+        session_id: &str,
+        before: Option<String>,
+        limit: Option<u32>,
+    ) -> CoreResult<Vec<Message>> {
+        self.store().get_session(session_id).await?;
+        let limit = limit.unwrap_or(100).clamp(1, 1000) as usize;
+        let rows = self.store().list_messages(session_id, before, limit).await?;
+        Ok(rows.into_iter().map(message_to_api).collect())
+    }
+
+    pub async fn search_messages(
+        &self,
+        query: &str,
+        project_id: Option<String>,
+        limit: Option<u32>,
+    ) -> CoreResult<Vec<atelier_protocol::SearchHit>> {
+        let limit = limit.unwrap_or(20).clamp(1, 200) as usize;
+        let hits = self.store().search_messages(query, project_id, limit).await?;
+        Ok(hits
+            .into_iter()
+            .map(|(row, snippet)| atelier_protocol::SearchHit { message: message_to_api(row), snippet })
+            .collect())
+    }
+
+    /// Stores the person's message and an empty `streaming` reply, then streams the reply in
+    /// the background. Returns as soon as both are stored.
+    pub async fn send_message(&self, session_id: &str, content: String) -> CoreResult<MessagesSent> {
+        if content.trim().is_empty() {
+            return Err(CoreError::InvalidInput("the message is empty".into()));
+        }
+        if content.len() > MAX_MESSAGE_BYTES {
+            return Err(CoreError::InvalidInput(format!(
+                "the message is {} KiB; the limit is {} KiB",
+                content.len() / 1024,
+                MAX_MESSAGE_BYTES / 1024
+            )));
+        }
+        let session = self.store().get_session(session_id).await?;
+        let cancel = self.inner.shutdown.child_token();
+        let user = message_row(session_id, MessageRole::User, &content);
+        let mut reply = message_row(session_id, MessageRole::Assistant, "");
+        reply.status = atelier_store::MessageStatus::Streaming;
+        reply.model = session.model.clone();
+        {
+            // Claim the session before anything is stored, so two sends cannot interleave.
+            let mut active = self.inner.chat.active();
+            if let Some(current) = active.get(session_id) {
+                return Err(CoreError::Conflict(format!(
+                    "a reply is still streaming in this session ({}); wait for it or stop it \
+                     with messages.stop",
+                    current.reply_id
+                )));
+            }
+            active.insert(
+                session_id.to_owned(),
+                ActiveReply { reply_id: reply.id.clone(), cancel: cancel.clone() },
+            );
+        }
+        let stored = async {
+            self.store().insert_message(user.clone()).await?;
+            self.store().insert_message(reply.clone()).await?;
+            if session.title == DEFAULT_TITLE {
+                self.store().set_session_title(session_id, title_from(&content)).await?;
+            }
+            CoreResult::Ok(())
+        }
+        .await;
+        if let Err(e) = stored {
+            self.inner.chat.active().remove(session_id);
+            return Err(e);
+        }
+        let topic = topics::session(session_id);
+        let sent = MessagesSent { user_message_id: user.id.clone(), reply_id: reply.id.clone() };
+        self.bus().publish(
+            &topic,
+            ev::MESSAGE_CREATED,
+            to_value(&MessageEvent { message: message_to_api(user) }),
+        );
+        self.bus().publish(
+            &topic,
+            ev::MESSAGE_CREATED,
+            to_value(&MessageEvent { message: message_to_api(reply.clone()) }),
+        );
+        let app = self.clone();
+        self.spawn(async move {
+            app.stream_reply(session, reply, cancel).await;
+        });
+        Ok(sent)
+    }
+
+    /// Stops the reply streaming in a session; what arrived so far is kept as `interrupted`.
+    pub async fn stop_reply(&self, session_id: &str) -> CoreResult<bool> {
+        self.store().get_session(session_id).await?;
+        let active = self.inner.chat.active();
+        match active.get(session_id) {
+            Some(reply) => {
+                reply.cancel.cancel();
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// The model to use when a session names none: `ATELIER_MODEL` (or the command line), else
+    /// the stored setting, else the first model the provider lists.
+    pub async fn default_model(&self) -> CoreResult<String> {
+        if let Some(model) = &self.inner.config.default_model {
+            return Ok(model.clone());
+        }
+        if let Some(model) = self.store().get_setting("default_model").await? {
+            return Ok(model);
+        }
+        let models = self.provider().list_models().await?;
+        models.into_iter().next().map(|m| m.name).ok_or_else(|| {
+            CoreError::Unavailable(format!(
+                "the model server at {} has no models; pull one, e.g. `ollama pull llama3.2`",
+                self.provider().endpoint()
+            ))
+        })
+    }
+
+    async fn context_length(&self, model: &str) -> Option<u32> {
+        let cached = self.inner.chat.context_lengths.lock().ok().and_then(|c| c.get(model).copied());
+        if let Some(known) = cached {
+            return known;
+        }
+        match self.provider().context_length(model).await {
+            Ok(length) => {
+                if let Ok(mut cache) = self.inner.chat.context_lengths.lock() {
+                    cache.insert(model.to_owned(), length);
+                }
+                length
+            }
+            Err(e) => {
+                tracing::debug!(model, error = %e, "context length unknown");
+                None
+            }
+        }
+    }
+
+    async fn stream_reply(&self, session: SessionRow, reply: MessageRow, cancel: CancellationToken) {
+        let topic = topics::session(&session.id);
+        let outcome = self.run_model(&session, &reply, &topic, &cancel).await;
+        self.inner.chat.active().remove(&session.id);
+        if let Err(e) = self.finish_reply(&topic, &reply.id, outcome).await {
+            tracing::error!(reply = %reply.id, error = %e, "saving the end of a reply");
+        }
+    }
+
+    async fn run_model(
+        &self,
+        session: &SessionRow,
+        reply: &MessageRow,
+        topic: &str,
+        cancel: &CancellationToken,
+    ) -> (Streamed, Result<(String, Completion), CoreError>) {
+        let mut streamed = Streamed::default();
+        let model = match &session.model {
+            Some(model) => model.clone(),
+            None => match self.default_model().await {
+                Ok(model) => model,
+                Err(e) => return (streamed, Err(e)),
+            },
+        };
+        let history =
+            match self.store().list_messages(&session.id, Some(reply.id.clone()), HISTORY_LIMIT).await {
+                Ok(rows) => rows,
+                Err(e) => return (streamed, Err(e.into())),
+            };
+        let messages = history
+            .into_iter()
+            .filter(|m| {
+                use atelier_store::MessageStatus as S;
+                matches!(m.status, S::Complete)
+                    || (matches!(m.status, S::Interrupted) && !m.content.is_empty())
+            })
+            .map(|m| ChatMessage {
+                role: match m.role {
+                    MessageRole::System => atelier_llm::Role::System,
+                    MessageRole::User => atelier_llm::Role::User,
+                    MessageRole::Assistant => atelier_llm::Role::Assistant,
+                },
+                content: m.content,
+            })
+            .collect();
+        let request =
+            ChatRequest { model: model.clone(), messages, format: None, num_ctx: None, temperature: None };
+        let mut last_save = Instant::now();
+        let store = self.store().clone();
+        let bus = self.bus().clone();
+        let reply_id = reply.id.clone();
+        let result = {
+            let streamed = &mut streamed;
+            let mut on_delta = |delta: Delta| {
+                let (text, reasoning) = match delta {
+                    Delta::Content(t) => {
+                        streamed.content.push_str(&t);
+                        (t, false)
+                    }
+                    Delta::Reasoning(t) => {
+                        streamed.reasoning.push_str(&t);
+                        (t, true)
+                    }
+                };
+                let data = MessageDelta { message_id: reply_id.clone(), delta: text, reasoning };
+                bus.publish(topic, ev::MESSAGE_DELTA, to_value(&data));
+                if last_save.elapsed() >= PERSIST_EVERY {
+                    last_save = Instant::now();
+                    let (id, content, reasoning) =
+                        (reply_id.clone(), streamed.content.clone(), streamed.reasoning.clone());
+                    // Queued on the single writer, so it lands before the reply's final save.
+                    store.write_detached(move |tx| {
+                        atelier_store::update_message_tx(tx, &id, &content, &reasoning, None, None)
+                    });
+                }
+            };
+            self.provider().chat(&request, cancel, &mut on_delta).await
+        };
+        (streamed, result.map(|c| (model, c)).map_err(CoreError::from))
+    }
+
+    async fn finish_reply(
+        &self,
+        topic: &str,
+        reply_id: &str,
+        (streamed, outcome): (Streamed, Result<(String, Completion), CoreError>),
+    ) -> CoreResult<()> {
+        use atelier_store::MessageStatus as S;
+        match outcome {
+            Ok((model, completion)) => {
+                let id = reply_id.to_owned();
+                let (content, reasoning) = (completion.content.clone(), completion.reasoning.clone());
+                let model_for_row = model.clone();
+                self.store()
+                    .write(move |tx| {
+                        atelier_store::update_message_tx(
+                            tx,
+                            &id,
+                            &content,
+                            &reasoning,
+                            Some(S::Complete),
+                            None,
+                        )?;
+                        atelier_store::set_message_model_tx(tx, &id, &model_for_row)
+                    })
+                    .await?;
+                let usage = &completion.usage;
+                self.store()
+                    .insert_usage(UsageRow {
+                        id: new_id("use"),
+                        provider: self.provider().name().to_owned(),
+                        model: model.clone(),
+                        session_id: Some(topic.trim_start_matches("session/").to_owned()),
+                        workflow_id: None,
+                        agent_id: None,
+                        prompt_tokens: usage.prompt_tokens,
+                        completion_tokens: usage.completion_tokens,
+                        total_ms: usage.total_ms,
+                        load_ms: usage.load_ms,
+                        prompt_eval_ms: usage.prompt_eval_ms,
+                        eval_ms: usage.eval_ms,
+                        created_at: now(),
+                    })
+                    .await?;
+                let message = message_to_api(self.store().get_message(reply_id).await?);
+                self.bus().publish(topic, ev::MESSAGE_COMPLETED, to_value(&MessageEvent { message }));
+                if let Some(limit) = self.context_length(&model).await {
+                    let used = usage.prompt_tokens + usage.completion_tokens;
+                    let data = ContextUsage { used_tokens: used, limit_tokens: limit };
+                    self.bus().publish(topic, ev::CONTEXT_USAGE, to_value(&data));
+                }
+            }
+            Err(CoreError::Llm(LlmError::Cancelled)) | Err(CoreError::Cancelled) => {
+                self.store()
+                    .update_message(
+                        reply_id,
+                        streamed.content,
+                        streamed.reasoning,
+                        Some(S::Interrupted),
+                        None,
+                    )
+                    .await?;
+                let message = message_to_api(self.store().get_message(reply_id).await?);
+                self.bus().publish(topic, ev::MESSAGE_COMPLETED, to_value(&MessageEvent { message }));
+            }
+            Err(e) => {
+                let text = e.user_message();
+                tracing::warn!(reply = reply_id, error = %e, "reply failed");
+                self.store()
+                    .update_message(
+                        reply_id,
+                        streamed.content,
+                        streamed.reasoning,
+                        Some(S::Failed),
+                        Some(text.clone()),
+                    )
+                    .await?;
+                let failed = MessageFailed {
+                    message_id: reply_id.to_owned(),
+                    error: FailureInfo { message: text, kind: e.kind(), retryable: e.retryable() },
+                };
+                self.bus().publish(topic, ev::MESSAGE_FAILED, to_value(&failed));
+            }
+        }
+        Ok(())
+    }
+
+    /// At start-up: replies that were streaming when the last run ended are kept, marked
+    /// `interrupted`, and announced.
+    pub(crate) async fn recover_interrupted(&self) -> CoreResult<()> {
+        let ids = self.store().interrupt_streaming().await?;
+        for id in ids {
+            let message = message_to_api(self.store().get_message(&id).await?);
+            let topic = topics::session(&message.session_id);
+            self.bus().publish(&topic, ev::MESSAGE_COMPLETED, to_value(&MessageEvent { message }));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn active_replies(&self) -> usize {
+        self.inner.chat.active_count()
+    }
+}
+
+/// What streamed before the reply ended, kept when it ends early.
+#[derive(Default)]
+struct Streamed {
+    content: String,
+    reasoning: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::title_from;
+
+    #[test]
+    fn titles_come_from_the_first_non_empty_line_and_are_shortened() {
+        assert_eq!(title_from("\n  Fix the parser  \nmore"), "Fix the parser");
+        let long = "x".repeat(80);
+        assert_eq!(title_from(&long).chars().count(), 61);
+        assert_eq!(title_from("   "), "New chat");
+    }
+}

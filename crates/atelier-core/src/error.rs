@@ -1,0 +1,98 @@
+//! The core's error type and its one mapping to the API's error payload.
+
+use atelier_llm::LlmError;
+use atelier_protocol::{ErrorKind, RpcError};
+use atelier_store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    #[error("{0}")]
+    InvalidInput(String),
+    #[error("{what} `{id}` not found")]
+    NotFound { what: &'static str, id: String },
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("cancelled")]
+    Cancelled,
+    #[error("database: {0}")]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Llm(#[from] LlmError),
+    #[error("{context}: {source}")]
+    Io { context: String, source: std::io::Error },
+    #[error("git: {0}")]
+    Git(#[from] atelier_git::GitError),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl CoreError {
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        CoreError::Io { context: context.into(), source }
+    }
+
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            CoreError::InvalidInput(_) => ErrorKind::InvalidInput,
+            CoreError::NotFound { .. } => ErrorKind::NotFound,
+            CoreError::Conflict(_) => ErrorKind::Conflict,
+            CoreError::Unavailable(_) => ErrorKind::Unavailable,
+            CoreError::Cancelled => ErrorKind::Cancelled,
+            CoreError::Store(StoreError::NotFound { .. }) => ErrorKind::NotFound,
+            CoreError::Store(StoreError::Conflict(_)) => ErrorKind::Conflict,
+            CoreError::Store(_) | CoreError::Io { .. } | CoreError::Git(_) => ErrorKind::Internal,
+            CoreError::Llm(e) => llm_kind(e),
+            CoreError::Internal(_) => ErrorKind::Internal,
+        }
+    }
+
+    pub fn retryable(&self) -> bool {
+        match self {
+            CoreError::Unavailable(_) => true,
+            CoreError::Llm(e) => e.retryable(),
+            _ => false,
+        }
+    }
+
+    /// A sentence for a person: what went wrong and, where we know, what to do.
+    pub fn user_message(&self) -> String {
+        match self {
+            CoreError::Llm(LlmError::Unreachable { endpoint, .. }) => format!(
+                "No model server is reachable at {endpoint}. Start Ollama (`ollama serve`) or set \
+                 OLLAMA_HOST to where it runs; everything else keeps working."
+            ),
+            CoreError::Llm(LlmError::ModelNotFound { model }) => format!(
+                "The model `{model}` is not installed. Pull it with `ollama pull {model}` or pick \
+                 another model."
+            ),
+            other => other.to_string(),
+        }
+    }
+}
+
+fn llm_kind(e: &LlmError) -> ErrorKind {
+    match e {
+        LlmError::Unreachable { .. }
+        | LlmError::Timeout { .. }
+        | LlmError::Http { .. }
+        | LlmError::Stream { .. } => ErrorKind::Unavailable,
+        LlmError::ModelNotFound { .. } => ErrorKind::NotFound,
+        LlmError::Unauthorized { .. } => ErrorKind::Unauthorized,
+        LlmError::RateLimited { .. } => ErrorKind::RateLimited,
+        LlmError::Cancelled => ErrorKind::Cancelled,
+        LlmError::InvalidRequest(_) => ErrorKind::InvalidInput,
+    }
+}
+
+impl From<CoreError> for RpcError {
+    fn from(e: CoreError) -> Self {
+        if matches!(e.kind(), ErrorKind::Internal) {
+            tracing::error!(error = %e, "internal error answering a request");
+        }
+        RpcError::new(e.kind(), e.user_message()).retryable(e.retryable())
+    }
+}
+
+pub type CoreResult<T> = Result<T, CoreError>;

@@ -1,0 +1,162 @@
+//! Atelier's engine. [`App`] owns the parts (store, model provider, event bus) and answers the
+//! public API; shells (the server, the desktop app, the CLI) connect clients to it with
+//! [`App::connect`] and carry JSON-RPC text to [`Client::handle_text`].
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use atelier_llm::Provider;
+use atelier_store::Store;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+mod agent;
+pub mod bus;
+mod chat;
+mod error;
+mod project;
+mod rpc;
+mod system;
+
+pub use agent::{ChatAgent, chat_agents};
+pub use bus::{EventBus, Published, Subscriber};
+pub use error::{CoreError, CoreResult};
+pub use rpc::{Client, ClientLimits};
+
+/// What the engine needs to start.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Holds the database, logs, the server token and (by default) new projects.
+    pub data_dir: PathBuf,
+    /// The model provider chats and agents talk to.
+    pub provider: Arc<dyn Provider>,
+    /// `ATELIER_MODEL` or a command-line choice; else the stored setting; else the first listed.
+    pub default_model: Option<String>,
+}
+
+struct Inner {
+    config: Config,
+    store: Store,
+    bus: EventBus,
+    chat: chat::Chats,
+    system: system::SystemState,
+    started: Instant,
+    next_client: AtomicU64,
+    /// Held until shutdown: a second engine on the same data folder would corrupt the event
+    /// sequence, so it is refused at start.
+    lock: File,
+    shutdown: CancellationToken,
+    tasks: TaskTracker,
+}
+
+/// The running engine. Cheap to clone.
+#[derive(Clone)]
+pub struct App {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App").field("data_dir", &self.inner.config.data_dir).finish_non_exhaustive()
+    }
+}
+
+impl App {
+    /// Opens (or creates) the data folder and database, marks replies that were streaming when
+    /// the last run ended as `interrupted`, and restores the event sequence.
+    pub async fn start(config: Config) -> CoreResult<App> {
+        let data_dir = config.data_dir.clone();
+        std::fs::create_dir_all(&data_dir)
+            .map_err(|e| CoreError::io(format!("creating data folder {}", data_dir.display()), e))?;
+        let lock = lock_data_dir(&data_dir)?;
+        let db = data_dir.join("atelier.db");
+        let (store, bus) = tokio::task::spawn_blocking(move || -> CoreResult<_> {
+            let store = Store::open(&db)?;
+            let bus = EventBus::load(store.clone())?;
+            Ok((store, bus))
+        })
+        .await
+        .map_err(|e| CoreError::Internal(format!("start-up task failed: {e}")))??;
+        let app = App {
+            inner: Arc::new(Inner {
+                config,
+                store,
+                bus,
+                chat: chat::Chats::default(),
+                system: system::SystemState::default(),
+                started: Instant::now(),
+                next_client: AtomicU64::new(1),
+                lock,
+                shutdown: CancellationToken::new(),
+                tasks: TaskTracker::new(),
+            }),
+        };
+        app.recover_interrupted().await?;
+        Ok(app)
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub fn bus(&self) -> &EventBus {
+        &self.inner.bus
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.inner.config.data_dir
+    }
+
+    pub fn provider(&self) -> &Arc<dyn Provider> {
+        &self.inner.config.provider
+    }
+
+    /// Connects a client (a WebSocket, the desktop window, the CLI) with its own event queue.
+    pub fn connect(&self, limits: ClientLimits) -> Client {
+        let id = self.inner.next_client.fetch_add(1, Ordering::Relaxed);
+        Client::new(self.clone(), id, limits)
+    }
+
+    /// Stops streaming replies (they are saved as `interrupted`), waits for their last writes,
+    /// and releases the data folder for another engine.
+    pub async fn shutdown(&self) {
+        self.inner.shutdown.cancel();
+        self.inner.tasks.close();
+        self.inner.tasks.wait().await;
+        if let Err(e) = self.inner.store.flush().await {
+            tracing::warn!(error = %e, "flushing the database at shutdown");
+        }
+        if let Err(e) = self.inner.lock.unlock() {
+            tracing::warn!(error = %e, "releasing the data folder lock");
+        }
+    }
+
+    fn spawn<F>(&self, task: F)
+    where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        self.inner.tasks.spawn(task);
+    }
+}
+
+fn lock_data_dir(dir: &Path) -> CoreResult<File> {
+    let path = dir.join("atelier.lock");
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| CoreError::io(format!("opening {}", path.display()), e))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(CoreError::Conflict(format!(
+            "another Atelier is already using the data folder {}; stop it first, or pass \
+             --data-dir to use another folder",
+            dir.display()
+        ))),
+        Err(std::fs::TryLockError::Error(e)) => Err(CoreError::io(format!("locking {}", path.display()), e)),
+    }
+}

@@ -1,0 +1,150 @@
+//! Projects: a named folder with a git repository. New projects go under the data folder's
+//! `projects/` unless a path is given.
+
+use std::path::{Path, PathBuf};
+
+use atelier_protocol::{Project, event_types as ev, to_value, topics};
+use atelier_store::{ProjectRow, new_id, now};
+
+use crate::App;
+use crate::error::{CoreError, CoreResult};
+
+fn project_to_api(row: ProjectRow) -> Project {
+    Project { id: row.id, name: row.name, path: row.path, created_at: row.created_at }
+}
+
+/// A folder name from a project name: letters, digits, `-` and `_`; other runs become `-`.
+fn slug(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.trim().chars() {
+        if c.is_alphanumeric() || c == '_' || c == '-' {
+            out.extend(c.to_lowercase());
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    let out = out.trim_matches('-').to_owned();
+    if out.is_empty() { "project".to_owned() } else { out }
+}
+
+fn validate_name(name: &str) -> CoreResult<String> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(CoreError::InvalidInput("the project name is empty".into()));
+    }
+    if name.chars().count() > 100 {
+        return Err(CoreError::InvalidInput("the project name is longer than 100 characters".into()));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(CoreError::InvalidInput("the project name contains control characters".into()));
+    }
+    Ok(name.to_owned())
+}
+
+fn is_empty_dir(path: &Path) -> std::io::Result<bool> {
+    Ok(std::fs::read_dir(path)?.next().is_none())
+}
+
+impl App {
+    pub async fn create_project(&self, name: &str, path: Option<String>) -> CoreResult<Project> {
+        let name = validate_name(name)?;
+        let path = match path {
+            Some(p) if p.trim().is_empty() => {
+                return Err(CoreError::InvalidInput("the project path is empty".into()));
+            }
+            Some(p) => {
+                let p = PathBuf::from(p);
+                if !p.is_absolute() {
+                    return Err(CoreError::InvalidInput(format!(
+                        "the project path `{}` must be absolute",
+                        p.display()
+                    )));
+                }
+                p
+            }
+            None => self.free_project_dir(&slug(&name)),
+        };
+        let row = ProjectRow {
+            id: new_id("prj"),
+            name,
+            path: path.to_string_lossy().into_owned(),
+            created_at: now(),
+        };
+        let dir = path.clone();
+        tokio::task::spawn_blocking(move || -> CoreResult<()> {
+            if dir.exists()
+                && !is_empty_dir(&dir).map_err(|e| CoreError::io(format!("reading {}", dir.display()), e))?
+            {
+                return Err(CoreError::Conflict(format!(
+                    "{} already exists and is not empty; import it instead (projects.import)",
+                    dir.display()
+                )));
+            }
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| CoreError::io(format!("creating {}", dir.display()), e))?;
+            atelier_git::ensure_repository(&dir)?;
+            Ok(())
+        })
+        .await
+        .map_err(|e| CoreError::Internal(format!("project folder task failed: {e}")))??;
+        self.store().insert_project(row.clone()).await?;
+        let project = project_to_api(row);
+        self.bus().publish(&topics::project(&project.id), ev::PROJECT_CREATED, to_value(&project));
+        Ok(project)
+    }
+
+    /// A folder under `projects/` named after the project that does not exist yet.
+    fn free_project_dir(&self, slug: &str) -> PathBuf {
+        let base = self.data_dir().join("projects");
+        let mut candidate = base.join(slug);
+        let mut n = 2;
+        while candidate.exists() {
+            candidate = base.join(format!("{slug}-{n}"));
+            n += 1;
+        }
+        candidate
+    }
+
+    pub async fn list_projects(&self) -> CoreResult<Vec<Project>> {
+        Ok(self.store().list_projects().await?.into_iter().map(project_to_api).collect())
+    }
+
+    pub async fn get_project(&self, id: &str) -> CoreResult<Project> {
+        Ok(project_to_api(self.store().get_project(id).await?))
+    }
+
+    /// Forgets a project (and its chats); with `delete_files`, also removes its folder.
+    pub async fn delete_project(&self, id: &str, delete_files: bool) -> CoreResult<()> {
+        let project = self.store().get_project(id).await?;
+        let path = PathBuf::from(&project.path);
+        if delete_files && self.data_dir().starts_with(&path) {
+            return Err(CoreError::InvalidInput(format!(
+                "refusing to delete {}: it contains Atelier's data folder",
+                path.display()
+            )));
+        }
+        self.store().delete_project(id).await?;
+        if delete_files && path.exists() {
+            let dir = path.clone();
+            tokio::task::spawn_blocking(move || std::fs::remove_dir_all(&dir))
+                .await
+                .map_err(|e| CoreError::Internal(format!("delete task failed: {e}")))?
+                .map_err(|e| CoreError::io(format!("deleting {}", path.display()), e))?;
+        }
+        self.bus().publish(&topics::project(id), ev::PROJECT_DELETED, serde_json::json!({ "id": id }));
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::slug;
+
+    #[test]
+    fn slugs_are_safe_folder_names() {
+        assert_eq!(slug("My App"), "my-app");
+        assert_eq!(slug("  ../../etc  "), "etc");
+        assert_eq!(slug("///"), "project");
+        assert_eq!(slug("Ünïcode ok"), "ünïcode-ok");
+    }
+}

@@ -1,0 +1,299 @@
+//! JSON-RPC 2.0 for every transport: a [`Client`] takes request text (one request or a batch)
+//! and returns response text, and hands out the events of the topics it subscribed to.
+//!
+//! Any input gets an answer: text that is not JSON, not a request, an unknown method or params
+//! of the wrong shape each get an error object with a `kind`, and the client stays usable.
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+use atelier_protocol::{
+    Empty, IdParams, MessagesList, MessagesSearch, MessagesSend, MessagesStop, ModelsList, Pong,
+    ProjectsCreate, ProjectsDelete, Response, RpcError, SessionsCreate, SessionsList, Subscribe, Subscribed,
+    Unsubscribe, to_value, topics,
+};
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::App;
+use crate::bus::{Published, Subscriber};
+use crate::error::CoreError;
+
+/// What one client may do: remote clients are limited, the desktop window is not.
+#[derive(Debug, Clone)]
+pub struct ClientLimits {
+    /// Requests per minute and burst size; `None` for no limit.
+    pub rate: Option<(NonZeroU32, NonZeroU32)>,
+    pub max_topics: usize,
+    /// Events queued for the client before the oldest undelivered become a `stream.gap`.
+    pub queue_capacity: usize,
+}
+
+impl ClientLimits {
+    /// For a remote client: 120 requests per 60 s with bursts of 20, 64 topics.
+    pub fn remote() -> Self {
+        Self { rate: NonZeroU32::new(120).zip(NonZeroU32::new(20)), max_topics: 64, queue_capacity: 4096 }
+    }
+
+    /// For an in-process client (the desktop window, the CLI).
+    pub fn local() -> Self {
+        Self { rate: None, max_topics: 4096, queue_capacity: 16_384 }
+    }
+}
+
+/// One connected client.
+pub struct Client {
+    app: App,
+    id: u64,
+    subscriber: Subscriber,
+    limiter: Option<DefaultDirectRateLimiter>,
+    max_topics: usize,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client").field("id", &self.id).finish_non_exhaustive()
+    }
+}
+
+type RpcResult = Result<Value, RpcError>;
+
+fn params<T: DeserializeOwned>(method: &str, params: Value) -> Result<T, RpcError> {
+    serde_json::from_value(params)
+        .map_err(|e| RpcError::invalid_params(format!("invalid params for {method}: {e}")))
+}
+
+fn ok<T: serde::Serialize>(value: T) -> RpcResult {
+    Ok(to_value(&value))
+}
+
+impl Client {
+    pub(crate) fn new(app: App, id: u64, limits: ClientLimits) -> Self {
+        let subscriber = app.bus().subscriber(limits.queue_capacity);
+        let limiter = limits
+            .rate
+            .map(|(per_minute, burst)| RateLimiter::direct(Quota::per_minute(per_minute).allow_burst(burst)));
+        Self { app, id, subscriber, limiter, max_topics: limits.max_topics }
+    }
+
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// Waits for the next event of this client's topics; `None` once closed.
+    pub async fn next_event(&self) -> Option<Arc<Published>> {
+        self.subscriber.recv().await
+    }
+
+    /// The next queued event, without waiting.
+    pub fn try_next_event(&self) -> Option<Arc<Published>> {
+        self.subscriber.try_recv()
+    }
+
+    /// Ends `next_event` (the connection is going away).
+    pub fn close(&self) {
+        self.subscriber.close();
+    }
+
+    /// Answers raw bytes (a binary frame): they must be UTF-8 JSON.
+    pub async fn handle_bytes(&self, bytes: &[u8]) -> Option<String> {
+        match std::str::from_utf8(bytes) {
+            Ok(text) => self.handle_text(text).await,
+            Err(e) => Some(encode(&Response::err(
+                Value::Null,
+                RpcError::parse_error(format!("the message is not valid UTF-8: {e}")),
+            ))),
+        }
+    }
+
+    /// Answers one JSON-RPC message (a request, a notification or a batch). `None` when
+    /// nothing is to be sent back (notifications only).
+    pub async fn handle_text(&self, text: &str) -> Option<String> {
+        let value: Value = match serde_json::from_str(text) {
+            Ok(v) => v,
+            Err(e) => {
+                return Some(encode(&Response::err(
+                    Value::Null,
+                    RpcError::parse_error(format!("the message is not valid JSON: {e}")),
+                )));
+            }
+        };
+        match value {
+            Value::Array(items) if items.is_empty() => Some(encode(&Response::err(
+                Value::Null,
+                RpcError::invalid_request("an empty batch is not a request"),
+            ))),
+            Value::Array(items) => {
+                let mut responses = Vec::new();
+                for item in items {
+                    if let Some(response) = self.handle_one(item).await {
+                        responses.push(response);
+                    }
+                }
+                (!responses.is_empty()).then(|| encode(&responses))
+            }
+            other => self.handle_one(other).await.map(|r| encode(&r)),
+        }
+    }
+
+    async fn handle_one(&self, value: Value) -> Option<Response> {
+        let Value::Object(mut request) = value else {
+            return Some(Response::err(
+                Value::Null,
+                RpcError::invalid_request("a request must be a JSON object"),
+            ));
+        };
+        let id = request.remove("id");
+        let is_notification = id.is_none();
+        let id = id.unwrap_or(Value::Null);
+        if !matches!(id, Value::String(_) | Value::Number(_) | Value::Null) {
+            return Some(Response::err(
+                Value::Null,
+                RpcError::invalid_request("`id` must be a string, a number or null"),
+            ));
+        }
+        let error = |e: RpcError| (!is_notification).then(|| Response::err(id.clone(), e));
+        if request.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {
+            return error(RpcError::invalid_request("`jsonrpc` must be \"2.0\""));
+        }
+        let Some(Value::String(method)) = request.remove("method") else {
+            return error(RpcError::invalid_request("`method` must be a string"));
+        };
+        let params = match request.remove("params") {
+            None | Some(Value::Null) => Value::Object(Default::default()),
+            Some(p @ Value::Object(_)) => p,
+            Some(_) => return error(RpcError::invalid_params("params must be an object")),
+        };
+        if let Some(limiter) = &self.limiter
+            && let Err(not_until) = limiter.check()
+        {
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            return error(RpcError::new(
+                atelier_protocol::ErrorKind::RateLimited,
+                format!(
+                    "too many requests (120 per minute, bursts of 20); retry in {} ms",
+                    wait.as_millis().max(1)
+                ),
+            ));
+        }
+        let result = self.call(&method, params).await;
+        if is_notification {
+            return None;
+        }
+        Some(match result {
+            Ok(value) => Response::ok(id, value),
+            Err(e) => Response::err(id, e),
+        })
+    }
+
+    /// Routes one method call. Each arm parses params, calls one App function, and converts.
+    async fn call(&self, method: &str, p: Value) -> RpcResult {
+        let app = &self.app;
+        match method {
+            "system.ping" => ok(Pong { pong: true }),
+            "system.health" => ok(app.health().await),
+            "system.metrics" => ok(app.metrics().await),
+            "projects.create" => {
+                let p: ProjectsCreate = params(method, p)?;
+                ok(app.create_project(&p.name, p.path).await?)
+            }
+            "projects.list" => ok(app.list_projects().await?),
+            "projects.get" => {
+                let p: IdParams = params(method, p)?;
+                ok(app.get_project(&p.id).await?)
+            }
+            "projects.delete" => {
+                let p: ProjectsDelete = params(method, p)?;
+                app.delete_project(&p.id, p.delete_files).await?;
+                ok(Empty {})
+            }
+            "sessions.create" => {
+                let p: SessionsCreate = params(method, p)?;
+                ok(app.create_session(p.project_id, p.agent, p.model).await?)
+            }
+            "sessions.list" => {
+                let p: SessionsList = params(method, p)?;
+                ok(app.list_sessions(p.project_id).await?)
+            }
+            "sessions.delete" => {
+                let p: IdParams = params(method, p)?;
+                app.delete_session(&p.id).await?;
+                ok(Empty {})
+            }
+            "messages.list" => {
+                let p: MessagesList = params(method, p)?;
+                ok(app.list_messages(&p.session_id, p.before, p.limit).await?)
+            }
+            "messages.send" => {
+                let p: MessagesSend = params(method, p)?;
+                ok(app.send_message(&p.session_id, p.content).await?)
+            }
+            "messages.stop" => {
+                let p: MessagesStop = params(method, p)?;
+                ok(serde_json::json!({ "stopped": app.stop_reply(&p.session_id).await? }))
+            }
+            "messages.search" => {
+                let p: MessagesSearch = params(method, p)?;
+                ok(app.search_messages(&p.query, p.project_id, p.limit).await?)
+            }
+            "models.list" => {
+                let _: ModelsList = params(method, p)?;
+                ok(app.list_models().await?)
+            }
+            "subscribe" => {
+                let p: Subscribe = params(method, p)?;
+                self.subscribe(p)
+            }
+            "unsubscribe" => {
+                let p: Unsubscribe = params(method, p)?;
+                self.subscriber.unsubscribe(&p.topics);
+                ok(Empty {})
+            }
+            _ => Err(RpcError::method_not_found(method)),
+        }
+    }
+
+    fn subscribe(&self, p: Subscribe) -> RpcResult {
+        if let Some(bad) = p.topics.iter().find(|t| !topics::is_valid(t)) {
+            return Err(RpcError::invalid_params(format!(
+                "unknown topic `{}`; topics are system, coordinator, models, or \
+                 session/<id>, project/<id>, workflow/<id>, agent/<id>, terminal/<id>",
+                bad.chars().take(140).collect::<String>()
+            )));
+        }
+        if self.subscriber.topic_count_with(&p.topics) > self.max_topics {
+            return Err(CoreError::InvalidInput(format!(
+                "a client may subscribe to at most {} topics; unsubscribe from some first",
+                self.max_topics
+            ))
+            .into());
+        }
+        let last_seq = self.subscriber.subscribe(&p.topics, p.after_seq);
+        ok(Subscribed { last_seq })
+    }
+}
+
+impl App {
+    pub async fn list_models(&self) -> Result<Vec<atelier_protocol::Model>, CoreError> {
+        let models = self.provider().list_models().await?;
+        Ok(models
+            .into_iter()
+            .map(|m| atelier_protocol::Model {
+                name: m.name,
+                provider: m.provider,
+                size: m.size,
+                context_length: m.context_length,
+                family: m.family,
+                quantization: m.quantization,
+            })
+            .collect())
+    }
+}
+
+fn encode<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| {
+        r#"{"jsonrpc":"2.0","id":null,"error":{"code":-32603,"message":"response could not be encoded","data":{"kind":"internal","retryable":false}}}"#.to_owned()
+    })
+}

@@ -1,0 +1,10 @@
+//! Integration tests for atelier-core: the engine against real SQLite files and the testkit's
+//! real HTTP model server, driven through the JSON-RPC API as clients use it.
+
+// In tests a failed expect is the test failing, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod bus;
+mod chat;
+mod rpc;
+mod support;

@@ -1,0 +1,144 @@
+//! Bad input never hurts: each malformed request gets a JSON-RPC error with its kind, and the
+//! client keeps being served.
+
+use serde_json::{Value, json};
+
+use crate::support::{Harness, call};
+
+fn check(response: &str, code: i64, kind: &str) -> Value {
+    let v: Value = serde_json::from_str(response).expect("JSON response");
+    assert_eq!(v["jsonrpc"], "2.0");
+    assert_eq!(v["error"]["code"], code, "{response}");
+    assert_eq!(v["error"]["data"]["kind"], kind, "{response}");
+    assert!(!v["error"]["message"].as_str().expect("message").is_empty());
+    v
+}
+
+#[tokio::test]
+async fn bad_requests_get_errors_with_their_kind() {
+    let h = Harness::new().await;
+    let client = h.client();
+    let cases: &[(&str, i64, &str)] = &[
+        ("{not json", -32700, "invalid_input"),
+        ("", -32700, "invalid_input"),
+        ("[]", -32600, "invalid_input"),
+        ("42", -32600, "invalid_input"),
+        (r#"{"jsonrpc":"1.0","id":1,"method":"system.ping"}"#, -32600, "invalid_input"),
+        (r#"{"jsonrpc":"2.0","id":1}"#, -32600, "invalid_input"),
+        (r#"{"jsonrpc":"2.0","id":{"x":1},"method":"system.ping"}"#, -32600, "invalid_input"),
+        (r#"{"jsonrpc":"2.0","id":1,"method":"no.such"}"#, -32601, "not_found"),
+        (r#"{"jsonrpc":"2.0","id":1,"method":"projects.get","params":[1]}"#, -32602, "invalid_input"),
+        (r#"{"jsonrpc":"2.0","id":1,"method":"projects.get","params":{"id":7}}"#, -32602, "invalid_input"),
+        (
+            r#"{"jsonrpc":"2.0","id":1,"method":"messages.send","params":{"session_id":"x"}}"#,
+            -32602,
+            "invalid_input",
+        ),
+        (
+            r#"{"jsonrpc":"2.0","id":1,"method":"projects.get","params":{"id":"prj_nope"}}"#,
+            -32001,
+            "not_found",
+        ),
+        (
+            r#"{"jsonrpc":"2.0","id":1,"method":"messages.list","params":{"session_id":"ses_nope"}}"#,
+            -32001,
+            "not_found",
+        ),
+        (
+            r#"{"jsonrpc":"2.0","id":1,"method":"messages.send","params":{"session_id":"ses_nope","content":"hi"}}"#,
+            -32001,
+            "not_found",
+        ),
+        (
+            r#"{"jsonrpc":"2.0","id":1,"method":"subscribe","params":{"topics":["nonsense/../x"]}}"#,
+            -32602,
+            "invalid_input",
+        ),
+        (
+            r#"{"jsonrpc":"2.0","id":1,"method":"projects.create","params":{"name":"  "}}"#,
+            -32007,
+            "invalid_input",
+        ),
+    ];
+    for (input, code, kind) in cases {
+        let response = client.handle_text(input).await.unwrap_or_else(|| panic!("no answer to {input:?}"));
+        check(&response, *code, kind);
+    }
+    let invalid_utf8 = client.handle_bytes(&[b'{', 0xff, 0xfe, b'}']).await.expect("answer");
+    check(&invalid_utf8, -32700, "invalid_input");
+    // The client still works after all that.
+    assert_eq!(call(&client, "system.ping", json!({})).await["pong"], true);
+}
+
+#[tokio::test]
+async fn batches_answer_each_request_and_skip_notifications() {
+    let h = Harness::new().await;
+    let client = h.client();
+    let batch = json!([
+        { "jsonrpc": "2.0", "id": 1, "method": "system.ping" },
+        { "jsonrpc": "2.0", "method": "system.ping" },
+        { "jsonrpc": "2.0", "id": 2, "method": "nope" },
+        7
+    ]);
+    let response: Value =
+        serde_json::from_str(&client.handle_text(&batch.to_string()).await.expect("answer")).expect("json");
+    let items = response.as_array().expect("batch answer");
+    assert_eq!(items.len(), 3);
+    assert_eq!(items[0]["result"]["pong"], true);
+    assert_eq!(items[1]["error"]["code"], -32601);
+    assert_eq!(items[2]["error"]["code"], -32600);
+    let only_notifications = json!([{ "jsonrpc": "2.0", "method": "system.ping" }]);
+    assert!(client.handle_text(&only_notifications.to_string()).await.is_none());
+}
+
+#[tokio::test]
+async fn remote_clients_are_rate_limited_and_topic_limited_without_hurting_others() {
+    let h = Harness::new().await;
+    let remote = h.app.connect(atelier_core::ClientLimits::remote());
+    let other = h.app.connect(atelier_core::ClientLimits::remote());
+    let ping = r#"{"jsonrpc":"2.0","id":1,"method":"system.ping"}"#;
+    let mut limited = None;
+    for i in 0..40 {
+        let v: Value = serde_json::from_str(&remote.handle_text(ping).await.expect("answer")).expect("json");
+        if v.get("error").is_some() {
+            limited = Some((i, v));
+            break;
+        }
+    }
+    let (at, v) = limited.expect("rate limited within 40 quick requests");
+    assert!((20..=22).contains(&at), "the burst is 20 (limited at {at})");
+    assert_eq!(v["error"]["data"]["kind"], "rate_limited");
+    assert_eq!(v["error"]["data"]["retryable"], true);
+    assert_eq!(call(&other, "system.ping", json!({})).await["pong"], true, "others are unaffected");
+
+    let topics: Vec<String> = (0..65).map(|i| format!("session/s{i}")).collect();
+    let sub = json!({ "jsonrpc": "2.0", "id": 1, "method": "subscribe", "params": { "topics": topics } });
+    let v: Value =
+        serde_json::from_str(&other.handle_text(&sub.to_string()).await.expect("answer")).expect("json");
+    assert_eq!(v["error"]["data"]["kind"], "invalid_input");
+    assert!(v["error"]["message"].as_str().expect("msg").contains("64"));
+}
+
+#[tokio::test]
+async fn projects_are_folders_with_git_repositories() {
+    let h = Harness::new().await;
+    let client = h.client();
+    let project = call(&client, "projects.create", json!({ "name": "My App" })).await;
+    let path = std::path::PathBuf::from(project["path"].as_str().expect("path"));
+    assert!(path.join(".git").is_dir(), "a git repository was created");
+    assert!(path.ends_with("projects/my-app"));
+    assert_eq!(call(&client, "projects.list", json!({})).await.as_array().expect("list").len(), 1);
+    assert_eq!(call(&client, "projects.get", json!({ "id": project["id"] })).await["name"], "My App");
+
+    let taken = tempfile::tempdir().expect("dir");
+    std::fs::write(taken.path().join("file.txt"), "x").expect("write");
+    let conflict =
+        crate::support::rpc(&client, "projects.create", json!({ "name": "x", "path": taken.path() })).await;
+    assert_eq!(conflict["error"]["data"]["kind"], "conflict");
+
+    let session = call(&client, "sessions.create", json!({ "project_id": project["id"] })).await;
+    call(&client, "projects.delete", json!({ "id": project["id"], "delete_files": true })).await;
+    assert!(!path.exists(), "files deleted on request");
+    let gone = crate::support::rpc(&client, "messages.list", json!({ "session_id": session["id"] })).await;
+    assert_eq!(gone["error"]["data"]["kind"], "not_found", "its sessions went with it");
+}

@@ -1,0 +1,165 @@
+//! Atelier's model providers behind one [`Provider`] trait: Ollama's native API and any
+//! OpenAI-compatible server (vLLM, LM Studio, llama.cpp's server, DeepSeek). Each streams,
+//! cancels within milliseconds, retries what is worth retrying, and keeps a model's reasoning
+//! apart from its reply.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
+
+mod host;
+mod ollama;
+mod openai;
+mod stream;
+mod think;
+
+pub use host::{ollama_host_from_env, parse_ollama_host};
+pub use ollama::OllamaProvider;
+pub use openai::OpenAiCompatProvider;
+pub use think::ThinkSplitter;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    System,
+    User,
+    Assistant,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatMessage {
+    pub role: Role,
+    pub content: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ChatRequest {
+    pub model: String,
+    pub messages: Vec<ChatMessage>,
+    /// A JSON schema the reply must follow (Ollama `format`, OpenAI `response_format`).
+    pub format: Option<serde_json::Value>,
+    pub num_ctx: Option<u32>,
+    pub temperature: Option<f32>,
+}
+
+/// A piece of a streamed reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delta {
+    Content(String),
+    Reasoning(String),
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Usage {
+    pub prompt_tokens: u32,
+    pub completion_tokens: u32,
+    pub total_ms: u64,
+    pub load_ms: u64,
+    pub prompt_eval_ms: u64,
+    pub eval_ms: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Completion {
+    pub content: String,
+    pub reasoning: String,
+    pub usage: Usage,
+    pub done_reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelInfo {
+    pub name: String,
+    pub provider: String,
+    pub size: Option<u64>,
+    pub family: Option<String>,
+    pub quantization: Option<String>,
+    pub context_length: Option<u32>,
+}
+
+#[derive(Debug, Clone)]
+pub struct LlmConfig {
+    pub connect_timeout: Duration,
+    /// Until the first byte of a reply: generous, a model may have to load first.
+    pub first_byte_timeout: Duration,
+    /// Between two chunks of a streaming reply.
+    pub idle_timeout: Duration,
+    pub max_retries: usize,
+    pub retry_min_delay: Duration,
+    pub retry_max_delay: Duration,
+}
+
+impl Default for LlmConfig {
+    fn default() -> Self {
+        Self {
+            connect_timeout: Duration::from_secs(5),
+            first_byte_timeout: Duration::from_secs(300),
+            idle_timeout: Duration::from_secs(60),
+            max_retries: 3,
+            retry_min_delay: Duration::from_millis(250),
+            retry_max_delay: Duration::from_secs(8),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LlmError {
+    #[error("cannot reach the model server at {endpoint}: {reason}")]
+    Unreachable { endpoint: String, reason: String },
+    #[error("the model server at {endpoint} did not answer in time (waiting for {what})")]
+    Timeout { endpoint: String, what: &'static str },
+    #[error("model `{model}` not found")]
+    ModelNotFound { model: String },
+    #[error("the model server at {endpoint} refused the API key")]
+    Unauthorized { endpoint: String },
+    #[error("the model server at {endpoint} is limiting requests; try again later")]
+    RateLimited { endpoint: String, retry_after: Option<Duration> },
+    #[error("the model server at {endpoint} answered HTTP {status}: {body}")]
+    Http { endpoint: String, status: u16, body: String },
+    #[error("the reply from {endpoint} broke off: {message}")]
+    Stream { endpoint: String, message: String },
+    #[error("cancelled")]
+    Cancelled,
+    #[error("{0}")]
+    InvalidRequest(String),
+}
+
+impl LlmError {
+    /// Whether trying again may help.
+    pub fn retryable(&self) -> bool {
+        match self {
+            LlmError::Unreachable { .. }
+            | LlmError::Timeout { .. }
+            | LlmError::RateLimited { .. }
+            | LlmError::Stream { .. } => true,
+            LlmError::Http { status, .. } => *status >= 500 || *status == 408,
+            LlmError::ModelNotFound { .. }
+            | LlmError::Unauthorized { .. }
+            | LlmError::Cancelled
+            | LlmError::InvalidRequest(_) => false,
+        }
+    }
+}
+
+#[async_trait::async_trait]
+pub trait Provider: Send + Sync + std::fmt::Debug {
+    /// `ollama` or `openai`.
+    fn name(&self) -> &str;
+    /// The base URL, for messages and health.
+    fn endpoint(&self) -> &str;
+    /// Streams one chat completion; deltas go to `on_delta` as they arrive. Cancelling
+    /// `cancel` aborts the HTTP request at once and returns `Err(Cancelled)`. Errors before the
+    /// first delta (connect failures, 503/429/5xx, timeouts) are retried with backoff.
+    async fn chat(
+        &self,
+        req: &ChatRequest,
+        cancel: &CancellationToken,
+        on_delta: &mut (dyn FnMut(Delta) + Send),
+    ) -> Result<Completion, LlmError>;
+    async fn list_models(&self) -> Result<Vec<ModelInfo>, LlmError>;
+    /// The model's context window in tokens, when the server says.
+    async fn context_length(&self, model: &str) -> Result<Option<u32>, LlmError>;
+    /// The server's version; also a cheap reachability probe.
+    async fn version(&self) -> Result<String, LlmError>;
+}

@@ -1,0 +1,220 @@
+//! Ollama's native API: `/api/chat` streamed as NDJSON, `/api/tags`, `/api/show`,
+//! `/api/version`.
+
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+use url::Url;
+
+use crate::stream::{
+    Emitter, check_status, http_client, looks_like_missing_model, next_chunk, send, with_retries,
+};
+use crate::think::ThinkSplitter;
+use crate::{ChatRequest, Completion, Delta, LlmConfig, LlmError, ModelInfo, Provider, Usage};
+
+#[derive(Debug, Clone)]
+pub struct OllamaProvider {
+    base: Url,
+    endpoint: String,
+    client: reqwest::Client,
+    config: LlmConfig,
+}
+
+fn ns_to_ms(v: &Value) -> u64 {
+    v.as_u64().unwrap_or(0) / 1_000_000
+}
+
+impl OllamaProvider {
+    pub fn new(base_url: Url, config: LlmConfig) -> Result<Self, LlmError> {
+        let endpoint = base_url.as_str().trim_end_matches('/').to_owned();
+        Ok(Self { client: http_client(&config)?, base: base_url, endpoint, config })
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.endpoint)
+    }
+
+    fn body(req: &ChatRequest) -> Value {
+        let mut body = json!({ "model": req.model, "messages": req.messages, "stream": true });
+        let mut options = serde_json::Map::new();
+        if let Some(n) = req.num_ctx {
+            options.insert("num_ctx".into(), json!(n));
+        }
+        if let Some(t) = req.temperature {
+            options.insert("temperature".into(), json!(t));
+        }
+        if !options.is_empty() {
+            body["options"] = Value::Object(options);
+        }
+        if let Some(format) = &req.format {
+            body["format"] = format.clone();
+        }
+        body
+    }
+
+    /// One attempt: sends the request and streams the reply into `emitter`.
+    async fn attempt(
+        &self,
+        req: &ChatRequest,
+        body: &Value,
+        cancel: &CancellationToken,
+        emitter: &mut Emitter<'_>,
+    ) -> Result<(), LlmError> {
+        let request = self.client.post(self.url("/api/chat")).json(body);
+        let response = send(&self.endpoint, request, self.config.first_byte_timeout, cancel).await?;
+        let response = check_status(&self.endpoint, &req.model, response).await?;
+        let mut stream = response.bytes_stream();
+        let mut buffer: Vec<u8> = Vec::new();
+        let mut splitter = ThinkSplitter::new();
+        let mut wait = self.config.first_byte_timeout;
+        loop {
+            let Some(chunk) = next_chunk(&self.endpoint, &mut stream, wait, cancel).await? else {
+                return Err(LlmError::Stream {
+                    endpoint: self.endpoint.clone(),
+                    message: "the connection closed before the reply finished".into(),
+                });
+            };
+            wait = self.config.idle_timeout;
+            buffer.extend_from_slice(&chunk);
+            // Lines may arrive split across chunks (even inside a UTF-8 character): only
+            // complete lines are parsed.
+            while let Some(pos) = buffer.iter().position(|b| *b == b'\n') {
+                let line: Vec<u8> = buffer.drain(..=pos).collect();
+                if self.line(req, &line, &mut splitter, emitter)? {
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    /// Handles one NDJSON line; `Ok(true)` at the final (`done`) line.
+    fn line(
+        &self,
+        req: &ChatRequest,
+        line: &[u8],
+        splitter: &mut ThinkSplitter,
+        emitter: &mut Emitter<'_>,
+    ) -> Result<bool, LlmError> {
+        let text = String::from_utf8_lossy(line);
+        let text = text.trim();
+        if text.is_empty() {
+            return Ok(false);
+        }
+        let value: Value = serde_json::from_str(text).map_err(|e| LlmError::Stream {
+            endpoint: self.endpoint.clone(),
+            message: format!("the server sent a line that is not JSON ({e})"),
+        })?;
+        if let Some(error) = value.get("error") {
+            let message = error.as_str().map(str::to_owned).unwrap_or_else(|| error.to_string());
+            if looks_like_missing_model(&message) && !emitter.emitted {
+                return Err(LlmError::ModelNotFound { model: req.model.clone() });
+            }
+            return Err(LlmError::Stream { endpoint: self.endpoint.clone(), message });
+        }
+        let message = &value["message"];
+        if let Some(thinking) = message["thinking"].as_str().filter(|t| !t.is_empty()) {
+            emitter.emit(Delta::Reasoning(thinking.to_owned()));
+        }
+        if let Some(content) = message["content"].as_str().filter(|t| !t.is_empty()) {
+            splitter.push(content, &mut |d| emitter.emit(d));
+        }
+        if value["done"] == true {
+            splitter.finish(&mut |d| emitter.emit(d));
+            emitter.completion.usage = Usage {
+                prompt_tokens: value["prompt_eval_count"].as_u64().unwrap_or(0) as u32,
+                completion_tokens: value["eval_count"].as_u64().unwrap_or(0) as u32,
+                total_ms: ns_to_ms(&value["total_duration"]),
+                load_ms: ns_to_ms(&value["load_duration"]),
+                prompt_eval_ms: ns_to_ms(&value["prompt_eval_duration"]),
+                eval_ms: ns_to_ms(&value["eval_duration"]),
+            };
+            emitter.completion.done_reason = value["done_reason"].as_str().map(str::to_owned);
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    async fn get_json(&self, path: &str, model: &str) -> Result<Value, LlmError> {
+        let never = CancellationToken::new();
+        let request = self.client.get(self.url(path));
+        let response = send(&self.endpoint, request, self.config.connect_timeout * 2, &never).await?;
+        let response = check_status(&self.endpoint, model, response).await?;
+        response
+            .json()
+            .await
+            .map_err(|e| LlmError::Stream { endpoint: self.endpoint.clone(), message: e.to_string() })
+    }
+}
+
+#[async_trait::async_trait]
+impl Provider for OllamaProvider {
+    fn name(&self) -> &str {
+        "ollama"
+    }
+
+    fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    async fn chat(
+        &self,
+        req: &ChatRequest,
+        cancel: &CancellationToken,
+        on_delta: &mut (dyn FnMut(Delta) + Send),
+    ) -> Result<Completion, LlmError> {
+        if req.model.trim().is_empty() {
+            return Err(LlmError::InvalidRequest("no model was given".into()));
+        }
+        let body = Self::body(req);
+        let body = &body;
+        with_retries(&self.config, cancel, on_delta, |mut emitter| async move {
+            let result = self.attempt(req, body, cancel, &mut emitter).await;
+            (emitter, result)
+        })
+        .await
+    }
+
+    async fn list_models(&self) -> Result<Vec<ModelInfo>, LlmError> {
+        let tags = self.get_json("/api/tags", "").await?;
+        let models = tags["models"].as_array().cloned().unwrap_or_default();
+        let infos = models.iter().map(|m| async move {
+            let name = m["name"].as_str().unwrap_or_default().to_owned();
+            let context_length = self.context_length(&name).await.ok().flatten();
+            ModelInfo {
+                provider: "ollama".into(),
+                size: m["size"].as_u64(),
+                family: m["details"]["family"].as_str().map(str::to_owned),
+                quantization: m["details"]["quantization_level"].as_str().map(str::to_owned),
+                context_length,
+                name,
+            }
+        });
+        Ok(futures::future::join_all(infos).await)
+    }
+
+    async fn context_length(&self, model: &str) -> Result<Option<u32>, LlmError> {
+        let never = CancellationToken::new();
+        let request = self.client.post(self.url("/api/show")).json(&json!({ "model": model }));
+        let response = send(&self.endpoint, request, self.config.connect_timeout * 2, &never).await?;
+        let response = check_status(&self.endpoint, model, response).await?;
+        let show: Value = response
+            .json()
+            .await
+            .map_err(|e| LlmError::Stream { endpoint: self.endpoint.clone(), message: e.to_string() })?;
+        let length = show["model_info"].as_object().and_then(|info| {
+            info.iter().find(|(k, _)| k.ends_with(".context_length")).and_then(|(_, v)| v.as_u64())
+        });
+        Ok(length.map(|n| n.min(u64::from(u32::MAX)) as u32))
+    }
+
+    async fn version(&self) -> Result<String, LlmError> {
+        let v = self.get_json("/api/version", "").await?;
+        Ok(v["version"].as_str().unwrap_or("unknown").to_owned())
+    }
+}
+
+impl OllamaProvider {
+    /// The base URL this provider talks to.
+    pub fn base_url(&self) -> &Url {
+        &self.base
+    }
+}

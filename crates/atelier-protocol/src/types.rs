@@ -1,0 +1,339 @@
+//! Method params, results and event payloads. Optional params default when absent; unknown
+//! fields are ignored so that newer clients keep working against older servers.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// `{}`: the result of methods that only report success.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Empty {}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Pong {
+    pub pong: bool,
+}
+
+// ---------------------------------------------------------------- system
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum HealthStatus {
+    Ok,
+    Degraded,
+    Down,
+}
+
+/// One health check. `detail` is for a person and names no paths or secrets.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct HealthCheck {
+    pub name: String,
+    pub status: HealthStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Health {
+    pub status: HealthStatus,
+    pub checks: Vec<HealthCheck>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SystemMetrics {
+    pub cpu_percent: f32,
+    pub memory_used_bytes: u64,
+    pub memory_total_bytes: u64,
+    pub active_workflows: u64,
+    pub active_agents: u64,
+    pub connected_clients: u64,
+    pub uptime_s: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CoordinatorMetrics {
+    pub total_messages: u64,
+    pub total_workflows: u64,
+    pub registered_agents: u64,
+    pub healthy_agents: u64,
+    pub active_workflows: u64,
+}
+
+// ---------------------------------------------------------------- projects
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Project {
+    pub id: String,
+    pub name: String,
+    pub path: String,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ProjectsCreate {
+    pub name: String,
+    #[serde(default)]
+    pub path: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IdParams {
+    pub id: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ProjectsDelete {
+    pub id: String,
+    #[serde(default)]
+    pub delete_files: bool,
+}
+
+// ---------------------------------------------------------------- sessions and messages
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Session {
+    pub id: String,
+    pub project_id: Option<String>,
+    pub agent: String,
+    pub title: String,
+    pub created_at: String,
+    /// The model this session talks to; `null` means the default model at each send.
+    #[serde(default)]
+    pub model: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct SessionsCreate {
+    #[serde(default)]
+    pub project_id: Option<String>,
+    #[serde(default)]
+    pub agent: Option<String>,
+    #[serde(default)]
+    pub model: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct SessionsList {
+    #[serde(default)]
+    pub project_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    System,
+    User,
+    Assistant,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum MessageStatus {
+    Complete,
+    Streaming,
+    Interrupted,
+    Failed,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Message {
+    pub id: String,
+    pub session_id: String,
+    pub role: Role,
+    pub content: String,
+    pub status: MessageStatus,
+    pub created_at: String,
+    /// The model's reasoning (`<think>` or a `thinking` field), kept apart from the reply.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub reasoning: String,
+    /// Why a `failed` reply failed, for a person.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MessagesList {
+    pub session_id: String,
+    #[serde(default)]
+    pub before: Option<String>,
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MessagesSend {
+    pub session_id: String,
+    pub content: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct MessagesSent {
+    pub user_message_id: String,
+    pub reply_id: String,
+}
+
+/// `messages.stop`: stops the reply that is streaming in a session (the UI's Stop button).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MessagesStop {
+    pub session_id: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MessagesSearch {
+    pub query: String,
+    #[serde(default)]
+    pub project_id: Option<String>,
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SearchHit {
+    pub message: Message,
+    pub snippet: String,
+}
+
+// ---------------------------------------------------------------- models
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ModelsList {
+    #[serde(default)]
+    pub provider: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Model {
+    pub name: String,
+    pub provider: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context_length: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub family: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quantization: Option<String>,
+}
+
+// ---------------------------------------------------------------- subscriptions
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Subscribe {
+    pub topics: Vec<String>,
+    #[serde(default)]
+    pub after_seq: Option<u64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Subscribed {
+    pub last_seq: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Unsubscribe {
+    pub topics: Vec<String>,
+}
+
+// ---------------------------------------------------------------- event payloads
+
+/// `stream.gap`: events `from_seq..=to_seq` of the subscribed topics are no longer retained (or
+/// were dropped because the subscriber fell behind). Refetch state (e.g. `messages.list`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct StreamGap {
+    pub from_seq: u64,
+    pub to_seq: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct MessageEvent {
+    pub message: Message,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct MessageDelta {
+    pub message_id: String,
+    pub delta: String,
+    /// `true` when the delta is reasoning text rather than reply text.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reasoning: bool,
+}
+
+/// The error carried by `message.failed`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct FailureInfo {
+    pub message: String,
+    pub kind: crate::ErrorKind,
+    pub retryable: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct MessageFailed {
+    pub message_id: String,
+    pub error: FailureInfo,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ContextUsage {
+    pub used_tokens: u32,
+    pub limit_tokens: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Notification {
+    pub level: String,
+    pub message: String,
+}
+
+/// Event type names, as they appear in an event's `type`.
+pub mod event_types {
+    pub const STREAM_GAP: &str = "stream.gap";
+    pub const MESSAGE_CREATED: &str = "message.created";
+    pub const MESSAGE_DELTA: &str = "message.delta";
+    pub const MESSAGE_COMPLETED: &str = "message.completed";
+    pub const MESSAGE_FAILED: &str = "message.failed";
+    pub const CONTEXT_USAGE: &str = "context.usage";
+    pub const SESSION_CREATED: &str = "session.created";
+    pub const SESSION_DELETED: &str = "session.deleted";
+    pub const PROJECT_CREATED: &str = "project.created";
+    pub const PROJECT_DELETED: &str = "project.deleted";
+    pub const SYSTEM_METRICS: &str = "system.metrics";
+    pub const SYSTEM_HEALTH: &str = "system.health";
+    pub const NOTIFICATION: &str = "notification";
+}
+
+/// Topic names.
+pub mod topics {
+    pub const SYSTEM: &str = "system";
+    pub const COORDINATOR: &str = "coordinator";
+    pub const MODELS: &str = "models";
+
+    pub fn session(id: &str) -> String {
+        format!("session/{id}")
+    }
+
+    pub fn project(id: &str) -> String {
+        format!("project/{id}")
+    }
+
+    /// Whether `topic` has a known shape: a fixed name or `<kind>/<id>` with a non-empty id.
+    pub fn is_valid(topic: &str) -> bool {
+        match topic.split_once('/') {
+            None => matches!(topic, SYSTEM | COORDINATOR | MODELS),
+            Some((kind, id)) => {
+                matches!(kind, "session" | "project" | "workflow" | "agent" | "terminal")
+                    && !id.is_empty()
+                    && id.len() <= 128
+                    && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+            }
+        }
+    }
+}
+
+/// Converts a result to a JSON value. Serializing these plain types (string keys, no
+/// non-finite floats) cannot fail; should it ever, the caller gets `null` rather than a crash.
+pub fn to_value<T: Serialize>(value: &T) -> Value {
+    serde_json::to_value(value).unwrap_or(Value::Null)
+}

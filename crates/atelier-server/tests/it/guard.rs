@@ -1,0 +1,67 @@
+//! Who may connect: the token (401 before the upgrade), Origin and Host (403), and a health
+//! endpoint that needs no token and gives nothing away.
+
+use crate::support::{TOKEN, start};
+
+#[tokio::test]
+async fn upgrades_without_a_valid_token_are_refused_with_401() {
+    let server = start().await;
+    assert_eq!(server.upgrade_status("", &[]).await, 401);
+    assert_eq!(server.upgrade_status("?token=wrong", &[]).await, 401);
+    assert_eq!(server.upgrade_status("", &[("authorization", "Bearer wrong")]).await, 401);
+    assert_eq!(server.upgrade_status("", &[("authorization", &format!("Bearer {TOKEN}"))]).await, 101);
+    assert_eq!(server.upgrade_status(&format!("?token={TOKEN}"), &[]).await, 101);
+}
+
+#[tokio::test]
+async fn foreign_origins_and_hosts_are_refused_with_403() {
+    let server = start().await;
+    let q = format!("?token={TOKEN}");
+    let own = format!("http://{}", server.addr);
+    assert_eq!(server.upgrade_status(&q, &[("origin", &own)]).await, 101);
+    assert_eq!(server.upgrade_status(&q, &[("origin", "https://evil.example")]).await, 403);
+    assert_eq!(server.upgrade_status(&q, &[("origin", "null")]).await, 403);
+    assert_eq!(server.upgrade_status(&q, &[("host", "rebind.example:7777")]).await, 403);
+    let http = reqwest::Client::new();
+    let refused = http
+        .get(format!("http://{}/health", server.addr))
+        .header("host", "rebind.example")
+        .send()
+        .await
+        .expect("response");
+    assert_eq!(refused.status().as_u16(), 403);
+}
+
+#[tokio::test]
+async fn health_needs_no_token_and_reveals_no_paths() {
+    let server = start().await;
+    let response = reqwest::get(format!("http://{}/health", server.addr)).await.expect("health");
+    assert_eq!(response.status().as_u16(), 200);
+    let text = response.text().await.expect("body");
+    let health: serde_json::Value = serde_json::from_str(&text).expect("json");
+    assert_eq!(health["status"], "ok", "{text}");
+    let names: Vec<_> =
+        health["checks"].as_array().expect("checks").iter().map(|c| c["name"].clone()).collect();
+    assert!(names.contains(&"database".into()) && names.contains(&"model_endpoint".into()));
+    let data_dir = server.app.data_dir().to_string_lossy().into_owned();
+    assert!(!text.contains(&data_dir) && !text.contains(TOKEN) && !text.contains("/tmp"), "{text}");
+    let index = reqwest::get(format!("http://{}/", server.addr)).await.expect("index");
+    assert!(index.text().await.expect("html").contains("Atelier"));
+}
+
+#[tokio::test]
+async fn shutdown_closes_connections_with_going_away() {
+    use futures::StreamExt;
+    let server = start().await;
+    let mut ws = server.connect().await;
+    server.shutdown.cancel();
+    let frame =
+        tokio::time::timeout(std::time::Duration::from_secs(5), ws.next()).await.expect("frame in time");
+    match frame {
+        Some(Ok(tokio_tungstenite::tungstenite::Message::Close(Some(close)))) => {
+            assert_eq!(u16::from(close.code), 1001);
+        }
+        other => panic!("expected a close frame, got {other:?}"),
+    }
+    server.task.await.expect("join").expect("serve ends cleanly");
+}

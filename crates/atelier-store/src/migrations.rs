@@ -1,0 +1,24 @@
+//! The schema: numbered SQL files from the workspace's `migrations/` folder, embedded at build time.
+
+use rusqlite_migration::{M, Migrations};
+
+/// Every shipped migration as `(file name, SQL)`, in order. Append-only: a shipped file is never
+/// edited (a test compares their hashes), a change is a new numbered file added here.
+pub const MIGRATION_FILES: &[(&str, &str)] = &[
+    ("0001_initial.sql", include_str!("../../../migrations/0001_initial.sql")),
+    ("0002_events_usage.sql", include_str!("../../../migrations/0002_events_usage.sql")),
+];
+
+const STEPS: &[M<'static>] = &[
+    M::up(MIGRATION_FILES[0].1).comment(MIGRATION_FILES[0].0),
+    M::up(MIGRATION_FILES[1].1).comment(MIGRATION_FILES[1].0),
+];
+
+/// The migrations [`crate::Store::open`] applies. Public so tests (and tools) can build a database
+/// at an older version with `to_version` and check that opening upgrades it.
+pub fn migrations() -> Migrations<'static> {
+    Migrations::from_slice(STEPS)
+}
+
+// Adding a file to one list and not the other would silently skip or misnumber a migration.
+const _: () = assert!(STEPS.len() == MIGRATION_FILES.len());

@@ -1,0 +1,129 @@
+//! Chat sessions: a conversation with one agent, optionally inside a project.
+
+use rusqlite::{OptionalExtension, Row};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Violation, expect_one, violation};
+use crate::message::{MessageRow, insert_message_in};
+use crate::{Store, StoreError};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionRow {
+    pub id: String,
+    pub project_id: Option<String>,
+    pub agent: String,
+    pub title: String,
+    pub model: Option<String>,
+    pub created_at: String,
+}
+
+fn session_from_row(row: &Row<'_>) -> rusqlite::Result<SessionRow> {
+    Ok(SessionRow {
+        id: row.get(0)?,
+        project_id: row.get(1)?,
+        agent: row.get(2)?,
+        title: row.get(3)?,
+        model: row.get(4)?,
+        created_at: row.get(5)?,
+    })
+}
+
+impl Store {
+    /// Adds a session and its first messages in one transaction, so a new chat never shows up
+    /// without its opening message. `NotFound` if the project doesn't exist, `Conflict` if an id
+    /// is taken.
+    pub async fn insert_session(
+        &self,
+        s: SessionRow,
+        first_messages: Vec<MessageRow>,
+    ) -> Result<(), StoreError> {
+        self.write(move |tx| {
+            let inserted = tx
+                .prepare_cached(
+                    "INSERT INTO sessions (id, project_id, agent, title, model, created_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )?
+                .execute((&s.id, &s.project_id, &s.agent, &s.title, &s.model, &s.created_at));
+            match inserted {
+                Ok(_) => {}
+                Err(err) => {
+                    return Err(match violation(&err) {
+                        Some(Violation::Unique) => {
+                            StoreError::Conflict(format!("session {} already exists", s.id))
+                        }
+                        Some(Violation::ForeignKey) => {
+                            StoreError::NotFound { what: "project", id: s.project_id.unwrap_or_default() }
+                        }
+                        None => err.into(),
+                    });
+                }
+            }
+            for m in &first_messages {
+                insert_message_in(tx, m)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// Sessions, newest first: those of one project, or all of them when `project_id` is `None`.
+    pub async fn list_sessions(&self, project_id: Option<String>) -> Result<Vec<SessionRow>, StoreError> {
+        self.read(move |conn| {
+            // Two statements rather than `?1 IS NULL OR project_id = ?1`, which would keep the
+            // planner from using the project index.
+            let (mut stmt, params) = match &project_id {
+                Some(project) => (
+                    conn.prepare_cached(
+                        "SELECT id, project_id, agent, title, model, created_at FROM sessions
+                         WHERE project_id = ?1 ORDER BY created_at DESC, id DESC",
+                    )?,
+                    vec![project],
+                ),
+                None => (
+                    conn.prepare_cached(
+                        "SELECT id, project_id, agent, title, model, created_at FROM sessions
+                         ORDER BY created_at DESC, id DESC",
+                    )?,
+                    vec![],
+                ),
+            };
+            let rows = stmt.query_map(rusqlite::params_from_iter(params), session_from_row)?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    pub async fn get_session(&self, id: &str) -> Result<SessionRow, StoreError> {
+        let id = id.to_owned();
+        self.read(move |conn| {
+            conn.prepare_cached(
+                "SELECT id, project_id, agent, title, model, created_at FROM sessions
+                 WHERE id = ?1",
+            )?
+            .query_row([&id], session_from_row)
+            .optional()?
+            .ok_or(StoreError::NotFound { what: "session", id })
+        })
+        .await
+    }
+
+    /// Deletes a session and its messages.
+    pub async fn delete_session(&self, id: &str) -> Result<(), StoreError> {
+        let id = id.to_owned();
+        self.write(move |tx| {
+            let changed = tx.prepare_cached("DELETE FROM sessions WHERE id = ?1")?.execute([&id])?;
+            expect_one(changed, "session", &id)
+        })
+        .await
+    }
+
+    pub async fn set_session_title(&self, id: &str, title: String) -> Result<(), StoreError> {
+        let id = id.to_owned();
+        self.write(move |tx| {
+            let changed =
+                tx.prepare_cached("UPDATE sessions SET title = ?2 WHERE id = ?1")?.execute((&id, &title))?;
+            expect_one(changed, "session", &id)
+        })
+        .await
+    }
+}

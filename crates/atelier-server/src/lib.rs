@@ -11,6 +11,7 @@ use std::time::Duration;
 use atelier_core::App;
 use axum::Router;
 use axum::routing::get;
+use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -96,7 +97,12 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
     let routes = router(app, config, shutdown.clone());
-    axum::serve(listener, routes.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown.cancelled_owned())
-        .await
+    // Events are small frames written as they happen: with Nagle's algorithm each would wait
+    // for the peer's delayed ACK (up to 40 ms).
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "TCP_NODELAY not set on a connection");
+        }
+    });
+    axum::serve(listener, routes).with_graceful_shutdown(shutdown.cancelled_owned()).await
 }

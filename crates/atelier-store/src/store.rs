@@ -35,7 +35,12 @@ const MAX_READERS: usize = 4;
 const STATEMENT_CACHE: usize = 64;
 
 /// Handle to the database. Cheap to clone; all clones share one writer thread and one read pool.
-/// The writer stops when [`Store::close`] is called or the last clone is dropped.
+/// The writer stops when [`Store::close`] is called or the last clone is dropped; either waits
+/// for the writes already queued.
+///
+/// Closures given to `write*` run on the writer thread and `read` closures on a pooled
+/// connection: they must not call back into the store and wait for it (a `write_blocking` inside
+/// a write would wait for itself). The async methods need a Tokio runtime.
 #[derive(Clone)]
 pub struct Store {
     inner: Arc<Inner>,

@@ -467,7 +467,9 @@ fn stream_body<F: Format>(format: F, plan: Plan, stop: stop::Stop) -> Body {
                 send(format.error(&message)).await;
             }
             End::Drop => {
-                // An error item makes hyper abort the connection mid-body.
+                // Let what was sent reach the client first, as a real server dying mid-reply
+                // would have; then an error item makes hyper abort the connection mid-body.
+                tokio::time::sleep(Duration::from_millis(50)).await;
                 if let Err(e) = tx.send(Err(std::io::Error::other("dropped by the testkit"))).await {
                     tracing::debug!(error = %e, "client already gone");
                 }

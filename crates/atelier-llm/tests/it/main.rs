@@ -1,0 +1,62 @@
+//! Integration tests for atelier-llm against the testkit over real HTTP: whole replies,
+//! reasoning, every fault scenario, cancellation, and the OpenAI-compatible path.
+
+// In tests a failed expect is the test failing, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod faults;
+mod ollama;
+mod openai;
+
+use std::time::Duration;
+
+use atelier_llm::{ChatMessage, ChatRequest, Completion, Delta, LlmConfig, LlmError, Provider, Role};
+use tokio_util::sync::CancellationToken;
+
+pub fn config() -> LlmConfig {
+    LlmConfig {
+        connect_timeout: Duration::from_secs(2),
+        first_byte_timeout: Duration::from_millis(800),
+        idle_timeout: Duration::from_millis(500),
+        max_retries: 3,
+        retry_min_delay: Duration::from_millis(20),
+        retry_max_delay: Duration::from_millis(100),
+    }
+}
+
+pub fn request(model: &str, text: &str) -> ChatRequest {
+    ChatRequest {
+        model: model.to_owned(),
+        messages: vec![
+            ChatMessage { role: Role::System, content: "be brief".into() },
+            ChatMessage { role: Role::User, content: text.into() },
+        ],
+        ..ChatRequest::default()
+    }
+}
+
+/// What a chat streamed, and how it ended.
+pub struct Outcome {
+    pub content: String,
+    pub reasoning: String,
+    pub deltas: usize,
+    pub result: Result<Completion, LlmError>,
+}
+
+pub async fn chat(provider: &dyn Provider, req: &ChatRequest) -> Outcome {
+    chat_with(provider, req, &CancellationToken::new()).await
+}
+
+pub async fn chat_with(provider: &dyn Provider, req: &ChatRequest, cancel: &CancellationToken) -> Outcome {
+    let (mut content, mut reasoning, mut deltas) = (String::new(), String::new(), 0);
+    let result = provider
+        .chat(req, cancel, &mut |d| {
+            deltas += 1;
+            match d {
+                Delta::Content(t) => content.push_str(&t),
+                Delta::Reasoning(t) => reasoning.push_str(&t),
+            }
+        })
+        .await;
+    Outcome { content, reasoning, deltas, result }
+}

@@ -1,0 +1,77 @@
+//! OpenAI-compatible servers: SSE streaming, reasoning_content, usage, keys and errors.
+
+use atelier_llm::{LlmError, OpenAiCompatProvider, Provider};
+use atelier_testkit::{Reply, Scenario, TestLlm};
+
+use crate::{chat, config, request};
+
+async fn setup(key: Option<&str>) -> (TestLlm, OpenAiCompatProvider) {
+    let llm = TestLlm::start().await.expect("testkit");
+    let provider =
+        OpenAiCompatProvider::new(llm.url().parse().expect("url"), key.map(str::to_owned), config())
+            .expect("provider");
+    (llm, provider)
+}
+
+#[tokio::test]
+async fn a_reply_with_reasoning_and_usage_streams_over_sse() {
+    let (llm, provider) = setup(Some("sk-test")).await;
+    llm.push(Scenario::Reply(Reply::text("Use a HashMap.").thinking("Lookup by key.").prompt_tokens(21)));
+    let out = chat(&provider, &request("test-model", "which map?")).await;
+    let completion = out.result.expect("reply");
+    assert_eq!(out.content, "Use a HashMap.");
+    assert_eq!(out.reasoning, "Lookup by key.");
+    assert_eq!(completion.usage.prompt_tokens, 21);
+    assert_eq!(completion.usage.completion_tokens, 6);
+    let sent = llm.requests().into_iter().find(|r| r.path == "/v1/chat/completions").expect("request");
+    assert_eq!(sent.body["stream"], true);
+    assert_eq!(sent.body["stream_options"]["include_usage"], true);
+}
+
+#[tokio::test]
+async fn split_lines_and_mid_stream_errors() {
+    let (llm, provider) = setup(None).await;
+    llm.push(Scenario::Reply(Reply::text("naïve café").split_lines()));
+    let out = chat(&provider, &request("test-model", "q")).await;
+    out.result.expect("reply");
+    assert_eq!(out.content, "naïve café");
+
+    llm.push(Scenario::ErrorLine { before: "so far".into(), error: "context length exceeded".into() });
+    let out = chat(&provider, &request("test-model", "q")).await;
+    assert_eq!(out.content, "so far");
+    assert!(
+        matches!(out.result, Err(LlmError::Stream { ref message, .. }) if message.contains("context length"))
+    );
+}
+
+#[tokio::test]
+async fn a_503_is_retried_and_a_revoked_key_is_not() {
+    let (llm, provider) = setup(Some("sk-test")).await;
+    llm.push(Scenario::Status {
+        status: 503,
+        body: "{\"error\":{\"message\":\"overloaded\"}}".into(),
+        retry_after: None,
+    });
+    llm.push(Scenario::Reply(Reply::text("fine")));
+    assert_eq!(chat(&provider, &request("test-model", "q")).await.result.expect("retried").content, "fine");
+
+    llm.push(Scenario::Status {
+        status: 401,
+        body: "{\"error\":{\"message\":\"invalid api key\"}}".into(),
+        retry_after: None,
+    });
+    let before = llm.chat_requests();
+    let out = chat(&provider, &request("test-model", "q")).await;
+    assert!(matches!(out.result, Err(LlmError::Unauthorized { .. })), "{:?}", out.result);
+    assert_eq!(llm.chat_requests(), before + 1, "a refused key is not retried");
+}
+
+#[tokio::test]
+async fn models_and_a_missing_model() {
+    let (_llm, provider) = setup(None).await;
+    let models = provider.list_models().await.expect("models");
+    assert_eq!(models[0].name, "test-model");
+    assert_eq!(provider.version().await.expect("reachable"), "openai-compatible");
+    let out = chat(&provider, &request("gpt-nope", "q")).await;
+    assert!(matches!(out.result, Err(LlmError::ModelNotFound { .. })), "{:?}", out.result);
+}

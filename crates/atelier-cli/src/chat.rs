@@ -1,5 +1,6 @@
 //! `atelier chat`: an interactive chat in the terminal through the same JSON-RPC API every
-//! client uses. Replies stream as they are written; Ctrl-C stops a reply, Ctrl-D quits.
+//! client uses. Replies stream as they are written; Ctrl-C stops a reply (at the prompt it
+//! quits), Ctrl-D quits.
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -9,7 +10,6 @@ use anyhow::{Context, anyhow, bail};
 use atelier_core::{Client, ClientLimits};
 use atelier_protocol::{Message, MessageStatus, Role, Session};
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
 
 use crate::engine;
 
@@ -100,12 +100,17 @@ pub async fn run(args: Args, data_dir: PathBuf) -> anyhow::Result<ExitCode> {
     }
     // Events queued by earlier activity are already shown by the history.
     while client.try_next_event().is_some() {}
-    let mut lines = BufReader::new(tokio::io::stdin()).lines();
+    let mut lines = stdin_lines();
     let mut failed = false;
     loop {
         print!("{} ", style.bold("you>"));
         std::io::stdout().flush()?;
-        let Some(line) = lines.next_line().await? else { break };
+        // Once Ctrl-C is handled anywhere, its default (quit) is gone: at the prompt it quits.
+        let line = tokio::select! {
+            line = lines.recv() => line.transpose()?,
+            _ = tokio::signal::ctrl_c() => None,
+        };
+        let Some(line) = line else { break };
         if line.trim().is_empty() {
             continue;
         }
@@ -122,6 +127,20 @@ pub async fn run(args: Args, data_dir: PathBuf) -> anyhow::Result<ExitCode> {
     println!();
     app.shutdown().await;
     Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+/// Lines typed by the person, read on a thread of their own: a read blocked in the runtime's
+/// blocking pool would keep the program from exiting after Ctrl-C at the prompt.
+fn stdin_lines() -> tokio::sync::mpsc::Receiver<std::io::Result<String>> {
+    let (tx, rx) = tokio::sync::mpsc::channel(16);
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lines() {
+            if tx.blocking_send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
 }
 
 /// Prints the reply as it streams; returns false when it failed.

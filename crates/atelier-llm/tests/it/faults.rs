@@ -4,16 +4,10 @@
 use std::time::{Duration, Instant};
 
 use atelier_llm::{LlmError, OllamaProvider};
-use atelier_testkit::{Reply, Scenario, TestLlm};
+use atelier_testkit::{Reply, Scenario};
 use tokio_util::sync::CancellationToken;
 
-use crate::{chat, chat_with, config, request};
-
-async fn setup() -> (TestLlm, OllamaProvider) {
-    let llm = TestLlm::start().await.expect("testkit");
-    let provider = OllamaProvider::new(llm.url().parse().expect("url"), config()).expect("provider");
-    (llm, provider)
-}
+use crate::{chat, chat_with, config, request, setup};
 
 #[tokio::test]
 async fn an_error_line_mid_stream_fails_the_reply_and_keeps_what_came() {

@@ -10,7 +10,10 @@ mod openai;
 
 use std::time::Duration;
 
-use atelier_llm::{ChatMessage, ChatRequest, Completion, Delta, LlmConfig, LlmError, Provider, Role};
+use atelier_llm::{
+    ChatMessage, ChatRequest, Completion, Delta, LlmConfig, LlmError, OllamaProvider, Provider, Role,
+};
+use atelier_testkit::TestLlm;
 use tokio_util::sync::CancellationToken;
 
 pub fn config() -> LlmConfig {
@@ -22,6 +25,13 @@ pub fn config() -> LlmConfig {
         retry_min_delay: Duration::from_millis(20),
         retry_max_delay: Duration::from_millis(100),
     }
+}
+
+/// A testkit server and an Ollama provider pointed at it.
+pub async fn setup() -> (TestLlm, OllamaProvider) {
+    let llm = TestLlm::start().await.expect("testkit");
+    let provider = OllamaProvider::new(llm.url().parse().expect("url"), config()).expect("provider");
+    (llm, provider)
 }
 
 pub fn request(model: &str, text: &str) -> ChatRequest {

@@ -1,15 +1,9 @@
 //! Ollama's native API: replies, reasoning, split lines, models and context length.
 
-use atelier_llm::{OllamaProvider, Provider};
-use atelier_testkit::{Reply, Scenario, TestLlm, TestModel};
+use atelier_llm::Provider;
+use atelier_testkit::{Reply, Scenario, TestModel};
 
-use crate::{chat, config, request};
-
-async fn setup() -> (TestLlm, OllamaProvider) {
-    let llm = TestLlm::start().await.expect("testkit");
-    let provider = OllamaProvider::new(llm.url().parse().expect("url"), config()).expect("provider");
-    (llm, provider)
-}
+use crate::{chat, request, setup};
 
 #[tokio::test]
 async fn a_whole_reply_streams_token_by_token_with_usage() {

@@ -120,7 +120,10 @@ async fn call(ws: &mut Ws, id: u64, method: &str, params: Value) -> anyhow::Resu
 }
 
 struct RunResult {
+    /// Tokens whose latency was measured (stamped tokens only).
     deltas: usize,
+    /// `message.delta` events received.
+    events: usize,
     elapsed: Duration,
     latencies: Vec<Duration>,
     gaps: usize,
@@ -132,12 +135,14 @@ async fn one_run(ws: &mut Ws, sid: &str, id: &mut u64, base: Instant) -> anyhow:
     let mut latencies = Vec::new();
     let mut first: Option<Instant> = None;
     let mut gaps = 0;
+    let mut events = 0;
     loop {
         let frame = ws.next().await.context("connection closed")??;
         let Message::Text(text) = frame else { continue };
         let v: Value = serde_json::from_str(text.as_str())?;
         match v["params"]["type"].as_str() {
             Some("message.delta") => {
+                events += 1;
                 let now = micros(base);
                 first.get_or_insert_with(Instant::now);
                 let delta = v["params"]["data"]["delta"].as_str().unwrap_or_default();
@@ -153,7 +158,7 @@ async fn one_run(ws: &mut Ws, sid: &str, id: &mut u64, base: Instant) -> anyhow:
         }
     }
     let elapsed = first.map(|f| f.elapsed()).unwrap_or_default();
-    Ok(RunResult { deltas: latencies.len(), elapsed, latencies, gaps })
+    Ok(RunResult { deltas: latencies.len(), events, elapsed, latencies, gaps })
 }
 
 pub async fn run() -> anyhow::Result<()> {
@@ -164,37 +169,14 @@ pub async fn run() -> anyhow::Result<()> {
     let model_addr = model_listener.local_addr()?;
     tokio::spawn(model_server(model_listener, plan.clone(), base));
 
-    let dir = tempfile::tempdir()?;
-    let provider = OllamaProvider::new(format!("http://{model_addr}").parse()?, LlmConfig::default())?;
-    let app = App::start(Config {
-        data_dir: dir.path().to_path_buf(),
-        provider: Arc::new(provider),
-        default_model: Some("bench".into()),
-    })
-    .await?;
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let addr: SocketAddr = listener.local_addr()?;
-    let shutdown = CancellationToken::new();
-    let server = tokio::spawn(atelier_server::serve(
-        listener,
-        app.clone(),
-        ServerConfig::new(addr, "bench".into()),
-        shutdown.clone(),
-    ));
-    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws?token=bench")).await?;
-    let mut id = 0;
-    id += 1;
-    let session = call(&mut ws, id, "sessions.create", json!({ "model": "bench" })).await?;
-    let sid = session["id"].as_str().context("session id")?.to_owned();
-    id += 1;
-    call(&mut ws, id, "subscribe", json!({ "topics": [format!("session/{sid}")] })).await?;
-
+    let mut stack = Stack::start(&format!("http://{model_addr}")).await?;
+    let (ws, sid, id) = (&mut stack.ws, stack.sid.clone(), &mut stack.next_id);
     // Warm-up: connections, caches, allocator.
     plan.tokens.store(2_000, Ordering::Relaxed);
-    one_run(&mut ws, &sid, &mut id, base).await?;
+    one_run(ws, &sid, id, base).await?;
 
     plan.tokens.store(100_000, Ordering::Relaxed);
-    let result = one_run(&mut ws, &sid, &mut id, base).await?;
+    let result = one_run(ws, &sid, id, base).await?;
     let rate = result.deltas as f64 / result.elapsed.as_secs_f64();
     println!(
         "as fast as possible: {} deltas in {:.3} s = {:.0} deltas/s (goal >= 50,000); gaps: {}",
@@ -207,14 +189,76 @@ pub async fn run() -> anyhow::Result<()> {
 
     plan.tokens.store(5_000, Ordering::Relaxed);
     plan.pause_us.store(500, Ordering::Relaxed);
-    let paced = one_run(&mut ws, &sid, &mut id, base).await?;
+    let paced = one_run(ws, &sid, id, base).await?;
     println!(
         "steady stream ({} deltas, one per ~0.5 ms): added latency {} (goal p99 <= 2 ms)",
         paced.deltas,
         summarize(paced.latencies)
     );
-    shutdown.cancel();
-    server.await??;
-    app.shutdown().await;
-    Ok(())
+    stack.stop().await?;
+    testkit_run().await
+}
+
+/// The same pipeline fed by the testkit (`Reply::repeat`, no delay): throughput only, since
+/// its tokens carry no timestamps.
+async fn testkit_run() -> anyhow::Result<()> {
+    let llm = atelier_testkit::TestLlm::start().await?;
+    llm.set_default(atelier_testkit::Scenario::Reply(atelier_testkit::Reply::repeat("tok ", 100_000)));
+    let mut stack = Stack::start(&llm.url()).await?;
+    let (ws, sid, id) = (&mut stack.ws, stack.sid.clone(), &mut stack.next_id);
+    let base = Instant::now();
+    let result = one_run(ws, &sid, id, base).await?;
+    println!(
+        "testkit as the model server: {} deltas in {:.3} s = {:.0} deltas/s (goal >= 50,000); gaps: {}",
+        result.events,
+        result.elapsed.as_secs_f64(),
+        result.events as f64 / result.elapsed.as_secs_f64(),
+        result.gaps
+    );
+    stack.stop().await
+}
+
+/// The engine and the WebSocket server on loopback, with a client subscribed to one session.
+struct Stack {
+    app: App,
+    ws: Ws,
+    sid: String,
+    next_id: u64,
+    shutdown: CancellationToken,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Stack {
+    async fn start(model_url: &str) -> anyhow::Result<Stack> {
+        let dir = tempfile::tempdir()?;
+        let provider = OllamaProvider::new(model_url.parse()?, LlmConfig::default())?;
+        let app = App::start(Config {
+            data_dir: dir.path().to_path_buf(),
+            provider: Arc::new(provider),
+            default_model: None,
+        })
+        .await?;
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr: SocketAddr = listener.local_addr()?;
+        let shutdown = CancellationToken::new();
+        let server = tokio::spawn(atelier_server::serve(
+            listener,
+            app.clone(),
+            ServerConfig::new(addr, "bench".into()),
+            shutdown.clone(),
+        ));
+        let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws?token=bench")).await?;
+        let session = call(&mut ws, 1, "sessions.create", json!({ "model": "test-model" })).await?;
+        let sid = session["id"].as_str().context("session id")?.to_owned();
+        call(&mut ws, 2, "subscribe", json!({ "topics": [format!("session/{sid}")] })).await?;
+        Ok(Stack { app, ws, sid, next_id: 2, shutdown, server, _dir: dir })
+    }
+
+    async fn stop(self) -> anyhow::Result<()> {
+        self.shutdown.cancel();
+        self.server.await??;
+        self.app.shutdown().await;
+        Ok(())
+    }
 }

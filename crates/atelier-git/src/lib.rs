@@ -7,7 +7,13 @@ use std::path::{Path, PathBuf};
 pub enum GitError {
     #[error("git repository at {path}: {source}")]
     Repository { path: PathBuf, source: git2::Error },
+    #[error("nothing to commit in {path}: the files are unchanged")]
+    NothingToCommit { path: PathBuf },
 }
+
+/// Who a commit is by when the repository and the user's git config name nobody.
+const FALLBACK_NAME: &str = "Atelier";
+const FALLBACK_EMAIL: &str = "atelier@localhost";
 
 /// Opens the repository at `path`, creating one (with an initial branch `main`) when the folder
 /// is not yet a repository. Returns whether a repository was created.
@@ -23,4 +29,39 @@ pub fn ensure_repository(path: &Path) -> Result<bool, GitError> {
         }
         Err(e) => Err(wrap(e)),
     }
+}
+
+/// Commits exactly `paths` (relative to the repository root; deleted files are removed from the
+/// index) on the current branch, leaving every other change of the person's alone. The author
+/// is the repository's or the user's git identity, else "Atelier". Returns the commit id.
+pub fn commit_paths(repo_path: &Path, paths: &[String], message: &str) -> Result<String, GitError> {
+    let wrap = |source| GitError::Repository { path: repo_path.to_path_buf(), source };
+    let repo = git2::Repository::open(repo_path).map_err(wrap)?;
+    let mut index = repo.index().map_err(wrap)?;
+    for path in paths {
+        let relative = Path::new(path);
+        if repo_path.join(relative).exists() {
+            index.add_path(relative).map_err(wrap)?;
+        } else {
+            index.remove_path(relative).map_err(wrap)?;
+        }
+    }
+    index.write().map_err(wrap)?;
+    let tree_id = index.write_tree().map_err(wrap)?;
+    let tree = repo.find_tree(tree_id).map_err(wrap)?;
+    let parent = match repo.head() {
+        Ok(head) => Some(head.peel_to_commit().map_err(wrap)?),
+        Err(e) if matches!(e.code(), git2::ErrorCode::UnbornBranch | git2::ErrorCode::NotFound) => None,
+        Err(e) => return Err(wrap(e)),
+    };
+    if parent.as_ref().is_some_and(|p| p.tree_id() == tree_id) {
+        return Err(GitError::NothingToCommit { path: repo_path.to_path_buf() });
+    }
+    let signature = match repo.signature() {
+        Ok(signature) => signature,
+        Err(_) => git2::Signature::now(FALLBACK_NAME, FALLBACK_EMAIL).map_err(wrap)?,
+    };
+    let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
+    let id = repo.commit(Some("HEAD"), &signature, &signature, message, &tree, &parents).map_err(wrap)?;
+    Ok(id.to_string())
 }

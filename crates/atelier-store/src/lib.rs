@@ -20,6 +20,7 @@ mod session;
 mod setting;
 mod store;
 mod usage;
+mod workflow;
 mod writer;
 
 pub use error::StoreError;
@@ -31,6 +32,7 @@ pub use project::ProjectRow;
 pub use session::SessionRow;
 pub use store::Store;
 pub use usage::{UsageRow, UsageTotals};
+pub use workflow::{AgentRow, WorkflowRow};
 
 /// Re-exported so callers of [`Store::write`] and [`Store::read`] name the same rusqlite version.
 pub use rusqlite;

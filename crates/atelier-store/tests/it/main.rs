@@ -8,6 +8,7 @@ mod crud;
 mod history;
 mod schema;
 mod search;
+mod workflow;
 
 use atelier_store::{MessageRole, MessageRow, MessageStatus, ProjectRow, SessionRow, Store, new_id, now};
 use tempfile::TempDir;

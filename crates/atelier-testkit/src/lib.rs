@@ -135,6 +135,8 @@ pub struct RecordedRequest {
 }
 
 struct Script {
+    /// Scenarios chosen by what the last user message contains; checked before the queue.
+    routes: Vec<(String, Scenario)>,
     queue: VecDeque<Scenario>,
     default: Scenario,
     models: Vec<TestModel>,
@@ -178,6 +180,7 @@ impl TestLlm {
         let addr = listener.local_addr()?;
         let shared = Shared {
             script: Arc::new(Mutex::new(Script {
+                routes: Vec::new(),
                 queue: VecDeque::new(),
                 default: Scenario::Echo,
                 models: vec![TestModel::new("test-model", 8192)],
@@ -215,6 +218,13 @@ impl TestLlm {
     /// Queues a scenario for the next chat request (first in, first out).
     pub fn push(&self, scenario: Scenario) {
         self.shared.script().queue.push_back(scenario);
+    }
+
+    /// Answers every chat whose last user message contains `needle` with `scenario` (the first
+    /// matching route wins; routes are checked before the queue). For agents that call in
+    /// parallel, where queue order would be a race.
+    pub fn route(&self, needle: &str, scenario: Scenario) {
+        self.shared.script().routes.push((needle.to_owned(), scenario));
     }
 
     /// The scenario used when the queue is empty (initially [`Scenario::Echo`]).
@@ -258,9 +268,13 @@ async fn read_json(shared: &Shared, request: Request) -> Value {
     body
 }
 
-fn next_scenario(shared: &Shared) -> Scenario {
+fn next_scenario(shared: &Shared, body: &Value) -> Scenario {
     let mut script = shared.script();
     script.chat_requests += 1;
+    let last = last_user_message(body);
+    if let Some((_, scenario)) = script.routes.iter().find(|(needle, _)| last.contains(needle.as_str())) {
+        return scenario.clone();
+    }
     match script.queue.pop_front() {
         Some(s) => s,
         None => script.default.clone(),
@@ -515,7 +529,7 @@ async fn ollama_chat(State(shared): State<Shared>, request: Request) -> Response
         let error = json!({ "error": format!("model \"{model}\" not found, try pulling it first") });
         return (StatusCode::NOT_FOUND, axum::Json(error)).into_response();
     }
-    let scenario = next_scenario(&shared);
+    let scenario = next_scenario(&shared, &body);
     if matches!(scenario, Scenario::Hang) {
         return hang(&shared.stop).await;
     }
@@ -599,7 +613,7 @@ async fn openai_chat(State(shared): State<Shared>, request: Request) -> Response
         let error = json!({ "error": { "message": format!("The model `{model}` does not exist"), "type": "invalid_request_error", "code": "model_not_found" } });
         return (StatusCode::NOT_FOUND, axum::Json(error)).into_response();
     }
-    let scenario = next_scenario(&shared);
+    let scenario = next_scenario(&shared, &body);
     if matches!(scenario, Scenario::Hang) {
         return hang(&shared.stop).await;
     }

@@ -1,0 +1,108 @@
+//! Search/replace edits to an existing file, applied all or nothing.
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Edit {
+    pub search: String,
+    pub replace: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct EditError(pub String);
+
+fn marker(line: &str, c: char) -> bool {
+    let t = line.trim();
+    let n = t.chars().take_while(|&x| x == c).count();
+    (5..=9).contains(&n)
+}
+
+/// Parses `<<<<<<< SEARCH` / `=======` / `>>>>>>> REPLACE` blocks.
+pub fn parse_edits(text: &str) -> Result<Vec<Edit>, EditError> {
+    let text = text.replace("\r\n", "\n");
+    let mut edits = Vec::new();
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        if !(marker(line, '<') && line.contains("SEARCH")) {
+            continue;
+        }
+        let mut search = Vec::new();
+        let mut replace = Vec::new();
+        let mut in_replace = false;
+        let mut closed = false;
+        for inner in lines.by_ref() {
+            if !in_replace && marker(inner, '=') && inner.trim().chars().all(|c| c == '=') {
+                in_replace = true;
+            } else if in_replace && marker(inner, '>') {
+                closed = true;
+                break;
+            } else if in_replace {
+                replace.push(inner);
+            } else {
+                search.push(inner);
+            }
+        }
+        if !closed {
+            return Err(EditError(format!("block {} is not closed with >>>>>>> REPLACE", edits.len() + 1)));
+        }
+        edits.push(Edit { search: search.join("\n"), replace: replace.join("\n") });
+    }
+    if edits.is_empty() {
+        return Err(EditError("the reply has no SEARCH/REPLACE blocks".into()));
+    }
+    Ok(edits)
+}
+
+/// Where `search` occurs in `text` as whole lines, compared by `key`.
+fn find_lines(text: &[&str], search: &[&str], key: fn(&str) -> String) -> Vec<usize> {
+    if search.is_empty() || search.len() > text.len() {
+        return Vec::new();
+    }
+    let wanted: Vec<String> = search.iter().map(|l| key(l)).collect();
+    (0..=text.len() - search.len())
+        .filter(|&i| text[i..i + search.len()].iter().map(|l| key(l)).eq(wanted.iter().cloned()))
+        .collect()
+}
+
+/// Applies every edit or none: each search text must match exactly one place (exactly, then
+/// ignoring trailing spaces, then ignoring indentation).
+pub fn apply_edits(original: &str, edits: &[Edit]) -> Result<String, EditError> {
+    let mut current = original.replace("\r\n", "\n");
+    for (n, edit) in edits.iter().enumerate() {
+        let block = n + 1;
+        if edit.search.trim().is_empty() {
+            if current.trim().is_empty() {
+                current = format!("{}\n", edit.replace.trim_end_matches('\n'));
+                continue;
+            }
+            return Err(EditError(format!("block {block}: the search text is empty but the file is not")));
+        }
+        let lines: Vec<&str> = current.split('\n').collect();
+        let search: Vec<&str> = edit.search.split('\n').collect();
+        let keys: [fn(&str) -> String; 3] =
+            [|l| l.to_owned(), |l| l.trim_end().to_owned(), |l| l.trim().to_owned()];
+        let mut placed = None;
+        for key in keys {
+            let found = find_lines(&lines, &search, key);
+            match found.len() {
+                0 => continue,
+                1 => {
+                    placed = Some(found[0]);
+                    break;
+                }
+                k => {
+                    return Err(EditError(format!(
+                        "block {block}: the search text matches {k} places; include more lines so it matches one"
+                    )));
+                }
+            }
+        }
+        let Some(at) = placed else {
+            return Err(EditError(format!("block {block}: the search text was not found in the file")));
+        };
+        let mut out: Vec<&str> = lines[..at].to_vec();
+        out.extend(edit.replace.split('\n'));
+        out.extend(&lines[at + search.len()..]);
+        current = out.join("\n");
+    }
+    Ok(current)
+}

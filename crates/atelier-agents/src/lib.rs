@@ -1,0 +1,12 @@
+//! Atelier's workflow engine: a master agent plans, manager agents refine each module, coder
+//! agents write each file — streamed, durable, and under the person's control.
+//!
+//! [`plan`], [`extract`] and [`edit`] turn real models' messy output into validated values;
+//! [`workflow`] runs the agents.
+
+pub mod edit;
+pub mod extract;
+pub mod plan;
+pub mod workflow;
+
+pub use workflow::{Budget, Engine, Events, Options, WorkflowError};

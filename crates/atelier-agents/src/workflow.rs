@@ -1,0 +1,945 @@
+//! The workflow engine: a master plans, managers refine each module, coders write each file in
+//! parallel, an optional check runs, and the result is committed — durably and under control.
+//!
+//! Durability: every step has an idempotency key (`plan`, `manager:<module>`, `coder:<path>`,
+//! `written:<path>`, `commit`). A model call's result is recorded under its key before its
+//! effect (writing a file, committing) is applied. A resumed workflow reuses every recorded
+//! result, so no recorded model call is made again and no effect is applied twice.
+//!
+//! Control: `pause` cancels the calls in flight (they run again on resume) and starts no new
+//! step; `cancel` aborts everything and ends the workflow; files already written stay.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use atelier_llm::{ChatMessage, ChatRequest, Delta, LlmError, Provider};
+use atelier_store::{AgentRow, Store, StoreError, WorkflowRow, new_id, now};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use tokio::sync::{Semaphore, watch};
+use tokio_util::sync::CancellationToken;
+
+use crate::plan::{self, Plan};
+use crate::{edit, extract};
+
+mod prompt;
+
+pub use prompt::project_context;
+
+/// Where the engine announces what happens; the app publishes these on its event bus.
+pub trait Events: Send + Sync + 'static {
+    fn publish(&self, topic: &str, kind: &str, data: Value);
+}
+
+/// Limits that stop a looping model with a clear reason.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct Budget {
+    pub max_tokens: u64,
+    pub max_calls: u32,
+    pub max_seconds: u64,
+}
+
+impl Default for Budget {
+    fn default() -> Self {
+        Self { max_tokens: 2_000_000, max_calls: 400, max_seconds: 3_600 }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct Options {
+    /// Wait in `awaiting_approval` until the plan is approved.
+    pub approve_plan: bool,
+    /// How many coders write at once.
+    pub max_parallel: usize,
+    /// A command that checks the result; the plan's `verify` when absent.
+    pub verify: Option<String>,
+    pub max_fix_rounds: u32,
+    pub model: Option<String>,
+    pub budget: Budget,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            approve_plan: false,
+            max_parallel: 4,
+            verify: None,
+            max_fix_rounds: 2,
+            model: None,
+            budget: Budget::default(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WorkflowError {
+    #[error("workflow `{0}` not found")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Llm(#[from] LlmError),
+    #[error("the plan is not usable: {0}")]
+    Plan(String),
+    #[error("the budget is spent: {0}")]
+    Budget(String),
+    #[error("{context}: {source}")]
+    Io { context: String, source: std::io::Error },
+    #[error(transparent)]
+    Git(#[from] atelier_git::GitError),
+    #[error("cancelled")]
+    Cancelled,
+}
+
+impl WorkflowError {
+    pub fn retryable(&self) -> bool {
+        match self {
+            WorkflowError::Llm(e) => e.retryable(),
+            _ => false,
+        }
+    }
+}
+
+type Result<T, E = WorkflowError> = std::result::Result<T, E>;
+
+/// A running workflow's controls.
+struct Control {
+    cancel: CancellationToken,
+    paused: watch::Sender<bool>,
+    /// Calls in flight use a child of this; pausing cancels it and puts a fresh one in its place.
+    epoch: Mutex<CancellationToken>,
+    approval: watch::Sender<Option<Option<Plan>>>,
+}
+
+impl Control {
+    fn epoch(&self) -> MutexGuard<'_, CancellationToken> {
+        self.epoch.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+struct Inner {
+    store: Store,
+    provider: Arc<dyn Provider>,
+    events: Arc<dyn Events>,
+    default_model: Option<String>,
+    running: Mutex<HashMap<String, Arc<Control>>>,
+}
+
+/// Starts, controls and resumes workflows. Cheap to clone.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine").finish_non_exhaustive()
+    }
+}
+
+/// The parts of a workflow a run needs.
+struct Run {
+    engine: Engine,
+    control: Arc<Control>,
+    row: Mutex<WorkflowRow>,
+    options: Options,
+    root: PathBuf,
+    model: String,
+    started: Instant,
+    usage: Mutex<(u64, u32)>,
+    master: AgentRow,
+}
+
+pub fn topic(workflow_id: &str) -> String {
+    format!("workflow/{workflow_id}")
+}
+
+impl Engine {
+    pub fn new(
+        store: Store,
+        provider: Arc<dyn Provider>,
+        events: Arc<dyn Events>,
+        default_model: Option<String>,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                provider,
+                events,
+                default_model,
+                running: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    fn running(&self) -> MutexGuard<'_, HashMap<String, Arc<Control>>> {
+        self.inner.running.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// How many workflows are running now.
+    pub fn active(&self) -> usize {
+        self.running().len()
+    }
+
+    /// Records a new workflow and runs it in the background.
+    pub async fn start(
+        &self,
+        project_id: &str,
+        root: PathBuf,
+        request: &str,
+        options: Options,
+    ) -> Result<WorkflowRow> {
+        if request.trim().is_empty() {
+            return Err(WorkflowError::Invalid("the request is empty".into()));
+        }
+        let options = Options { max_parallel: options.max_parallel.clamp(1, 32), ..options };
+        let row = WorkflowRow {
+            id: new_id("wf"),
+            project_id: project_id.to_owned(),
+            request: request.to_owned(),
+            options: serde_json::to_string(&options).unwrap_or_else(|_| "{}".into()),
+            state: "planning".into(),
+            stage: "plan".into(),
+            progress: 0.0,
+            plan: None,
+            summary: None,
+            commit_id: None,
+            error: None,
+            created_at: now(),
+            updated_at: now(),
+        };
+        self.inner.store.insert_workflow(row.clone()).await?;
+        self.launch(row.clone(), root, false);
+        Ok(row)
+    }
+
+    /// At start-up: runs again every workflow that had not finished (or leaves it paused).
+    pub async fn resume_unfinished(&self, roots: &HashMap<String, PathBuf>, paused: bool) -> Result<usize> {
+        let rows = self.inner.store.unfinished_workflows().await?;
+        let mut n = 0;
+        for row in rows {
+            let Some(root) = roots.get(&row.project_id) else { continue };
+            self.launch(row, root.clone(), paused);
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    fn launch(&self, row: WorkflowRow, root: PathBuf, paused: bool) {
+        let control = Arc::new(Control {
+            cancel: CancellationToken::new(),
+            paused: watch::channel(paused).0,
+            epoch: Mutex::new(CancellationToken::new()),
+            approval: watch::channel(None).0,
+        });
+        self.running().insert(row.id.clone(), control.clone());
+        let engine = self.clone();
+        tokio::spawn(async move {
+            let id = row.id.clone();
+            engine.drive(row, root, control).await;
+            engine.running().remove(&id);
+        });
+    }
+
+    pub async fn control(&self, id: &str, action: &str) -> Result<WorkflowRow> {
+        let control = self.running().get(id).cloned();
+        let row = self.inner.store.get_workflow(id).await.map_err(|e| match e {
+            StoreError::NotFound { .. } => WorkflowError::NotFound(id.to_owned()),
+            other => other.into(),
+        })?;
+        let Some(control) = control else {
+            return Err(WorkflowError::Conflict(format!(
+                "workflow {id} is {}; it cannot be {action}d",
+                row.state
+            )));
+        };
+        match action {
+            "pause" => {
+                control.paused.send_replace(true);
+                let mut epoch = control.epoch();
+                epoch.cancel();
+                *epoch = CancellationToken::new();
+            }
+            "resume" => {
+                control.paused.send_replace(false);
+            }
+            "cancel" => control.cancel.cancel(),
+            other => {
+                return Err(WorkflowError::Invalid(format!(
+                    "unknown action `{other}`; use pause, resume or cancel"
+                )));
+            }
+        }
+        // The run task records the state change; give it a moment so the answer reflects it.
+        tokio::task::yield_now().await;
+        Ok(self.inner.store.get_workflow(id).await?)
+    }
+
+    /// Approves the plan of a workflow waiting for it, optionally replacing it with an edited one.
+    pub async fn approve(&self, id: &str, edited: Option<Plan>) -> Result<()> {
+        let control =
+            self.running().get(id).cloned().ok_or_else(|| WorkflowError::NotFound(id.to_owned()))?;
+        if let Some(plan) = &edited {
+            plan::validate(plan).map_err(|e| WorkflowError::Invalid(e.to_string()))?;
+        }
+        control.approval.send_replace(Some(edited));
+        Ok(())
+    }
+
+    async fn drive(&self, row: WorkflowRow, root: PathBuf, control: Arc<Control>) {
+        let id = row.id.clone();
+        let options: Options = serde_json::from_str(&row.options).unwrap_or_default();
+        let model = match options.model.clone().or_else(|| self.inner.default_model.clone()) {
+            Some(model) => Ok(model),
+            None => match self.inner.provider.list_models().await {
+                Ok(models) => models.into_iter().next().map(|m| m.name).ok_or_else(|| {
+                    WorkflowError::Llm(LlmError::InvalidRequest(
+                        "the model server has no models; pull one first".into(),
+                    ))
+                }),
+                Err(e) => Err(e.into()),
+            },
+        };
+        let master = AgentRow {
+            id: format!("{id}-master"),
+            workflow_id: id.clone(),
+            role: "master".into(),
+            name: "Master".into(),
+            parent_id: None,
+            status: "idle".into(),
+            task: String::new(),
+            metrics: "{}".into(),
+            created_at: now(),
+            updated_at: now(),
+        };
+        let run = Arc::new(Run {
+            engine: self.clone(),
+            control,
+            row: Mutex::new(row),
+            options,
+            root,
+            model: model.as_ref().cloned().unwrap_or_default(),
+            started: Instant::now(),
+            usage: Mutex::new((0, 0)),
+            master,
+        });
+        let outcome = match model {
+            Ok(_) => run.clone().execute().await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = run.finish(outcome).await {
+            tracing::error!(workflow = %id, error = %e, "saving the end of a workflow");
+        }
+    }
+}
+
+impl Run {
+    fn row(&self) -> MutexGuard<'_, WorkflowRow> {
+        self.row.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn id(&self) -> String {
+        self.row().id.clone()
+    }
+
+    fn store(&self) -> &Store {
+        &self.engine.inner.store
+    }
+
+    fn publish(&self, kind: &str, data: Value) {
+        self.engine.inner.events.publish(&topic(&self.id()), kind, data);
+    }
+
+    async fn save(&self) -> Result<()> {
+        let row = self.row().clone();
+        self.store().update_workflow(row).await?;
+        Ok(())
+    }
+
+    async fn set_state(&self, state: &str) -> Result<()> {
+        {
+            let mut row = self.row();
+            if row.state == state {
+                return Ok(());
+            }
+            row.state = state.to_owned();
+        }
+        self.save().await?;
+        self.publish("workflow.state", json!({ "state": state }));
+        Ok(())
+    }
+
+    async fn progress(&self, progress: f64, stage: &str, message: String) -> Result<()> {
+        {
+            let mut row = self.row();
+            row.progress = progress.clamp(0.0, 1.0);
+            row.stage = stage.to_owned();
+        }
+        self.save().await?;
+        self.publish(
+            "workflow.progress",
+            json!({ "progress": progress, "stage": stage, "message": message }),
+        );
+        Ok(())
+    }
+
+    async fn agent(&self, agent: &AgentRow) -> Result<()> {
+        let mut agent = agent.clone();
+        agent.updated_at = now();
+        self.store().upsert_agent(agent.clone()).await?;
+        let data = json!({ "agent": agent_json(&agent) });
+        self.engine.inner.events.publish(&format!("agent/{}", agent.id), "agent.status", data.clone());
+        self.publish("agent.status", data);
+        Ok(())
+    }
+
+    /// Waits while paused; fails when cancelled.
+    async fn checkpoint(&self) -> Result<()> {
+        let mut paused = self.control.paused.subscribe();
+        if *paused.borrow() {
+            self.set_state("paused").await?;
+            tokio::select! {
+                () = self.control.cancel.cancelled() => return Err(WorkflowError::Cancelled),
+                changed = paused.wait_for(|p| !*p) => { changed.map_err(|_| WorkflowError::Cancelled)?; }
+            }
+            let resumed = if self.row().plan.is_some() { "running" } else { "planning" };
+            self.set_state(resumed).await?;
+        }
+        if self.control.cancel.is_cancelled() { Err(WorkflowError::Cancelled) } else { Ok(()) }
+    }
+
+    fn check_budget(&self) -> Result<()> {
+        let budget = &self.options.budget;
+        let (tokens, calls) = *self.usage.lock().unwrap_or_else(|p| p.into_inner());
+        if tokens > budget.max_tokens {
+            return Err(WorkflowError::Budget(format!(
+                "{tokens} tokens used, the limit is {}",
+                budget.max_tokens
+            )));
+        }
+        if calls >= budget.max_calls {
+            return Err(WorkflowError::Budget(format!(
+                "{calls} model calls made, the limit is {}",
+                budget.max_calls
+            )));
+        }
+        if self.started.elapsed().as_secs() > budget.max_seconds {
+            return Err(WorkflowError::Budget(format!("running for more than {} s", budget.max_seconds)));
+        }
+        Ok(())
+    }
+
+    /// One model call, recorded under `key`. A recorded result is returned without calling.
+    /// A call interrupted by pause runs again once resumed.
+    async fn call(
+        &self,
+        key: &str,
+        agent: &mut AgentRow,
+        messages: Vec<ChatMessage>,
+        format: Option<Value>,
+        stream_path: Option<&str>,
+    ) -> Result<String> {
+        let id = self.id();
+        if let Some(recorded) = self.store().get_step(&id, key).await? {
+            return Ok(recorded);
+        }
+        loop {
+            self.checkpoint().await?;
+            self.check_budget()?;
+            let epoch = self.control.epoch().child_token();
+            let cancel = self.control.cancel.clone();
+            let token = CancellationToken::new();
+            let both = token.clone();
+            let watcher = tokio::spawn(async move {
+                tokio::select! {
+                    () = epoch.cancelled() => {}
+                    () = cancel.cancelled() => {}
+                }
+                both.cancel();
+            });
+            agent.status = "busy".into();
+            self.agent(agent).await?;
+            let request = ChatRequest {
+                model: self.model.clone(),
+                messages: messages.clone(),
+                format: format.clone(),
+                num_ctx: None,
+                temperature: None,
+            };
+            let started = Instant::now();
+            let mut on_delta = |delta: Delta| {
+                if let (Some(path), Delta::Content(text)) = (stream_path, &delta) {
+                    self.publish("file.delta", json!({ "agent_id": agent.id, "path": path, "delta": text }));
+                }
+            };
+            let result = self.engine.inner.provider.chat(&request, &token, &mut on_delta).await;
+            watcher.abort();
+            let elapsed = started.elapsed().as_millis() as u64;
+            match result {
+                Ok(completion) => {
+                    {
+                        let mut usage = self.usage.lock().unwrap_or_else(|p| p.into_inner());
+                        usage.0 +=
+                            u64::from(completion.usage.prompt_tokens + completion.usage.completion_tokens);
+                        usage.1 += 1;
+                    }
+                    update_metrics(agent, &completion.usage, elapsed, false);
+                    agent.status = "idle".into();
+                    self.agent(agent).await?;
+                    self.store()
+                        .insert_usage(atelier_store::UsageRow {
+                            id: new_id("use"),
+                            provider: self.engine.inner.provider.name().to_owned(),
+                            model: self.model.clone(),
+                            session_id: None,
+                            workflow_id: Some(id.clone()),
+                            agent_id: Some(agent.id.clone()),
+                            prompt_tokens: completion.usage.prompt_tokens,
+                            completion_tokens: completion.usage.completion_tokens,
+                            total_ms: completion.usage.total_ms,
+                            load_ms: completion.usage.load_ms,
+                            prompt_eval_ms: completion.usage.prompt_eval_ms,
+                            eval_ms: completion.usage.eval_ms,
+                            created_at: now(),
+                        })
+                        .await?;
+                    if completion.content.trim().is_empty() {
+                        // An empty reply is worth one more try, but counts against the budget.
+                        continue;
+                    }
+                    self.store().record_step(&id, key, completion.content.clone()).await?;
+                    return Ok(self.store().get_step(&id, key).await?.unwrap_or(completion.content));
+                }
+                Err(LlmError::Cancelled) if !self.control.cancel.is_cancelled() => {
+                    agent.status = "paused".into();
+                    self.agent(agent).await?;
+                    continue;
+                }
+                Err(LlmError::Cancelled) => return Err(WorkflowError::Cancelled),
+                Err(e) => {
+                    update_metrics(agent, &Default::default(), elapsed, true);
+                    agent.status = "error".into();
+                    self.agent(agent).await?;
+                    return Err(e.into());
+                }
+            }
+        }
+    }
+
+    async fn execute(self: Arc<Self>) -> Result<()> {
+        let mut master = self.master.clone();
+        self.agent(&master).await?;
+        let request = self.row().request.clone();
+        // 1. Plan.
+        let plan = self.plan(&mut master, &request).await?;
+        // 2. Approval.
+        let plan = self.approval(plan).await?;
+        master.status = "done".into();
+        self.agent(&master).await?;
+        self.set_state("running").await?;
+        // 3. Managers, one per module, in parallel.
+        let total_files: usize = plan.modules.iter().map(|m| m.files.len()).sum();
+        self.progress(
+            0.05,
+            "refine",
+            format!("{} managers refine {} modules", plan.modules.len(), plan.modules.len()),
+        )
+        .await?;
+        let specs = self.clone().managers(&plan, &request).await?;
+        // 4. Coders, one per file, in parallel up to max_parallel.
+        self.progress(0.1, "write", format!("writing {total_files} files")).await?;
+        let written = self.clone().coders(&plan, &request, &specs).await?;
+        // 5. Verify.
+        if let Some(command) = self.options.verify.clone().or_else(|| plan.verify.clone()) {
+            self.set_state("verifying").await?;
+            self.verify(&command, &written).await?;
+            self.set_state("running").await?;
+        }
+        // 6. Commit.
+        self.progress(0.98, "commit", "committing".into()).await?;
+        let commit = self.commit(&plan, &written).await?;
+        {
+            let mut row = self.row();
+            row.summary = Some(plan.summary.clone());
+            row.commit_id = commit.clone();
+            row.progress = 1.0;
+        }
+        self.publish(
+            "workflow.completed",
+            json!({ "summary": plan.summary, "commit": commit, "files": written }),
+        );
+        Ok(())
+    }
+
+    async fn plan(&self, master: &mut AgentRow, request: &str) -> Result<Plan> {
+        if let Some(plan) = self.row().plan.clone() {
+            // Planned (and perhaps approved) in an earlier run.
+            if let Ok(plan) = serde_json::from_str::<Plan>(&plan) {
+                return Ok(plan);
+            }
+        }
+        master.task = "planning".into();
+        self.progress(0.0, "plan", "the master is planning".into()).await?;
+        let root = self.root.clone();
+        let context =
+            tokio::task::spawn_blocking(move || prompt::project_context(&root)).await.map_err(|e| {
+                WorkflowError::Io { context: "reading the project".into(), source: std::io::Error::other(e) }
+            })?;
+        let messages = prompt::master(request, &context);
+        let schema = Some(plan::plan_schema());
+        let reply = self.call("plan", master, messages.clone(), schema.clone(), None).await?;
+        let plan = match parse_plan(&reply) {
+            Ok(plan) => plan,
+            Err(error) => {
+                tracing::info!(workflow = %self.id(), %error, "the plan was invalid; asking once more");
+                let again = self
+                    .call("plan:repair", master, prompt::repair(messages, &reply, &error), schema, None)
+                    .await?;
+                parse_plan(&again).map_err(WorkflowError::Plan)?
+            }
+        };
+        self.row().plan = serde_json::to_string(&plan).ok();
+        self.save().await?;
+        self.publish("plan.ready", json!({ "plan": plan }));
+        Ok(plan)
+    }
+
+    async fn approval(&self, plan: Plan) -> Result<Plan> {
+        let id = self.id();
+        if !self.options.approve_plan || self.store().get_step(&id, "approved").await?.is_some() {
+            return Ok(plan);
+        }
+        self.set_state("awaiting_approval").await?;
+        let mut approval = self.control.approval.subscribe();
+        let decision = tokio::select! {
+            () = self.control.cancel.cancelled() => return Err(WorkflowError::Cancelled),
+            decided = approval.wait_for(Option::is_some) => decided.map_err(|_| WorkflowError::Cancelled)?.clone(),
+        };
+        let plan = match decision.flatten() {
+            Some(edited) => plan::validate(&edited).map_err(|e| WorkflowError::Plan(e.to_string()))?,
+            None => plan,
+        };
+        let text = serde_json::to_string(&plan).unwrap_or_default();
+        self.store().record_step(&id, "approved", text.clone()).await?;
+        self.row().plan = Some(text);
+        self.save().await?;
+        Ok(plan)
+    }
+
+    async fn managers(self: Arc<Self>, plan: &Plan, request: &str) -> Result<HashMap<String, String>> {
+        let mut tasks = tokio::task::JoinSet::new();
+        for module in plan.modules.clone() {
+            let run = self.clone();
+            let (plan, request) = (plan.clone(), request.to_owned());
+            tasks.spawn(async move {
+                let mut agent =
+                    run.sub_agent("manager", &module.name, &run.master.id, &module.responsibility);
+                let spec = run
+                    .call(
+                        &format!("manager:{}", module.name),
+                        &mut agent,
+                        prompt::manager(&request, &plan, &module),
+                        None,
+                        None,
+                    )
+                    .await?;
+                agent.status = "done".into();
+                run.agent(&agent).await?;
+                Ok::<_, WorkflowError>((module.name.clone(), spec))
+            });
+        }
+        let mut specs = HashMap::new();
+        while let Some(joined) = tasks.join_next().await {
+            let (name, spec) = joined.map_err(|e| WorkflowError::Io {
+                context: "a manager task".into(),
+                source: std::io::Error::other(e),
+            })??;
+            specs.insert(name, spec);
+        }
+        Ok(specs)
+    }
+
+    fn sub_agent(&self, role: &str, name: &str, parent: &str, task: &str) -> AgentRow {
+        let id = self.id();
+        let slug: String = name.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
+        AgentRow {
+            id: format!("{id}-{role}-{slug}"),
+            workflow_id: id,
+            role: role.into(),
+            name: name.into(),
+            parent_id: Some(parent.to_owned()),
+            status: "idle".into(),
+            task: task.into(),
+            metrics: "{}".into(),
+            created_at: now(),
+            updated_at: now(),
+        }
+    }
+
+    async fn coders(
+        self: Arc<Self>,
+        plan: &Plan,
+        request: &str,
+        specs: &HashMap<String, String>,
+    ) -> Result<Vec<String>> {
+        let limit = Arc::new(Semaphore::new(self.options.max_parallel));
+        let total: usize = plan.modules.iter().map(|m| m.files.len()).sum();
+        let done = Arc::new(Mutex::new(0usize));
+        let mut tasks = tokio::task::JoinSet::new();
+        for module in &plan.modules {
+            let manager_id = self.sub_agent("manager", &module.name, "", "").id;
+            for file in module.files.clone() {
+                let (run, limit, done) = (self.clone(), limit.clone(), done.clone());
+                let (plan, request) = (plan.clone(), request.to_owned());
+                let spec = specs.get(&module.name).cloned().unwrap_or_default();
+                let manager_id = manager_id.clone();
+                tasks.spawn(async move {
+                    let _permit = limit.acquire_owned().await.map_err(|_| WorkflowError::Cancelled)?;
+                    run.write_file(&plan, &request, &file, &spec, &manager_id).await?;
+                    let finished = {
+                        let mut done = done.lock().unwrap_or_else(|p| p.into_inner());
+                        *done += 1;
+                        *done
+                    };
+                    let progress = 0.1 + 0.85 * finished as f64 / total.max(1) as f64;
+                    run.progress(progress, "write", format!("{finished} of {total} files written")).await?;
+                    Ok::<_, WorkflowError>(file.path.clone())
+                });
+            }
+        }
+        let mut written = Vec::new();
+        let mut first_error = None;
+        while let Some(joined) = tasks.join_next().await {
+            match joined {
+                Ok(Ok(path)) => written.push(path),
+                Ok(Err(e)) => {
+                    if first_error.is_none() {
+                        // One failed file fails the workflow; stop the others' calls too.
+                        self.control.cancel.cancel();
+                        first_error = Some(e);
+                    }
+                }
+                Err(e) => {
+                    first_error = first_error.or(Some(WorkflowError::Io {
+                        context: "a coder task".into(),
+                        source: std::io::Error::other(e),
+                    }))
+                }
+            }
+        }
+        if let Some(e) = first_error {
+            return Err(e);
+        }
+        written.sort();
+        Ok(written)
+    }
+
+    async fn write_file(
+        &self,
+        plan: &Plan,
+        request: &str,
+        file: &plan::PlanFile,
+        spec: &str,
+        manager_id: &str,
+    ) -> Result<()> {
+        let id = self.id();
+        let written_key = format!("written:{}", file.path);
+        if self.store().get_step(&id, &written_key).await?.is_some() {
+            return Ok(());
+        }
+        let mut agent = self.sub_agent("coder", &file.path, manager_id, &format!("writing {}", file.path));
+        let target = self.root.join(&file.path);
+        let existing = tokio::fs::read_to_string(&target).await.ok();
+        let messages = prompt::coder(request, plan, file, spec, existing.as_deref());
+        let reply =
+            self.call(&format!("coder:{}", file.path), &mut agent, messages, None, Some(&file.path)).await?;
+        let content = file_content(&reply, &file.path, existing.as_deref()).map_err(WorkflowError::Plan)?;
+        write_atomically(&target, &content).await?;
+        self.store().record_step(&id, &written_key, content.len().to_string()).await?;
+        self.publish(
+            "file.written",
+            json!({ "agent_id": agent.id, "path": file.path, "bytes": content.len() }),
+        );
+        agent.status = "done".into();
+        self.agent(&agent).await?;
+        Ok(())
+    }
+
+    async fn verify(&self, command: &str, written: &[String]) -> Result<()> {
+        for round in 0..=self.options.max_fix_rounds {
+            self.checkpoint().await?;
+            self.progress(0.95, "verify", format!("running `{command}`")).await?;
+            let (ok, output) = run_check(&self.root, command, &self.control.cancel).await?;
+            self.publish("verify.output", json!({ "round": round, "ok": ok, "output": output }));
+            if ok {
+                return Ok(());
+            }
+            if round == self.options.max_fix_rounds {
+                return Err(WorkflowError::Plan(format!("`{command}` still fails after {round} fix rounds")));
+            }
+            // Every written file the output names goes back to a coder.
+            let named: Vec<&String> = written.iter().filter(|p| output.contains(p.as_str())).collect();
+            let targets: Vec<&String> = if named.is_empty() { written.iter().collect() } else { named };
+            for path in targets {
+                let mut agent = self.sub_agent("coder", path, &self.master.id, &format!("fixing {path}"));
+                let current = tokio::fs::read_to_string(self.root.join(path)).await.unwrap_or_default();
+                let key = format!("fix:{round}:{path}");
+                let reply = self
+                    .call(&key, &mut agent, prompt::fix(path, &current, command, &output), None, Some(path))
+                    .await?;
+                let content = file_content(&reply, path, Some(&current)).map_err(WorkflowError::Plan)?;
+                write_atomically(&self.root.join(path), &content).await?;
+                self.publish(
+                    "file.written",
+                    json!({ "agent_id": agent.id, "path": path, "bytes": content.len() }),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    async fn commit(&self, plan: &Plan, written: &[String]) -> Result<Option<String>> {
+        let id = self.id();
+        if let Some(recorded) = self.store().get_step(&id, "commit").await? {
+            return Ok(Some(recorded).filter(|c| !c.is_empty()));
+        }
+        let (root, paths, message) = (self.root.clone(), written.to_vec(), plan.summary.clone());
+        let committed =
+            tokio::task::spawn_blocking(move || atelier_git::commit_paths(&root, &paths, &message))
+                .await
+                .map_err(|e| WorkflowError::Io {
+                    context: "the commit task".into(),
+                    source: std::io::Error::other(e),
+                })?;
+        let commit = match committed {
+            Ok(commit) => Some(commit),
+            Err(atelier_git::GitError::NothingToCommit { .. }) => None,
+            Err(e) => return Err(e.into()),
+        };
+        self.store().record_step(&id, "commit", commit.clone().unwrap_or_default()).await?;
+        Ok(commit)
+    }
+
+    async fn finish(&self, outcome: Result<()>) -> Result<()> {
+        match outcome {
+            Ok(()) => self.set_state("completed").await,
+            Err(WorkflowError::Cancelled) => {
+                self.set_state("cancelled").await?;
+                let written: Vec<String> = self
+                    .store()
+                    .list_steps(&self.id())
+                    .await?
+                    .into_iter()
+                    .filter_map(|(key, _)| key.strip_prefix("written:").map(str::to_owned))
+                    .collect();
+                self.publish("workflow.cancelled", json!({ "files": written }));
+                Ok(())
+            }
+            Err(e) => {
+                let message = e.to_string();
+                self.row().error = Some(message.clone());
+                self.set_state("failed").await?;
+                self.publish("workflow.failed", json!({ "error": message, "retryable": e.retryable() }));
+                Ok(())
+            }
+        }
+    }
+}
+
+fn parse_plan(reply: &str) -> std::result::Result<Plan, String> {
+    let text = extract::strip_reasoning(reply);
+    let value = extract::extract_json(&text).map_err(|e| e.to_string())?;
+    let plan: Plan =
+        serde_json::from_value(value).map_err(|e| format!("the JSON does not have the plan's shape: {e}"))?;
+    plan::validate(&plan).map_err(|e| e.to_string())
+}
+
+/// The new content of a file from a coder's reply: search/replace edits on an existing file,
+/// else the code block.
+fn file_content(reply: &str, path: &str, existing: Option<&str>) -> std::result::Result<String, String> {
+    let text = extract::strip_reasoning(reply);
+    if let Some(current) = existing
+        && text.contains("<<<<<<< SEARCH")
+    {
+        let edits = edit::parse_edits(&text).map_err(|e| format!("{path}: {e}"))?;
+        return edit::apply_edits(current, &edits).map_err(|e| format!("{path}: {e}"));
+    }
+    extract::extract_code(&text, path).map_err(|e| format!("{path}: {e}"))
+}
+
+/// Writes through a temporary file in the same folder and a rename, so a half-written file
+/// never lands on disk.
+async fn write_atomically(target: &Path, content: &str) -> Result<()> {
+    let io = |context: String| move |source| WorkflowError::Io { context, source };
+    if let Some(dir) = target.parent() {
+        tokio::fs::create_dir_all(dir).await.map_err(io(format!("creating {}", dir.display())))?;
+    }
+    let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let temp = target.with_file_name(format!(".{name}.atelier-{}", std::process::id()));
+    tokio::fs::write(&temp, content).await.map_err(io(format!("writing {}", temp.display())))?;
+    tokio::fs::rename(&temp, target).await.map_err(io(format!("renaming into {}", target.display())))?;
+    Ok(())
+}
+
+/// Runs a check without stdin, with a time limit; returns whether it passed and its output.
+async fn run_check(root: &Path, command: &str, cancel: &CancellationToken) -> Result<(bool, String)> {
+    let (shell, flag) = if cfg!(windows) { ("cmd", "/C") } else { ("sh", "-c") };
+    let child = tokio::process::Command::new(shell)
+        .args([flag, command])
+        .current_dir(root)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|source| WorkflowError::Io { context: format!("starting `{command}`"), source })?;
+    let output = tokio::select! {
+        () = cancel.cancelled() => return Err(WorkflowError::Cancelled),
+        out = tokio::time::timeout(std::time::Duration::from_secs(600), child.wait_with_output()) => match out {
+            Err(_) => return Ok((false, format!("`{command}` did not finish within 600 s"))),
+            Ok(out) => out.map_err(|source| WorkflowError::Io { context: format!("running `{command}`"), source })?,
+        },
+    };
+    let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
+    text.push_str(&String::from_utf8_lossy(&output.stderr));
+    Ok((output.status.success(), text))
+}
+
+fn update_metrics(agent: &mut AgentRow, usage: &atelier_llm::Usage, elapsed_ms: u64, failed: bool) {
+    let mut m: Value = serde_json::from_str(&agent.metrics).unwrap_or_else(|_| json!({}));
+    let messages = m["message_count"].as_u64().unwrap_or(0) + 1;
+    let errors = m["error_count"].as_u64().unwrap_or(0) + u64::from(failed);
+    let total_ms = m["total_ms"].as_u64().unwrap_or(0) + elapsed_ms;
+    m = json!({
+        "message_count": messages,
+        "error_count": errors,
+        "error_rate": errors as f64 / messages as f64,
+        "total_ms": total_ms,
+        "avg_execution_ms": total_ms / messages,
+        "tokens_in": m["tokens_in"].as_u64().unwrap_or(0) + u64::from(usage.prompt_tokens),
+        "tokens_out": m["tokens_out"].as_u64().unwrap_or(0) + u64::from(usage.completion_tokens),
+        "context_used": usage.prompt_tokens + usage.completion_tokens,
+    });
+    agent.metrics = m.to_string();
+}
+
+/// An agent as the API shows it.
+pub fn agent_json(agent: &AgentRow) -> Value {
+    json!({
+        "id": agent.id,
+        "role": agent.role,
+        "name": agent.name,
+        "parent_id": agent.parent_id,
+        "status": agent.status,
+        "task": agent.task,
+        "metrics": serde_json::from_str::<Value>(&agent.metrics).unwrap_or_else(|_| json!({})),
+    })
+}

@@ -1,0 +1,166 @@
+//! What each agent is asked. Prompts are plain text that small local models follow: one job,
+//! the exact output shape, and the context that job needs — no more, so it fits the window.
+
+use std::path::Path;
+
+use atelier_llm::{ChatMessage, Role};
+
+use crate::plan::{Plan, PlanFile, PlanModule};
+
+/// At most this much of the project is shown to the master.
+const CONTEXT_CHARS: usize = 12_000;
+const TREE_ENTRIES: usize = 300;
+/// Folders never shown: they are generated or huge.
+const SKIP_DIRS: &[&str] = &[".git", "node_modules", "target", "dist", "build", ".venv", "__pycache__"];
+
+fn message(role: Role, content: String) -> ChatMessage {
+    ChatMessage { role, content }
+}
+
+/// The project's files (relative paths, sorted) and its README, within a budget. Blocking.
+pub fn project_context(root: &Path) -> String {
+    let mut files = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Ok(kind) = entry.file_type() else { continue };
+            if kind.is_dir() {
+                if !SKIP_DIRS.contains(&name.as_str()) {
+                    stack.push(path);
+                }
+            } else if kind.is_file()
+                && let Ok(relative) = path.strip_prefix(root)
+            {
+                files.push(relative.to_string_lossy().replace('\\', "/"));
+            }
+        }
+    }
+    files.sort();
+    let mut out = String::new();
+    if files.is_empty() {
+        out.push_str("The project is empty.\n");
+    } else {
+        out.push_str("Files in the project:\n");
+        for file in files.iter().take(TREE_ENTRIES) {
+            out.push_str("- ");
+            out.push_str(file);
+            out.push('\n');
+        }
+        if files.len() > TREE_ENTRIES {
+            out.push_str(&format!("… and {} more files\n", files.len() - TREE_ENTRIES));
+        }
+    }
+    let readme =
+        ["README.md", "README", "readme.md"].iter().find_map(|n| std::fs::read_to_string(root.join(n)).ok());
+    if let Some(readme) = readme {
+        let room = CONTEXT_CHARS.saturating_sub(out.len());
+        let excerpt: String = readme.chars().take(room).collect();
+        out.push_str("\nREADME:\n");
+        out.push_str(&excerpt);
+    }
+    out
+}
+
+pub fn master(request: &str, context: &str) -> Vec<ChatMessage> {
+    let system = "You are the lead engineer planning a change to a software project. Split the work \
+                  into modules, and each module into the files to create or change. Use paths \
+                  relative to the project root. Keep the plan as small as the request allows. \
+                  Reply with one JSON object and nothing else, in this shape:\n\
+                  {\"summary\": \"one line for the commit message\", \"modules\": [{\"name\": \"...\", \
+                  \"responsibility\": \"...\", \"files\": [{\"path\": \"src/main.rs\", \"purpose\": \"...\", \
+                  \"dependencies\": [\"other/file.rs\"]}]}], \"verify\": \"optional shell command that \
+                  checks the result, or null\"}";
+    vec![
+        message(Role::System, system.to_owned()),
+        message(Role::User, format!("{context}\n\nRequest:\n{request}")),
+    ]
+}
+
+/// The master's second chance after an invalid plan.
+pub fn repair(mut messages: Vec<ChatMessage>, reply: &str, error: &str) -> Vec<ChatMessage> {
+    messages.push(message(Role::Assistant, reply.to_owned()));
+    messages.push(message(
+        Role::User,
+        format!("That plan cannot be used: {error}\nReply again with the corrected JSON object only."),
+    ));
+    messages
+}
+
+fn plan_outline(plan: &Plan) -> String {
+    let mut out = format!("Plan: {}\n", plan.summary);
+    for module in &plan.modules {
+        out.push_str(&format!("Module {}: {}\n", module.name, module.responsibility));
+        for file in &module.files {
+            out.push_str(&format!("  - {}: {}\n", file.path, file.purpose));
+        }
+    }
+    out
+}
+
+pub fn manager(request: &str, plan: &Plan, module: &PlanModule) -> Vec<ChatMessage> {
+    let system = "You are the engineer responsible for one module of a planned change. For each file \
+                  of your module, write a short specification: what it must contain (public functions, \
+                  types, their signatures), how it uses the files it depends on, and anything easy to \
+                  get wrong. Plain text, one section per file, headed by its path. No code blocks.";
+    vec![
+        message(Role::System, system.to_owned()),
+        message(
+            Role::User,
+            format!(
+                "Request:\n{request}\n\n{}\nYour module: {} — {}",
+                plan_outline(plan),
+                module.name,
+                module.responsibility
+            ),
+        ),
+    ]
+}
+
+pub fn coder(
+    request: &str,
+    plan: &Plan,
+    file: &PlanFile,
+    spec: &str,
+    existing: Option<&str>,
+) -> Vec<ChatMessage> {
+    let system = "You are a careful programmer writing exactly one file of a planned change. Reply with \
+                  the complete content of the file in a single fenced code block, and nothing after it. \
+                  Write working code, not placeholders.";
+    let mut user = format!(
+        "Request:\n{request}\n\n{}\nWrite the file `{}`: {}\n",
+        plan_outline(plan),
+        file.path,
+        file.purpose
+    );
+    if !file.dependencies.is_empty() {
+        user.push_str(&format!("It uses: {}\n", file.dependencies.join(", ")));
+    }
+    if !spec.trim().is_empty() {
+        user.push_str(&format!("\nSpecification from the module's engineer:\n{spec}\n"));
+    }
+    if let Some(current) = existing {
+        user.push_str(&format!(
+            "\nThe file exists. Its current content:\n```\n{current}\n```\nReply with the whole new \
+             file, or with SEARCH/REPLACE blocks for the parts that change.\n"
+        ));
+    }
+    vec![message(Role::System, system.to_owned()), message(Role::User, user)]
+}
+
+pub fn fix(path: &str, content: &str, command: &str, output: &str) -> Vec<ChatMessage> {
+    let system = "You fix one file so that a check passes. Reply with the complete corrected file in a \
+                  single fenced code block.";
+    let tail: String = output.chars().rev().take(6_000).collect::<String>().chars().rev().collect();
+    vec![
+        message(Role::System, system.to_owned()),
+        message(
+            Role::User,
+            format!(
+                "The check `{command}` failed:\n```\n{tail}\n```\n\nThe file `{path}`:\n```\n{content}\n```"
+            ),
+        ),
+    ]
+}

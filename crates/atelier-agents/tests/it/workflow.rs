@@ -1,0 +1,297 @@
+//! Whole workflows against the testkit: files written and committed, events, control, and a
+//! crash in the middle that loses nothing and repeats no model call.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use atelier_agents::{Engine, Events, Options};
+use atelier_llm::{LlmConfig, OllamaProvider};
+use atelier_store::{ProjectRow, Store, new_id, now};
+use atelier_testkit::{Reply, Scenario, TestLlm};
+use serde_json::Value;
+
+#[derive(Default)]
+struct Recorder {
+    events: Mutex<Vec<(String, String, Value)>>,
+}
+
+impl Events for Recorder {
+    fn publish(&self, topic: &str, kind: &str, data: Value) {
+        self.events.lock().unwrap().push((topic.to_owned(), kind.to_owned(), data));
+    }
+}
+
+impl Recorder {
+    fn kinds(&self) -> Vec<String> {
+        self.events.lock().unwrap().iter().map(|(_, k, _)| k.clone()).collect()
+    }
+}
+
+const PLAN: &str = r#"Here is my plan:
+```json
+{"summary": "Add a greeting CLI", "modules": [
+  {"name": "cli", "responsibility": "the binary", "files": [{"path": "src/main.rs", "purpose": "entry point", "dependencies": ["src/greet.rs"]}]},
+  {"name": "greet", "responsibility": "greetings", "files": [{"path": "src/greet.rs", "purpose": "greet()"}, {"path": "README.md", "purpose": "docs"}]}
+]}
+```"#;
+
+fn script(llm: &TestLlm, delay: Duration) {
+    llm.route("Your module:", Scenario::Reply(Reply::text("Keep it simple.")));
+    llm.route(
+        "Write the file `src/main.rs`",
+        Scenario::Reply(
+            Reply::text("```rust\nmod greet;\n\nfn main() {\n    greet::greet();\n}\n```").delay(delay),
+        ),
+    );
+    llm.route(
+        "Write the file `src/greet.rs`",
+        Scenario::Reply(
+            Reply::text("<think>easy</think>\n```\npub fn greet() {\n    println!(\"hello\");\n}\n```")
+                .delay(delay),
+        ),
+    );
+    llm.route(
+        "Write the file `README.md`",
+        Scenario::Reply(Reply::text("```markdown\n# Greeter\n```").delay(delay)),
+    );
+    llm.push(Scenario::Reply(Reply::text(PLAN)));
+}
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .output()
+        .expect("git");
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+struct Setup {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+    db: PathBuf,
+    project: String,
+}
+
+async fn setup() -> (Setup, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("project");
+    std::fs::create_dir_all(&root).unwrap();
+    atelier_git::ensure_repository(&root).unwrap();
+    let db = dir.path().join("atelier.db");
+    let store = Store::open(&db).unwrap();
+    let project = ProjectRow {
+        id: new_id("prj"),
+        name: "p".into(),
+        path: root.to_string_lossy().into(),
+        created_at: now(),
+    };
+    store.insert_project(project.clone()).await.unwrap();
+    (Setup { _dir: dir, root, db, project: project.id }, store)
+}
+
+fn engine(store: &Store, llm: &TestLlm, events: Arc<Recorder>) -> Engine {
+    let provider = OllamaProvider::new(llm.url().parse().unwrap(), LlmConfig::default()).unwrap();
+    Engine::new(store.clone(), Arc::new(provider), events, Some("test-model".into()))
+}
+
+async fn wait_for_state(store: &Store, id: &str, states: &[&str]) -> String {
+    for _ in 0..600 {
+        let state = store.get_workflow(id).await.unwrap().state;
+        if states.contains(&state.as_str()) {
+            return state;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("workflow never reached {states:?}");
+}
+
+#[tokio::test]
+async fn a_workflow_plans_writes_every_file_and_commits_once() {
+    let (s, store) = setup().await;
+    let llm = TestLlm::start().await.unwrap();
+    script(&llm, Duration::ZERO);
+    let events = Arc::new(Recorder::default());
+    let engine = engine(&store, &llm, events.clone());
+    let wf =
+        engine.start(&s.project, s.root.clone(), "add a greeting CLI", Options::default()).await.unwrap();
+    assert_eq!(
+        wait_for_state(&store, &wf.id, &["completed", "failed"]).await,
+        "completed",
+        "{:?}",
+        store.get_workflow(&wf.id).await.unwrap().error
+    );
+
+    assert_eq!(
+        std::fs::read_to_string(s.root.join("src/greet.rs")).unwrap(),
+        "pub fn greet() {\n    println!(\"hello\");\n}\n"
+    );
+    assert!(std::fs::read_to_string(s.root.join("src/main.rs")).unwrap().contains("greet::greet();"));
+    assert_eq!(std::fs::read_to_string(s.root.join("README.md")).unwrap(), "# Greeter\n");
+    assert_eq!(git(&s.root, &["log", "--format=%s"]).trim(), "Add a greeting CLI");
+    git(&s.root, &["fsck", "--strict"]);
+    let row = store.get_workflow(&wf.id).await.unwrap();
+    assert_eq!(row.progress, 1.0);
+    assert_eq!(row.commit_id.as_deref(), Some(git(&s.root, &["rev-parse", "HEAD"]).trim()));
+
+    let kinds = events.kinds();
+    for kind in [
+        "plan.ready",
+        "file.delta",
+        "file.written",
+        "agent.status",
+        "workflow.progress",
+        "workflow.completed",
+    ] {
+        assert!(kinds.iter().any(|k| k == kind), "no {kind} event in {kinds:?}");
+    }
+    let agents = store.list_agents(Some(wf.id.clone())).await.unwrap();
+    let roles: Vec<&str> = agents.iter().map(|a| a.role.as_str()).collect();
+    assert_eq!(roles.iter().filter(|r| **r == "master").count(), 1);
+    assert_eq!(roles.iter().filter(|r| **r == "manager").count(), 2);
+    assert_eq!(roles.iter().filter(|r| **r == "coder").count(), 3);
+    assert!(agents.iter().all(|a| a.status == "done"), "{agents:?}");
+    assert_eq!(llm.chat_requests(), 1 + 2 + 3, "one plan, two managers, three coders");
+}
+
+#[tokio::test]
+async fn an_invalid_plan_gets_one_repair_round() {
+    let (s, store) = setup().await;
+    let bad = r#"{"summary": "x", "modules": [{"name": "m", "responsibility": "r", "files": [{"path": "../escape.rs", "purpose": "p"}]}]}"#;
+    // The bad plan is queued first, the good one (from `script`) after it.
+    let fresh = TestLlm::start().await.unwrap();
+    fresh.push(Scenario::Reply(Reply::text(bad)));
+    script(&fresh, Duration::ZERO);
+    let engine = engine(&store, &fresh, Arc::new(Recorder::default()));
+    let wf = engine.start(&s.project, s.root.clone(), "greet", Options::default()).await.unwrap();
+    assert_eq!(wait_for_state(&store, &wf.id, &["completed", "failed"]).await, "completed");
+    let repair = fresh.requests().into_iter().filter(|r| r.path == "/api/chat").nth(1).unwrap();
+    let last =
+        repair.body["messages"].as_array().unwrap().last().unwrap()["content"].as_str().unwrap().to_owned();
+    assert!(last.contains("leaves the project"), "the validation error is fed back: {last}");
+}
+
+#[tokio::test]
+async fn cancel_stops_at_once_and_keeps_written_files() {
+    let (s, store) = setup().await;
+    let llm = TestLlm::start().await.unwrap();
+    script(&llm, Duration::from_millis(50));
+    let events = Arc::new(Recorder::default());
+    let engine = engine(&store, &llm, events.clone());
+    let options = Options { max_parallel: 1, ..Options::default() };
+    let wf = engine.start(&s.project, s.root.clone(), "greet", options).await.unwrap();
+    for _ in 0..500 {
+        if store.list_steps(&wf.id).await.unwrap().iter().any(|(k, _)| k.starts_with("written:")) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let started = std::time::Instant::now();
+    engine.control(&wf.id, "cancel").await.unwrap();
+    assert_eq!(wait_for_state(&store, &wf.id, &["cancelled", "completed", "failed"]).await, "cancelled");
+    println!("cancel to persisted state: {:?}", started.elapsed());
+    let written: Vec<String> = store
+        .list_steps(&wf.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|(k, _)| k.strip_prefix("written:").map(str::to_owned))
+        .collect();
+    assert!(!written.is_empty() && written.len() < 3, "cancelled part way: {written:?}");
+    for path in &written {
+        assert!(s.root.join(path).is_file(), "{path} stays after cancel");
+    }
+    let listed = events
+        .events
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|(_, k, _)| k == "workflow.cancelled")
+        .map(|(_, _, d)| d.clone());
+    assert_eq!(listed.unwrap()["files"].as_array().unwrap().len(), written.len(), "the event lists them");
+    assert!(!s.root.join(".git/refs/heads/main").exists(), "a cancelled workflow does not commit");
+}
+
+#[tokio::test]
+async fn pause_then_resume_completes() {
+    let (s, store) = setup().await;
+    let llm = TestLlm::start().await.unwrap();
+    script(&llm, Duration::from_millis(30));
+    let engine = engine(&store, &llm, Arc::new(Recorder::default()));
+    let wf = engine
+        .start(&s.project, s.root.clone(), "greet", Options { max_parallel: 1, ..Options::default() })
+        .await
+        .unwrap();
+    wait_for_state(&store, &wf.id, &["running"]).await;
+    engine.control(&wf.id, "pause").await.unwrap();
+    assert_eq!(wait_for_state(&store, &wf.id, &["paused", "completed"]).await, "paused");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(store.get_workflow(&wf.id).await.unwrap().state, "paused", "nothing runs while paused");
+    engine.control(&wf.id, "resume").await.unwrap();
+    assert_eq!(wait_for_state(&store, &wf.id, &["completed", "failed"]).await, "completed");
+    assert_eq!(git(&s.root, &["log", "--format=%s"]).trim(), "Add a greeting CLI");
+}
+
+#[test]
+fn a_crash_mid_workflow_resumes_without_repeating_model_calls() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (s, store, llm) = rt.block_on(async {
+        let (s, store) = setup().await;
+        let llm = TestLlm::start().await.unwrap();
+        (s, store, llm)
+    });
+    // The testkit keeps serving from a runtime of its own; the engine's runtime is the one
+    // that "crashes".
+    let llm_rt = rt;
+    script(&llm, Duration::from_millis(40));
+    let crashing = tokio::runtime::Runtime::new().unwrap();
+    let wf_id = crashing.block_on(async {
+        let engine = engine(&store, &llm, Arc::new(Recorder::default()));
+        let wf = engine
+            .start(&s.project, s.root.clone(), "greet", Options { max_parallel: 1, ..Options::default() })
+            .await
+            .unwrap();
+        // Wait until some but not all files are written.
+        for _ in 0..500 {
+            let steps = store.list_steps(&wf.id).await.unwrap();
+            if steps.iter().any(|(k, _)| k.starts_with("written:")) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        wf.id
+    });
+    crashing.shutdown_background();
+    let calls_before = llm.chat_requests();
+    let recorded: Vec<String> =
+        llm_rt.block_on(store.list_steps(&wf_id)).unwrap().into_iter().map(|(k, _)| k).collect();
+    assert!(recorded.contains(&"plan".to_owned()) && recorded.iter().any(|k| k.starts_with("written:")));
+    assert!(!recorded.contains(&"commit".to_owned()), "crashed before the end: {recorded:?}");
+    drop(store);
+
+    llm_rt.block_on(async {
+        let store = Store::open(&s.db).unwrap();
+        let engine = engine(&store, &llm, Arc::new(Recorder::default()));
+        let roots = HashMap::from([(s.project.clone(), s.root.clone())]);
+        assert_eq!(engine.resume_unfinished(&roots, false).await.unwrap(), 1);
+        assert_eq!(wait_for_state(&store, &wf_id, &["completed", "failed"]).await, "completed");
+        let coder_calls_recorded = recorded
+            .iter()
+            .filter(|k| k.starts_with("coder:") || k.starts_with("manager:") || *k == "plan")
+            .count();
+        let total_calls = 1 + 2 + 3;
+        assert_eq!(
+            llm.chat_requests(),
+            calls_before + (total_calls - coder_calls_recorded),
+            "only calls without a recorded result were made again"
+        );
+        assert_eq!(git(&s.root, &["log", "--format=%s"]).trim(), "Add a greeting CLI", "exactly one commit");
+        assert!(std::fs::read_to_string(s.root.join("src/main.rs")).unwrap().contains("greet::greet();"));
+    });
+}

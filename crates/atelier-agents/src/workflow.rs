@@ -572,6 +572,8 @@ impl Run {
             row.commit_id = commit.clone();
             row.progress = 1.0;
         }
+        // Saved (with the commit) before it is announced.
+        self.set_state("completed").await?;
         self.publish(
             "workflow.completed",
             json!({ "summary": plan.summary, "commit": commit, "files": written }),

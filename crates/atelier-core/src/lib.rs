@@ -20,6 +20,7 @@ mod error;
 mod project;
 mod rpc;
 mod system;
+mod workflow;
 
 pub use agent::{ChatAgent, chat_agents};
 pub use bus::{EventBus, Published, Subscriber};
@@ -50,6 +51,7 @@ struct Inner {
     lock: File,
     shutdown: CancellationToken,
     tasks: TaskTracker,
+    engine: atelier_agents::Engine,
 }
 
 /// The running engine. Cheap to clone.
@@ -80,6 +82,12 @@ impl App {
         })
         .await
         .map_err(|e| CoreError::Internal(format!("start-up task failed: {e}")))??;
+        let engine = atelier_agents::Engine::new(
+            store.clone(),
+            config.provider.clone(),
+            Arc::new(workflow::BusEvents(bus.clone())),
+            config.default_model.clone(),
+        );
         let app = App {
             inner: Arc::new(Inner {
                 config,
@@ -92,9 +100,11 @@ impl App {
                 lock,
                 shutdown: CancellationToken::new(),
                 tasks: TaskTracker::new(),
+                engine,
             }),
         };
         app.recover_interrupted().await?;
+        app.resume_workflows().await?;
         Ok(app)
     }
 

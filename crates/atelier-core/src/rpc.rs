@@ -8,9 +8,9 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use atelier_protocol::{
-    Empty, IdParams, MessagesList, MessagesSearch, MessagesSend, MessagesStop, ModelsList, Pong,
+    AgentsList, Empty, IdParams, MessagesList, MessagesSearch, MessagesSend, MessagesStop, ModelsList, Pong,
     ProjectsCreate, ProjectsDelete, Response, RpcError, SessionsCreate, SessionsList, Subscribe, Subscribed,
-    Unsubscribe, to_value, topics,
+    Unsubscribe, WorkflowsApprove, WorkflowsControl, WorkflowsList, WorkflowsStart, to_value, topics,
 };
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
@@ -238,6 +238,31 @@ impl Client {
                 let p: MessagesSearch = params(method, p)?;
                 ok(app.search_messages(&p.query, p.project_id, p.limit).await?)
             }
+            "workflows.start" => {
+                let p: WorkflowsStart = params(method, p)?;
+                ok(app.start_workflow(&p.project_id, &p.request, p.options).await?)
+            }
+            "workflows.control" => {
+                let p: WorkflowsControl = params(method, p)?;
+                ok(app.control_workflow(&p.id, &p.action).await?)
+            }
+            "workflows.approve_plan" => {
+                let p: WorkflowsApprove = params(method, p)?;
+                ok(app.approve_plan(&p.id, p.plan).await?)
+            }
+            "workflows.get" => {
+                let p: IdParams = params(method, p)?;
+                ok(app.get_workflow(&p.id).await?)
+            }
+            "workflows.list" => {
+                let p: WorkflowsList = params(method, p)?;
+                ok(app.list_workflows(p.project_id).await?)
+            }
+            "agents.list" => {
+                let p: AgentsList = params(method, p)?;
+                ok(app.list_agents(p.workflow_id).await?)
+            }
+            "coordinator.metrics" => ok(app.coordinator_metrics().await?),
             "models.list" => {
                 let _: ModelsList = params(method, p)?;
                 ok(app.list_models().await?)

@@ -91,7 +91,7 @@ impl App {
             cpu_percent: cpu,
             memory_used_bytes: used,
             memory_total_bytes: total,
-            active_workflows: 0,
+            active_workflows: self.engine().active() as u64,
             active_agents: self.active_replies() as u64,
             connected_clients: self.bus().subscriber_count() as u64,
             uptime_s: self.inner.started.elapsed().as_secs(),

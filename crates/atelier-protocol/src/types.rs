@@ -196,6 +196,76 @@ pub struct SearchHit {
     pub snippet: String,
 }
 
+// ---------------------------------------------------------------- workflows and agents
+
+/// An agent of a workflow. `metrics`: `message_count`, `error_count`, `error_rate`,
+/// `avg_execution_ms`, `tokens_in`, `tokens_out`, `context_used`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Agent {
+    pub id: String,
+    pub role: String,
+    pub name: String,
+    pub parent_id: Option<String>,
+    pub status: String,
+    pub task: String,
+    pub metrics: Value,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Workflow {
+    pub id: String,
+    pub project_id: String,
+    pub request: String,
+    pub state: String,
+    pub progress: f64,
+    pub created_at: String,
+    #[serde(default)]
+    pub stage: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agents: Option<Vec<Agent>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WorkflowsStart {
+    pub project_id: String,
+    pub request: String,
+    #[serde(default)]
+    pub options: Option<Value>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WorkflowsControl {
+    pub id: String,
+    pub action: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WorkflowsApprove {
+    pub id: String,
+    #[serde(default)]
+    pub plan: Option<Value>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct WorkflowsList {
+    #[serde(default)]
+    pub project_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct AgentsList {
+    #[serde(default)]
+    pub workflow_id: Option<String>,
+}
+
 // ---------------------------------------------------------------- models
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -316,6 +386,10 @@ pub mod topics {
 
     pub fn project(id: &str) -> String {
         format!("project/{id}")
+    }
+
+    pub fn workflow(id: &str) -> String {
+        format!("workflow/{id}")
     }
 
     /// Whether `topic` has a known shape: a fixed name or `<kind>/<id>` with a non-empty id.

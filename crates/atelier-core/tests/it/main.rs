@@ -8,3 +8,4 @@ mod bus;
 mod chat;
 mod rpc;
 mod support;
+mod workflow;

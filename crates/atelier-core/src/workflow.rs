@@ -1,0 +1,146 @@
+//! `workflows.*`, `agents.list` and `coordinator.metrics`: the API over the workflow engine in
+//! atelier-agents, whose events go out on this App's bus.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use atelier_agents::{Engine, Events, Options, WorkflowError};
+use atelier_protocol::{Agent, CoordinatorMetrics, Workflow};
+use atelier_store::{AgentRow, WorkflowRow};
+use serde_json::Value;
+
+use crate::App;
+use crate::bus::EventBus;
+use crate::error::{CoreError, CoreResult};
+
+/// The engine's events, published on the bus (after the engine saved what they announce).
+pub(crate) struct BusEvents(pub EventBus);
+
+impl Events for BusEvents {
+    fn publish(&self, topic: &str, kind: &str, data: Value) {
+        self.0.publish(topic, kind, data);
+    }
+}
+
+impl From<WorkflowError> for CoreError {
+    fn from(e: WorkflowError) -> Self {
+        match e {
+            WorkflowError::NotFound(id) => CoreError::NotFound { what: "workflow", id },
+            WorkflowError::Conflict(m) => CoreError::Conflict(m),
+            WorkflowError::Invalid(m) | WorkflowError::Plan(m) => CoreError::InvalidInput(m),
+            WorkflowError::Store(e) => CoreError::Store(e),
+            WorkflowError::Llm(e) => CoreError::Llm(e),
+            WorkflowError::Cancelled => CoreError::Cancelled,
+            other => CoreError::Internal(other.to_string()),
+        }
+    }
+}
+
+pub(crate) fn agent_to_api(row: AgentRow) -> Agent {
+    Agent {
+        metrics: serde_json::from_str(&row.metrics).unwrap_or_else(|_| Value::Object(Default::default())),
+        id: row.id,
+        role: row.role,
+        name: row.name,
+        parent_id: row.parent_id,
+        status: row.status,
+        task: row.task,
+    }
+}
+
+fn workflow_to_api(row: WorkflowRow, agents: Option<Vec<Agent>>) -> Workflow {
+    Workflow {
+        plan: row.plan.as_deref().and_then(|p| serde_json::from_str(p).ok()),
+        id: row.id,
+        project_id: row.project_id,
+        request: row.request,
+        state: row.state,
+        progress: row.progress,
+        created_at: row.created_at,
+        stage: row.stage,
+        summary: row.summary,
+        commit: row.commit_id,
+        error: row.error,
+        agents,
+    }
+}
+
+impl App {
+    pub(crate) fn engine(&self) -> &Engine {
+        &self.inner.engine
+    }
+
+    pub async fn start_workflow(
+        &self,
+        project_id: &str,
+        request: &str,
+        options: Option<Value>,
+    ) -> CoreResult<Workflow> {
+        let project = self.store().get_project(project_id).await?;
+        let options: Options = match options {
+            None | Some(Value::Null) => Options::default(),
+            Some(v) => serde_json::from_value(v)
+                .map_err(|e| CoreError::InvalidInput(format!("invalid workflow options: {e}")))?,
+        };
+        let row = self.engine().start(project_id, PathBuf::from(project.path), request, options).await?;
+        Ok(workflow_to_api(row, None))
+    }
+
+    pub async fn control_workflow(&self, id: &str, action: &str) -> CoreResult<Workflow> {
+        let row = self.engine().control(id, action).await?;
+        Ok(workflow_to_api(row, None))
+    }
+
+    pub async fn approve_plan(&self, id: &str, plan: Option<Value>) -> CoreResult<Workflow> {
+        let plan = match plan {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(
+                serde_json::from_value(v)
+                    .map_err(|e| CoreError::InvalidInput(format!("the plan has the wrong shape: {e}")))?,
+            ),
+        };
+        self.engine().approve(id, plan).await?;
+        self.get_workflow(id).await
+    }
+
+    pub async fn get_workflow(&self, id: &str) -> CoreResult<Workflow> {
+        let row = self.store().get_workflow(id).await?;
+        let agents = self.store().list_agents(Some(id.to_owned())).await?;
+        Ok(workflow_to_api(row, Some(agents.into_iter().map(agent_to_api).collect())))
+    }
+
+    pub async fn list_workflows(&self, project_id: Option<String>) -> CoreResult<Vec<Workflow>> {
+        let rows = self.store().list_workflows(project_id).await?;
+        Ok(rows.into_iter().map(|r| workflow_to_api(r, None)).collect())
+    }
+
+    pub async fn list_agents(&self, workflow_id: Option<String>) -> CoreResult<Vec<Agent>> {
+        Ok(self.store().list_agents(workflow_id).await?.into_iter().map(agent_to_api).collect())
+    }
+
+    pub async fn coordinator_metrics(&self) -> CoreResult<CoordinatorMetrics> {
+        let counts = self.store().counts().await?;
+        let workflows = self.store().list_workflows(None).await?.len() as u64;
+        let agents = self.store().list_agents(None).await?;
+        Ok(CoordinatorMetrics {
+            total_messages: counts.messages,
+            total_workflows: workflows,
+            registered_agents: agents.len() as u64,
+            healthy_agents: agents.iter().filter(|a| a.status != "error").count() as u64,
+            active_workflows: self.engine().active() as u64,
+        })
+    }
+
+    /// At start-up: workflows that had not finished run again from their last recorded step,
+    /// or wait paused when the `resume_workflows` setting is `paused`.
+    pub(crate) async fn resume_workflows(&self) -> CoreResult<()> {
+        let paused = self.store().get_setting("resume_workflows").await?.as_deref() == Some("paused");
+        let roots: HashMap<String, PathBuf> =
+            self.store().list_projects().await?.into_iter().map(|p| (p.id, PathBuf::from(p.path))).collect();
+        let n = self.engine().resume_unfinished(&roots, paused).await?;
+        if n > 0 {
+            tracing::info!(workflows = n, paused, "resuming unfinished workflows");
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,93 @@
+//! Workflows through the API: start with plan approval, watch the events, get the result.
+
+use atelier_testkit::{Reply, Scenario};
+use serde_json::json;
+
+use crate::support::{Harness, call, events_until, rpc};
+
+const PLAN: &str = r#"{"summary": "Add hello", "modules": [{"name": "app", "responsibility": "the program",
+  "files": [{"path": "hello.py", "purpose": "prints hello"}, {"path": "test_hello.py", "purpose": "tests it"}]}]}"#;
+
+#[tokio::test]
+async fn a_workflow_waits_for_approval_then_writes_and_commits() {
+    let h = Harness::new().await;
+    h.llm.route("Your module:", Scenario::Reply(Reply::text("hello.py prints; test checks.")));
+    h.llm.route("Write the file `hello.py`", Scenario::Reply(Reply::text("```python\nprint('hello')\n```")));
+    h.llm.route(
+        "Write the file `test_hello.py`",
+        Scenario::Reply(Reply::text("```python\nimport hello\n```")),
+    );
+    h.llm.push(Scenario::Reply(Reply::text(PLAN)));
+    let client = h.client();
+    let project = call(&client, "projects.create", json!({ "name": "hello" })).await;
+    let started = call(
+        &client,
+        "workflows.start",
+        json!({ "project_id": project["id"], "request": "print hello", "options": { "approve_plan": true, "model": "test-model" } }),
+    )
+    .await;
+    let id = started["id"].as_str().expect("id").to_owned();
+    call(&client, "subscribe", json!({ "topics": [format!("workflow/{id}")], "after_seq": 0 })).await;
+    let events = events_until(&client, "plan.ready").await;
+    let plan = &events.last().expect("plan").event.data["plan"];
+    assert_eq!(plan["modules"][0]["files"][1]["path"], "test_hello.py");
+    let waiting = loop {
+        let wf = call(&client, "workflows.get", json!({ "id": id })).await;
+        if wf["state"] == "awaiting_approval" {
+            break wf;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    assert_eq!(waiting["agents"][0]["role"], "master");
+
+    // Approve an edited plan: only hello.py.
+    let mut edited = plan.clone();
+    edited["modules"][0]["files"].as_array_mut().expect("files").truncate(1);
+    call(&client, "workflows.approve_plan", json!({ "id": id, "plan": edited })).await;
+    let events = events_until(&client, "workflow.completed").await;
+    assert!(events.iter().any(|e| e.event.kind == "file.written" && e.event.data["path"] == "hello.py"));
+    let done = &events.last().expect("completed").event.data;
+    assert_eq!(done["summary"], "Add hello");
+    let path = std::path::PathBuf::from(project["path"].as_str().expect("path"));
+    assert_eq!(std::fs::read_to_string(path.join("hello.py")).expect("written"), "print('hello')\n");
+    assert!(!path.join("test_hello.py").exists(), "the edited plan was followed");
+
+    let wf = loop {
+        let wf = call(&client, "workflows.get", json!({ "id": id })).await;
+        if wf["state"] == "completed" {
+            break wf;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    assert_eq!(wf["commit"], done["commit"]);
+    assert_eq!(wf["agents"].as_array().expect("agents").len(), 3, "master, manager, coder");
+    let listed = call(&client, "workflows.list", json!({ "project_id": project["id"] })).await;
+    assert_eq!(listed[0]["id"], id.as_str());
+    let metrics = call(&client, "coordinator.metrics", json!({})).await;
+    assert_eq!(metrics["total_workflows"], 1);
+    assert_eq!(metrics["registered_agents"], 3);
+    let agents = call(&client, "agents.list", json!({ "workflow_id": id })).await;
+    assert!(
+        agents.as_array().expect("agents").iter().all(|a| a["metrics"]["message_count"].as_u64().is_some())
+    );
+}
+
+#[tokio::test]
+async fn workflow_errors_name_the_problem() {
+    let h = Harness::new().await;
+    let client = h.client();
+    let missing = rpc(&client, "workflows.start", json!({ "project_id": "prj_nope", "request": "x" })).await;
+    assert_eq!(missing["error"]["data"]["kind"], "not_found");
+    let project = call(&client, "projects.create", json!({ "name": "p" })).await;
+    let empty = rpc(&client, "workflows.start", json!({ "project_id": project["id"], "request": " " })).await;
+    assert_eq!(empty["error"]["data"]["kind"], "invalid_input");
+    let bad_options = rpc(
+        &client,
+        "workflows.start",
+        json!({ "project_id": project["id"], "request": "x", "options": { "max_parallel": "lots" } }),
+    )
+    .await;
+    assert_eq!(bad_options["error"]["data"]["kind"], "invalid_input");
+    let unknown = rpc(&client, "workflows.control", json!({ "id": "wf_nope", "action": "pause" })).await;
+    assert_eq!(unknown["error"]["data"]["kind"], "not_found");
+}

@@ -1,5 +1,6 @@
 //! The `atelier` command: `serve` runs the engine headless behind the embedded server, `chat`
-//! talks to a model from the terminal, `doctor` checks that everything Atelier needs is there.
+//! talks to a model from the terminal, `run` runs a workflow on a project folder, `doctor`
+//! checks that everything Atelier needs is there.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -10,6 +11,7 @@ mod chat;
 mod doctor;
 mod engine;
 mod logging;
+mod run;
 mod serve;
 
 #[derive(Debug, Parser)]
@@ -31,6 +33,8 @@ enum Command {
     Chat(chat::Args),
     /// Check the model endpoint, models, database and data folder, and say what to fix.
     Doctor(doctor::Args),
+    /// Run a workflow on a project folder: plan, write the files, commit.
+    Run(run::Args),
 }
 
 fn main() -> ExitCode {
@@ -56,6 +60,7 @@ fn main() -> ExitCode {
             Command::Serve(args) => serve::run(args, data_dir).await,
             Command::Chat(args) => chat::run(args, data_dir).await,
             Command::Doctor(args) => doctor::run(args, data_dir).await,
+            Command::Run(args) => run::run(args, data_dir).await,
         }
     });
     match result {

@@ -93,6 +93,40 @@ impl App {
         Ok(project)
     }
 
+    /// Adopts an existing folder as a project (creating a git repository when it has none). A
+    /// folder that already is a project is returned as it is.
+    pub async fn import_project(&self, path: &str, name: Option<String>) -> CoreResult<Project> {
+        let dir = PathBuf::from(path.trim());
+        if !dir.is_absolute() {
+            return Err(CoreError::InvalidInput(format!("the path `{}` must be absolute", dir.display())));
+        }
+        let canonical = tokio::fs::canonicalize(&dir)
+            .await
+            .map_err(|e| CoreError::InvalidInput(format!("cannot open {}: {e}", dir.display())))?;
+        if !canonical.is_dir() {
+            return Err(CoreError::InvalidInput(format!("{} is not a folder", canonical.display())));
+        }
+        let path_text = canonical.to_string_lossy().into_owned();
+        if let Some(existing) = self.store().list_projects().await?.into_iter().find(|p| p.path == path_text)
+        {
+            return Ok(project_to_api(existing));
+        }
+        let default_name = canonical
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "project".into());
+        let name = validate_name(&name.unwrap_or(default_name))?;
+        let repo = canonical.clone();
+        tokio::task::spawn_blocking(move || atelier_git::ensure_repository(&repo))
+            .await
+            .map_err(|e| CoreError::Internal(format!("import task failed: {e}")))??;
+        let row = ProjectRow { id: new_id("prj"), name, path: path_text, created_at: now() };
+        self.store().insert_project(row.clone()).await?;
+        let project = project_to_api(row);
+        self.bus().publish(&topics::project(&project.id), ev::PROJECT_CREATED, to_value(&project));
+        Ok(project)
+    }
+
     /// A folder under `projects/` named after the project that does not exist yet.
     fn free_project_dir(&self, slug: &str) -> PathBuf {
         let base = self.data_dir().join("projects");

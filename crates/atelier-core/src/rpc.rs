@@ -9,8 +9,9 @@ use std::sync::Arc;
 
 use atelier_protocol::{
     AgentsList, Empty, IdParams, MessagesList, MessagesSearch, MessagesSend, MessagesStop, ModelsList, Pong,
-    ProjectsCreate, ProjectsDelete, Response, RpcError, SessionsCreate, SessionsList, Subscribe, Subscribed,
-    Unsubscribe, WorkflowsApprove, WorkflowsControl, WorkflowsList, WorkflowsStart, to_value, topics,
+    ProjectsCreate, ProjectsDelete, ProjectsImport, Response, RpcError, SessionsCreate, SessionsList,
+    Subscribe, Subscribed, Unsubscribe, WorkflowsApprove, WorkflowsControl, WorkflowsList, WorkflowsStart,
+    to_value, topics,
 };
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
@@ -198,6 +199,10 @@ impl Client {
             "projects.create" => {
                 let p: ProjectsCreate = params(method, p)?;
                 ok(app.create_project(&p.name, p.path).await?)
+            }
+            "projects.import" => {
+                let p: ProjectsImport = params(method, p)?;
+                ok(app.import_project(&p.path, p.name).await?)
             }
             "projects.list" => ok(app.list_projects().await?),
             "projects.get" => {

@@ -78,6 +78,13 @@ pub struct ProjectsCreate {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ProjectsImport {
+    pub path: String,
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct IdParams {
     pub id: String,
 }

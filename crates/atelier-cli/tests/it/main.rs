@@ -6,5 +6,6 @@
 
 mod chat;
 mod doctor;
+mod run;
 mod serve;
 mod support;

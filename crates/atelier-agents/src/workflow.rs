@@ -110,6 +110,10 @@ impl WorkflowError {
 
 type Result<T, E = WorkflowError> = std::result::Result<T, E>;
 
+/// How often a step whose model call failed in a retryable way is tried again (the provider
+/// already retried errors before the first token; these are replies that broke off).
+const STEP_RETRIES: u32 = 3;
+
 /// A running workflow's controls.
 struct Control {
     cancel: CancellationToken,
@@ -451,6 +455,7 @@ impl Run {
         if let Some(recorded) = self.store().get_step(&id, key).await? {
             return Ok(recorded);
         }
+        let mut failures = 0;
         loop {
             self.checkpoint().await?;
             self.check_budget()?;
@@ -526,6 +531,20 @@ impl Run {
                 Err(LlmError::Cancelled) => return Err(WorkflowError::Cancelled),
                 Err(e) => {
                     update_metrics(agent, &Default::default(), elapsed, true);
+                    // Nothing of this call was recorded, so running it again is safe: a reply that
+                    // broke off mid-stream or a server that kept answering 503 gets more tries.
+                    if e.retryable() && failures < STEP_RETRIES {
+                        failures += 1;
+                        agent.status = "waiting".into();
+                        self.agent(agent).await?;
+                        let wait = std::time::Duration::from_millis(500 << failures);
+                        tracing::info!(workflow = %id, key, error = %e, "retrying a step");
+                        tokio::select! {
+                            () = self.control.cancel.cancelled() => return Err(WorkflowError::Cancelled),
+                            () = tokio::time::sleep(wait) => {}
+                        }
+                        continue;
+                    }
                     agent.status = "error".into();
                     self.agent(agent).await?;
                     return Err(e.into());

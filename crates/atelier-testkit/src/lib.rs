@@ -227,6 +227,15 @@ impl TestLlm {
         self.shared.script().routes.push((needle.to_owned(), scenario));
     }
 
+    /// Replaces the scenario of the route for `needle` (adding the route if there is none).
+    pub fn route_replace(&self, needle: &str, scenario: Scenario) {
+        let mut script = self.shared.script();
+        match script.routes.iter_mut().find(|(n, _)| n == needle) {
+            Some(route) => route.1 = scenario,
+            None => script.routes.push((needle.to_owned(), scenario)),
+        }
+    }
+
     /// The scenario used when the queue is empty (initially [`Scenario::Echo`]).
     pub fn set_default(&self, scenario: Scenario) {
         self.shared.script().default = scenario;

@@ -295,3 +295,63 @@ fn a_crash_mid_workflow_resumes_without_repeating_model_calls() {
         assert!(std::fs::read_to_string(s.root.join("src/main.rs")).unwrap().contains("greet::greet();"));
     });
 }
+
+#[tokio::test]
+async fn coders_overlap_and_broken_replies_are_retried() {
+    let (s, store) = setup().await;
+    let llm = TestLlm::start().await.unwrap();
+    // The first reply for greet.rs breaks off mid-stream; the step is tried again.
+    llm.push(Scenario::Reply(Reply::text(PLAN)));
+    llm.route("Your module:", Scenario::Reply(Reply::text("spec")));
+    let slow = Duration::from_millis(60);
+    llm.route(
+        "Write the file `src/main.rs`",
+        Scenario::Reply(Reply::text("```\nfn main() {}\n```").delay(slow)),
+    );
+    llm.route("Write the file `README.md`", Scenario::Reply(Reply::text("```\n# R\n```").delay(slow)));
+    llm.route(
+        "Write the file `src/greet.rs`",
+        Scenario::ErrorLine { before: "pub fn gr".into(), error: "connection reset by peer".into() },
+    );
+    let events = Arc::new(Recorder::default());
+    let engine = engine(&store, &llm, events.clone());
+    let wf = engine
+        .start(&s.project, s.root.clone(), "greet", Options { max_parallel: 3, ..Options::default() })
+        .await
+        .unwrap();
+    // Let the broken file fail once, then give it a good reply.
+    for _ in 0..200 {
+        if llm.requests().iter().any(|r| r.body.to_string().contains("Write the file `src/greet.rs`")) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    llm.route_replace(
+        "Write the file `src/greet.rs`",
+        Scenario::Reply(Reply::text("```\npub fn greet() {}\n```")),
+    );
+    assert_eq!(
+        wait_for_state(&store, &wf.id, &["completed", "failed"]).await,
+        "completed",
+        "{:?}",
+        store.get_workflow(&wf.id).await.unwrap().error
+    );
+    assert_eq!(std::fs::read_to_string(s.root.join("src/greet.rs")).unwrap(), "pub fn greet() {}\n");
+
+    // Coders overlapped: a second coder was busy before the first one finished.
+    let events = events.events.lock().unwrap();
+    let mut busy = std::collections::HashSet::new();
+    let mut max_busy = 0;
+    for (_, kind, data) in events.iter() {
+        if kind == "agent.status" && data["agent"]["role"] == "coder" {
+            let id = data["agent"]["id"].as_str().unwrap().to_owned();
+            if data["agent"]["status"] == "busy" {
+                busy.insert(id);
+            } else {
+                busy.remove(&id);
+            }
+            max_busy = max_busy.max(busy.len());
+        }
+    }
+    assert!(max_busy >= 2, "coders ran one after another (max {max_busy} at once)");
+}

@@ -904,7 +904,9 @@ async fn write_atomically(target: &Path, content: &str) -> Result<()> {
         tokio::fs::create_dir_all(dir).await.map_err(io(format!("creating {}", dir.display())))?;
     }
     let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let temp = target.with_file_name(format!(".{name}.atelier-{}", std::process::id()));
+    // A fixed name: a write cut short by a crash is simply overwritten when the step runs again
+    // (one coder per file, so nobody else writes it).
+    let temp = target.with_file_name(format!(".{name}.atelier-tmp"));
     tokio::fs::write(&temp, content).await.map_err(io(format!("writing {}", temp.display())))?;
     tokio::fs::rename(&temp, target).await.map_err(io(format!("renaming into {}", target.display())))?;
     Ok(())

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod chat;
+mod crash;
 mod doctor;
 mod run;
 mod serve;

@@ -2,7 +2,7 @@
 //! machine and date. Run in release mode:
 //!
 //! ```text
-//! cargo run --release -p atelier-bench -- all          # or: tokens | history | idle-ws
+//! cargo run --release -p atelier-bench -- all   # or: tokens | history | idle-ws | workflows
 //! ```
 
 use std::process::ExitCode;
@@ -11,6 +11,7 @@ mod history;
 mod idle;
 mod stats;
 mod tokens;
+mod workflows;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -28,12 +29,16 @@ fn main() -> ExitCode {
             "history" => history::run(arg_number(&args, 1_000_000)).await,
             "idle-ws" => idle::run(arg_number(&args, 5_000)).await,
             "serve-child" => idle::serve_child().await,
+            "workflows" => workflows::run().await,
             "all" => {
                 tokens::run().await?;
                 history::run(1_000_000).await?;
-                idle::run(5_000).await
+                idle::run(5_000).await?;
+                workflows::run().await
             }
-            other => anyhow::bail!("unknown benchmark `{other}`; use tokens, history, idle-ws or all"),
+            other => {
+                anyhow::bail!("unknown benchmark `{other}`; use tokens, history, idle-ws, workflows or all")
+            }
         }
     });
     match result {

@@ -87,8 +87,9 @@ fn script(llm: &TestLlm, files: usize, token_delay: Duration) {
         (0..files).map(|i| json!({ "path": format!("src/f{i}.txt"), "purpose": "text" })).collect();
     let plan =
         json!({ "summary": "Bench", "modules": [{ "name": "m", "responsibility": "r", "files": paths }] });
-    llm.route("BENCH", Scenario::Reply(Reply::text(&plan.to_string())));
     llm.route("Write the file", Scenario::Reply(Reply::repeat("word ", 20).delay(token_delay)));
+    // Last: every prompt contains the request, so the more specific routes must come first.
+    llm.route("BENCH", Scenario::Reply(Reply::text(&plan.to_string())));
 }
 
 struct Env {

@@ -26,7 +26,14 @@ impl OpenAiCompatProvider {
     /// (`http://host:8000/v1`).
     pub fn new(base_url: Url, api_key: Option<String>, config: LlmConfig) -> Result<Self, LlmError> {
         let mut endpoint = base_url.as_str().trim_end_matches('/').to_owned();
-        if base_url.path().trim_matches('/').is_empty() {
+        // `http://host:8000` and `https://openrouter.ai/api` need `/v1`; a path that already
+        // names a version (`/v1`, `/v1beta/openai`, `/api/v3`) is kept as given.
+        let versioned = base_url.path().split('/').any(|segment| {
+            segment.len() >= 2
+                && segment.starts_with('v')
+                && segment[1..].starts_with(|c: char| c.is_ascii_digit())
+        });
+        if !versioned {
             endpoint.push_str("/v1");
         }
         Ok(Self { client: http_client(&config)?, endpoint, api_key, config })

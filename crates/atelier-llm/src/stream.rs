@@ -61,10 +61,17 @@ pub(crate) fn error_text(body: &str) -> String {
     text.chars().take(500).collect()
 }
 
+/// A wrong URL also answers 404 ("404 page not found"); only a message about a model means
+/// the model is missing.
 pub(crate) fn looks_like_missing_model(message: &str) -> bool {
     let m = message.to_ascii_lowercase();
-    m.contains("not found") || m.contains("does not exist") || m.contains("model_not_found")
+    m.contains("model")
+        && (m.contains("not found") || m.contains("does not exist") || m.contains("model_not_found"))
 }
+
+/// The longest `Retry-After` honoured; past it the error goes to the caller instead of a wait
+/// nobody expects.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 
 /// Turns a non-success response into the matching error.
 pub(crate) async fn check_status(
@@ -165,6 +172,9 @@ where
         }
         let Some(mut wait) = backoff.next() else { return Err(error) };
         if let LlmError::RateLimited { retry_after: Some(after), .. } = &error {
+            if *after > MAX_RETRY_AFTER {
+                return Err(error);
+            }
             wait = wait.max(*after);
         }
         tracing::debug!(error = %error, wait_ms = wait.as_millis() as u64, "retrying the model request");

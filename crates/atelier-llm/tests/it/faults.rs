@@ -123,3 +123,20 @@ async fn cancelling_aborts_the_request_at_once() {
     println!("cancel latency: {:.2} ms", latency.as_secs_f64() * 1e3);
     assert!(latency < Duration::from_secs(1), "cancel took {latency:?}");
 }
+
+#[tokio::test]
+async fn a_wrong_url_is_not_a_missing_model_and_long_retry_after_is_not_waited_for() {
+    let (llm, _) = setup().await;
+    // A path where nothing answers: 404 "page not found", not a missing model.
+    let provider = OllamaProvider::new(format!("{}/wrong/prefix", llm.url()).parse().expect("url"), config())
+        .expect("provider");
+    let out = chat(&provider, &request("test-model", "q")).await;
+    assert!(matches!(out.result, Err(LlmError::Http { status: 404, .. })), "{:?}", out.result);
+
+    let (llm, provider) = setup().await;
+    llm.push(Scenario::Status { status: 429, body: "quota".into(), retry_after: Some(3600) });
+    let started = Instant::now();
+    let out = chat(&provider, &request("test-model", "q")).await;
+    assert!(matches!(out.result, Err(LlmError::RateLimited { .. })), "{:?}", out.result);
+    assert!(started.elapsed() < Duration::from_secs(5), "did not wait an hour");
+}

@@ -75,3 +75,21 @@ async fn models_and_a_missing_model() {
     let out = chat(&provider, &request("gpt-nope", "q")).await;
     assert!(matches!(out.result, Err(LlmError::ModelNotFound { .. })), "{:?}", out.result);
 }
+
+#[test]
+fn base_urls_get_v1_unless_they_name_a_version() {
+    let cases = [
+        ("http://127.0.0.1:8000", "http://127.0.0.1:8000/v1"),
+        ("http://127.0.0.1:8000/v1/", "http://127.0.0.1:8000/v1"),
+        ("https://openrouter.ai/api", "https://openrouter.ai/api/v1"),
+        (
+            "https://generativelanguage.googleapis.com/v1beta/openai",
+            "https://generativelanguage.googleapis.com/v1beta/openai",
+        ),
+    ];
+    for (base, want) in cases {
+        let provider =
+            OpenAiCompatProvider::new(base.parse().expect("url"), None, crate::config()).expect("provider");
+        assert_eq!(provider.endpoint(), want, "{base}");
+    }
+}

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use atelier_agents::{Engine, Events, Options, WorkflowError};
-use atelier_protocol::{Agent, CoordinatorMetrics, Workflow};
+use atelier_protocol::{Agent, CoordinatorMetrics, UsageLine, Workflow, WorkflowUsage};
 use atelier_store::{AgentRow, WorkflowRow};
 use serde_json::Value;
 
@@ -62,7 +62,54 @@ fn workflow_to_api(row: WorkflowRow, agents: Option<Vec<Agent>>) -> Workflow {
         commit: row.commit_id,
         error: row.error,
         agents,
+        usage: None,
     }
+}
+
+/// Rolls the ledger's per-agent totals up per module (a coder's module is its manager's) and
+/// for the whole workflow.
+fn rollup(agents: &[AgentRow], by_agent: Vec<(String, atelier_store::UsageTotals)>) -> WorkflowUsage {
+    let module_of = |agent_id: &str| -> String {
+        let Some(agent) = agents.iter().find(|a| a.id == agent_id) else { return String::new() };
+        match agent.role.as_str() {
+            "manager" => agent.name.clone(),
+            "coder" => agent
+                .parent_id
+                .as_deref()
+                .and_then(|p| agents.iter().find(|a| a.id == p))
+                .filter(|p| p.role == "manager")
+                .map(|p| p.name.clone())
+                .unwrap_or_else(|| "fix".to_owned()),
+            _ => "plan".to_owned(),
+        }
+    };
+    let mut usage = WorkflowUsage::default();
+    let mut modules: Vec<UsageLine> = Vec::new();
+    for (agent_id, t) in by_agent {
+        let line = UsageLine {
+            key: agent_id.clone(),
+            calls: t.calls,
+            prompt_tokens: t.prompt_tokens,
+            completion_tokens: t.completion_tokens,
+        };
+        usage.total.calls += t.calls;
+        usage.total.prompt_tokens += t.prompt_tokens;
+        usage.total.completion_tokens += t.completion_tokens;
+        let module = module_of(&agent_id);
+        match modules.iter_mut().find(|m| m.key == module) {
+            Some(m) => {
+                m.calls += t.calls;
+                m.prompt_tokens += t.prompt_tokens;
+                m.completion_tokens += t.completion_tokens;
+            }
+            None => modules.push(UsageLine { key: module, ..line.clone() }),
+        }
+        usage.by_agent.push(line);
+    }
+    usage.by_agent.sort_by(|a, b| a.key.cmp(&b.key));
+    modules.sort_by(|a, b| a.key.cmp(&b.key));
+    usage.by_module = modules;
+    usage
 }
 
 impl App {
@@ -106,7 +153,10 @@ impl App {
     pub async fn get_workflow(&self, id: &str) -> CoreResult<Workflow> {
         let row = self.store().get_workflow(id).await?;
         let agents = self.store().list_agents(Some(id.to_owned())).await?;
-        Ok(workflow_to_api(row, Some(agents.into_iter().map(agent_to_api).collect())))
+        let usage = rollup(&agents, self.store().workflow_usage(id).await?);
+        let mut workflow = workflow_to_api(row, Some(agents.into_iter().map(agent_to_api).collect()));
+        workflow.usage = Some(usage);
+        Ok(workflow)
     }
 
     pub async fn list_workflows(&self, project_id: Option<String>) -> CoreResult<Vec<Workflow>> {

@@ -238,6 +238,27 @@ pub struct Workflow {
     pub error: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agents: Option<Vec<Agent>>,
+    /// The usage ledger rolled up for this workflow (with `workflows.get`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<WorkflowUsage>,
+}
+
+/// Model calls and tokens of one agent, one module, or a whole workflow.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct UsageLine {
+    /// The agent id or module name (empty for the workflow's total).
+    pub key: String,
+    pub calls: u64,
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct WorkflowUsage {
+    pub total: UsageLine,
+    pub by_agent: Vec<UsageLine>,
+    /// The master's calls count under the module `plan`.
+    pub by_module: Vec<UsageLine>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -96,4 +96,30 @@ impl Store {
         })
         .await
     }
+
+    /// A workflow's model calls rolled up per agent: `(agent_id, totals)`, in no set order.
+    pub async fn workflow_usage(&self, workflow_id: &str) -> Result<Vec<(String, UsageTotals)>, StoreError> {
+        let workflow_id = workflow_id.to_owned();
+        self.read(move |conn| {
+            let rows = conn
+                .prepare_cached(
+                    "SELECT coalesce(agent_id, ''), count(*), coalesce(sum(prompt_tokens), 0),
+                            coalesce(sum(completion_tokens), 0)
+                     FROM usage WHERE workflow_id = ?1 GROUP BY agent_id",
+                )?
+                .query_map([&workflow_id], |row| {
+                    Ok((
+                        row.get(0)?,
+                        UsageTotals {
+                            calls: row.get(1)?,
+                            prompt_tokens: row.get(2)?,
+                            completion_tokens: row.get(3)?,
+                        },
+                    ))
+                })?
+                .collect::<Result<_, _>>()?;
+            Ok(rows)
+        })
+        .await
+    }
 }

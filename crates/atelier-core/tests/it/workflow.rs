@@ -61,6 +61,20 @@ async fn a_workflow_waits_for_approval_then_writes_and_commits() {
     };
     assert_eq!(wf["commit"], done["commit"]);
     assert_eq!(wf["agents"].as_array().expect("agents").len(), 3, "master, manager, coder");
+    let usage = &wf["usage"];
+    assert_eq!(usage["total"]["calls"], 3, "plan, manager, coder: {usage}");
+    let modules: Vec<_> = usage["by_module"]
+        .as_array()
+        .expect("modules")
+        .iter()
+        .map(|m| (m["key"].clone(), m["calls"].clone()))
+        .collect();
+    assert_eq!(
+        modules,
+        vec![(json!("app"), json!(2)), (json!("plan"), json!(1))],
+        "the coder counts under its manager's module"
+    );
+    assert_eq!(usage["by_agent"].as_array().expect("agents").len(), 3);
     let listed = call(&client, "workflows.list", json!({ "project_id": project["id"] })).await;
     assert_eq!(listed[0]["id"], id.as_str());
     let metrics = call(&client, "coordinator.metrics", json!({})).await;

@@ -32,7 +32,7 @@ pub fn parse_edits(text: &str) -> Result<Vec<Edit>, EditError> {
         for inner in lines.by_ref() {
             if !in_replace && marker(inner, '=') && inner.trim().chars().all(|c| c == '=') {
                 in_replace = true;
-            } else if in_replace && marker(inner, '>') {
+            } else if in_replace && marker(inner, '>') && inner.contains("REPLACE") {
                 closed = true;
                 break;
             } else if in_replace {
@@ -66,6 +66,7 @@ fn find_lines(text: &[&str], search: &[&str], key: fn(&str) -> String) -> Vec<us
 /// Applies every edit or none: each search text must match exactly one place (exactly, then
 /// ignoring trailing spaces, then ignoring indentation).
 pub fn apply_edits(original: &str, edits: &[Edit]) -> Result<String, EditError> {
+    let crlf = original.contains("\r\n");
     let mut current = original.replace("\r\n", "\n");
     for (n, edit) in edits.iter().enumerate() {
         let block = n + 1;
@@ -100,9 +101,13 @@ pub fn apply_edits(original: &str, edits: &[Edit]) -> Result<String, EditError> 
             return Err(EditError(format!("block {block}: the search text was not found in the file")));
         };
         let mut out: Vec<&str> = lines[..at].to_vec();
-        out.extend(edit.replace.split('\n'));
+        // An empty replacement deletes the lines rather than leaving a blank one.
+        if !edit.replace.is_empty() {
+            out.extend(edit.replace.split('\n'));
+        }
         out.extend(&lines[at + search.len()..]);
         current = out.join("\n");
     }
-    Ok(current)
+    // A file with Windows line endings keeps them, so only the edited lines show as changed.
+    Ok(if crlf { current.replace('\n', "\r\n") } else { current })
 }

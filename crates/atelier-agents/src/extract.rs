@@ -7,28 +7,24 @@ use serde_json::Value;
 #[error("{0}")]
 pub struct ExtractError(pub String);
 
-/// Removes `<think>…</think>` blocks, an unclosed `<think>` to the end, and reasoning before a
-/// lone closing `</think>`.
+/// Removes the model's reasoning: a `<think>…</think>` block at the start of the reply (all of
+/// it when never closed), or text before a lone `</think>` that comes before any code fence.
+/// Tags later in the reply, e.g. inside code, are content and stay.
 pub fn strip_reasoning(text: &str) -> String {
-    let mut out = String::new();
-    let mut rest = text;
-    if !rest.contains("<think>")
-        && let Some(end) = rest.find("</think>")
-    {
-        rest = &rest[end + "</think>".len()..];
+    let trimmed = text.trim_start();
+    if let Some(rest) = trimmed.strip_prefix("<think>") {
+        return match rest.find("</think>") {
+            Some(end) => rest[end + "</think>".len()..].trim().to_owned(),
+            None => String::new(),
+        };
     }
-    while let Some(start) = rest.find("<think>") {
-        out.push_str(&rest[..start]);
-        match rest[start..].find("</think>") {
-            Some(end) => rest = &rest[start + end + "</think>".len()..],
-            None => {
-                rest = "";
-                break;
-            }
+    if let Some(end) = trimmed.find("</think>") {
+        let fence = trimmed.find("```").unwrap_or(usize::MAX);
+        if end < fence {
+            return trimmed[end + "</think>".len()..].trim().to_owned();
         }
     }
-    out.push_str(rest);
-    out.trim().to_owned()
+    text.trim().to_owned()
 }
 
 /// Fenced blocks as `(info string, body)`.

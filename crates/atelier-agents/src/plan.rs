@@ -22,8 +22,44 @@ pub struct PlanModule {
     pub name: String,
     #[serde(default, alias = "description", alias = "purpose")]
     pub responsibility: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "files")]
     pub files: Vec<PlanFile>,
+}
+
+/// A file as models write it: an object, or just its path.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum FileShape {
+    Path(String),
+    Full(PlanFile),
+}
+
+fn files<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<PlanFile>, D::Error> {
+    let shapes = Vec::<FileShape>::deserialize(d)?;
+    Ok(shapes
+        .into_iter()
+        .map(|shape| match shape {
+            FileShape::Path(path) => PlanFile { path, ..PlanFile::default() },
+            FileShape::Full(file) => file,
+        })
+        .collect())
+}
+
+/// A list, or one string where a model wrote a single item.
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Shape {
+        One(String),
+        Many(Vec<String>),
+        Nothing(()),
+    }
+    Ok(match Shape::deserialize(d)? {
+        Shape::One(s) if s.trim().is_empty() => Vec::new(),
+        Shape::One(s) => vec![s],
+        Shape::Many(v) => v,
+        Shape::Nothing(()) => Vec::new(),
+    })
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,7 +68,7 @@ pub struct PlanFile {
     pub path: String,
     #[serde(default, alias = "description")]
     pub purpose: String,
-    #[serde(default, alias = "deps", alias = "depends_on")]
+    #[serde(default, alias = "deps", alias = "depends_on", deserialize_with = "one_or_many")]
     pub dependencies: Vec<String>,
 }
 
@@ -80,7 +116,13 @@ pub fn normalize_path(raw: &str) -> Result<String, String> {
     if raw.contains('\0') {
         return Err("contains a NUL byte".into());
     }
-    let path = raw.trim().replace('\\', "/");
+    if raw.chars().any(char::is_control) {
+        return Err("contains control characters".into());
+    }
+    let path = raw.trim().trim_matches('`').trim().replace('\\', "/");
+    if path.starts_with('~') {
+        return Err("starts with `~`; paths must be relative to the project".into());
+    }
     if path.is_empty() {
         return Err("is empty".into());
     }
@@ -95,7 +137,10 @@ pub fn normalize_path(raw: &str) -> Result<String, String> {
         match part {
             "" | "." => {}
             ".." => return Err("leaves the project".into()),
-            ".git" => return Err("is inside .git".into()),
+            // Case-insensitive filesystems (macOS, Windows) treat `.GIT` and `.git.` as `.git`.
+            other if other.trim_end_matches('.').eq_ignore_ascii_case(".git") => {
+                return Err("is inside .git".into());
+            }
             other => parts.push(other),
         }
     }

@@ -783,7 +783,7 @@ impl Run {
         let reply =
             self.call(&format!("coder:{}", file.path), &mut agent, messages, None, Some(&file.path)).await?;
         let content = file_content(&reply, &file.path, existing.as_deref()).map_err(WorkflowError::Plan)?;
-        write_atomically(&target, &content).await?;
+        write_atomically(&self.root, &target, &content).await?;
         self.store().record_step(&id, &written_key, content.len().to_string()).await?;
         self.publish(
             "file.written",
@@ -817,7 +817,7 @@ impl Run {
                     .call(&key, &mut agent, prompt::fix(path, &current, command, &output), None, Some(path))
                     .await?;
                 let content = file_content(&reply, path, Some(&current)).map_err(WorkflowError::Plan)?;
-                write_atomically(&self.root.join(path), &content).await?;
+                write_atomically(&self.root, &self.root.join(path), &content).await?;
                 self.publish(
                     "file.written",
                     json!({ "agent_id": agent.id, "path": path, "bytes": content.len() }),
@@ -832,19 +832,34 @@ impl Run {
         if let Some(recorded) = self.store().get_step(&id, "commit").await? {
             return Ok(Some(recorded).filter(|c| !c.is_empty()));
         }
+        // Marked before git is touched: if this run dies inside the commit, the next one knows
+        // the lock files it finds are its own and that HEAD may already hold the commit.
+        let interrupted = !self.store().record_step(&id, "commit:started", now()).await?;
         let (root, paths, message) = (self.root.clone(), written.to_vec(), plan.summary.clone());
-        let committed =
-            tokio::task::spawn_blocking(move || atelier_git::commit_paths(&root, &paths, &message))
-                .await
-                .map_err(|e| WorkflowError::Io {
-                    context: "the commit task".into(),
-                    source: std::io::Error::other(e),
-                })?;
-        let commit = match committed {
-            Ok(commit) => Some(commit),
-            Err(atelier_git::GitError::NothingToCommit { .. }) => None,
-            Err(e) => return Err(e.into()),
-        };
+        let committed = tokio::task::spawn_blocking(move || {
+            if interrupted {
+                let removed = atelier_git::clear_stale_locks(&root);
+                if !removed.is_empty() {
+                    tracing::warn!(?removed, "removed git locks left by an interrupted commit");
+                }
+            }
+            match atelier_git::commit_paths(&root, &paths, &message) {
+                Err(atelier_git::GitError::NothingToCommit { .. }) if interrupted => {
+                    // The interrupted run got as far as the commit: it is HEAD.
+                    Ok(atelier_git::head_commit(&root)?
+                        .filter(|(_, summary)| *summary == message)
+                        .map(|(id, _)| id))
+                }
+                Err(atelier_git::GitError::NothingToCommit { .. }) => Ok(None),
+                other => other.map(Some),
+            }
+        })
+        .await
+        .map_err(|e| WorkflowError::Io {
+            context: "the commit task".into(),
+            source: std::io::Error::other(e),
+        })?;
+        let commit = committed?;
         self.store().record_step(&id, "commit", commit.clone().unwrap_or_default()).await?;
         Ok(commit)
     }
@@ -887,8 +902,12 @@ fn parse_plan(reply: &str) -> std::result::Result<Plan, String> {
 /// else the code block.
 fn file_content(reply: &str, path: &str, existing: Option<&str>) -> std::result::Result<String, String> {
     let text = extract::strip_reasoning(reply);
+    let has_edits = text.lines().any(|l| {
+        let t = l.trim();
+        (5..=9).contains(&t.chars().take_while(|&c| c == '<').count()) && t.contains("SEARCH")
+    });
     if let Some(current) = existing
-        && text.contains("<<<<<<< SEARCH")
+        && has_edits
     {
         let edits = edit::parse_edits(&text).map_err(|e| format!("{path}: {e}"))?;
         return edit::apply_edits(current, &edits).map_err(|e| format!("{path}: {e}"));
@@ -898,10 +917,21 @@ fn file_content(reply: &str, path: &str, existing: Option<&str>) -> std::result:
 
 /// Writes through a temporary file in the same folder and a rename, so a half-written file
 /// never lands on disk.
-async fn write_atomically(target: &Path, content: &str) -> Result<()> {
+async fn write_atomically(root: &Path, target: &Path, content: &str) -> Result<()> {
     let io = |context: String| move |source| WorkflowError::Io { context, source };
     if let Some(dir) = target.parent() {
         tokio::fs::create_dir_all(dir).await.map_err(io(format!("creating {}", dir.display())))?;
+        // A clean path can still lead outside through a symlinked folder: refuse that.
+        let real_root =
+            tokio::fs::canonicalize(root).await.map_err(io(format!("opening {}", root.display())))?;
+        let real_dir =
+            tokio::fs::canonicalize(dir).await.map_err(io(format!("opening {}", dir.display())))?;
+        if !real_dir.starts_with(&real_root) {
+            return Err(WorkflowError::Plan(format!(
+                "{} leads outside the project (through a symbolic link); not written",
+                target.display()
+            )));
+        }
     }
     let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     // A fixed name: a write cut short by a crash is simply overwritten when the step runs again

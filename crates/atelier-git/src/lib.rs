@@ -65,3 +65,32 @@ pub fn commit_paths(repo_path: &Path, paths: &[String], message: &str) -> Result
     let id = repo.commit(Some("HEAD"), &signature, &signature, message, &tree, &parents).map_err(wrap)?;
     Ok(id.to_string())
 }
+
+/// Removes the lock files a git write leaves behind when its process is killed mid-way
+/// (`index.lock`, `HEAD.lock`, `refs/heads/*.lock`). Only for a caller that knows its own write
+/// was interrupted: a live git process's locks must not be taken away. Returns what was removed.
+pub fn clear_stale_locks(repo_path: &Path) -> Vec<PathBuf> {
+    let git_dir = repo_path.join(".git");
+    let mut candidates = vec![git_dir.join("index.lock"), git_dir.join("HEAD.lock")];
+    if let Ok(entries) = std::fs::read_dir(git_dir.join("refs/heads")) {
+        candidates.extend(
+            entries.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "lock")),
+        );
+    }
+    candidates.into_iter().filter(|p| p.is_file() && std::fs::remove_file(p).is_ok()).collect()
+}
+
+/// The current branch's head commit and its summary line, if it has one.
+pub fn head_commit(repo_path: &Path) -> Result<Option<(String, String)>, GitError> {
+    let wrap = |source| GitError::Repository { path: repo_path.to_path_buf(), source };
+    let repo = git2::Repository::open(repo_path).map_err(wrap)?;
+    let head = match repo.head() {
+        Ok(head) => head,
+        Err(e) if matches!(e.code(), git2::ErrorCode::UnbornBranch | git2::ErrorCode::NotFound) => {
+            return Ok(None);
+        }
+        Err(e) => return Err(wrap(e)),
+    };
+    let commit = head.peel_to_commit().map_err(wrap)?;
+    Ok(Some((commit.id().to_string(), commit.summary().unwrap_or_default().to_owned())))
+}

@@ -31,7 +31,8 @@ fn json_is_found_in_fences_prose_and_reasoning() {
 fn reasoning_is_stripped_in_every_shape_models_produce() {
     assert_eq!(strip_reasoning("<think>hmm</think>\nAnswer"), "Answer");
     assert_eq!(strip_reasoning("reasoning first</think>Answer"), "Answer");
-    assert_eq!(strip_reasoning("Answer<think>never closed"), "Answer");
+    assert_eq!(strip_reasoning("<think>never closed, cut off"), "");
+    assert_eq!(strip_reasoning("Use the <think> tag like this."), "Use the <think> tag like this.");
     assert_eq!(strip_reasoning("plain"), "plain");
 }
 
@@ -104,4 +105,32 @@ fn edits_apply_all_or_nothing() {
     let err = apply_edits(original, &parse_edits(second_missing).unwrap()).unwrap_err().to_string();
     assert!(err.contains("block 2") && err.contains("not found"), "{err}");
     assert!(parse_edits("no blocks here").is_err());
+}
+
+#[test]
+fn reviewed_edge_cases_of_model_output() {
+    // Think tags inside code are content.
+    assert_eq!(extract_code("```python\nprint('<think>')\n```", "a.py").unwrap(), "print('<think>')\n");
+    assert_eq!(strip_reasoning("<think>plan</think>\n```html\n</think>\n```"), "```html\n</think>\n```");
+    // Paths models write in odd ways.
+    for (bad, why) in [(".GIT/config", ".git"), (".git./x", ".git"), ("~/x.rs", "~"), ("a\u{7}b", "control")]
+    {
+        let err = validate(&plan(&[bad])).unwrap_err().to_string();
+        assert!(err.contains(why), "{bad:?}: {err}");
+    }
+    assert_eq!(validate(&plan(&["`src/a.rs`"])).unwrap().modules[0].files[0].path, "src/a.rs");
+    // Files as bare strings, dependencies as one string.
+    let p: Plan =
+        serde_json::from_value(json!({"summary": "s", "modules": [{"name": "m", "responsibility": "r",
+        "files": ["a.rs", {"path": "b.rs", "purpose": "b", "deps": "a.rs"}]}]}))
+        .unwrap();
+    assert_eq!(p.modules[0].files[0].path, "a.rs");
+    assert_eq!(p.modules[0].files[1].dependencies, vec!["a.rs".to_owned()]);
+    // Deleting lines leaves no blank line; CRLF files stay CRLF; a quoted marker is content.
+    let del = parse_edits("<<<<<<< SEARCH\nb\n=======\n>>>>>>> REPLACE").unwrap();
+    assert_eq!(apply_edits("a\nb\nc\n", &del).unwrap(), "a\nc\n");
+    let crlf = parse_edits("<<<<<<< SEARCH\nb\n=======\nB\n>>>>>>> REPLACE").unwrap();
+    assert_eq!(apply_edits("a\r\nb\r\nc\r\n", &crlf).unwrap(), "a\r\nB\r\nc\r\n");
+    let quoted = parse_edits("<<<<<<< SEARCH\nb\n=======\n>>>>>>> not the end\nB\n>>>>>>> REPLACE").unwrap();
+    assert_eq!(quoted[0].replace, ">>>>>>> not the end\nB");
 }

@@ -355,3 +355,83 @@ async fn coders_overlap_and_broken_replies_are_retried() {
     }
     assert!(max_busy >= 2, "coders ran one after another (max {max_busy} at once)");
 }
+
+fn one_file_plan(verify: Option<&str>) -> String {
+    serde_json::json!({ "summary": "One file", "verify": verify, "modules": [
+        { "name": "m", "responsibility": "r", "files": [{ "path": "src/main.rs", "purpose": "p" }] }
+    ]})
+    .to_string()
+}
+
+#[tokio::test]
+async fn a_failing_check_goes_back_to_the_coder_until_it_passes() {
+    let (s, store) = setup().await;
+    let llm = TestLlm::start().await.unwrap();
+    llm.push(Scenario::Reply(Reply::text(&one_file_plan(Some("grep -q fixed src/main.rs")))));
+    llm.route("Your module:", Scenario::Reply(Reply::text("spec")));
+    llm.route("The check `", Scenario::Reply(Reply::text("```\nfixed\n```")));
+    llm.route("Write the file `src/main.rs`", Scenario::Reply(Reply::text("```\nbroken\n```")));
+    let events = Arc::new(Recorder::default());
+    let engine = engine(&store, &llm, events.clone());
+    let wf = engine.start(&s.project, s.root.clone(), "x", Options::default()).await.unwrap();
+    assert_eq!(wait_for_state(&store, &wf.id, &["completed", "failed"]).await, "completed");
+    assert_eq!(std::fs::read_to_string(s.root.join("src/main.rs")).unwrap(), "fixed\n");
+    let rounds: Vec<bool> = events
+        .events
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(_, k, _)| k == "verify.output")
+        .map(|(_, _, d)| d["ok"].as_bool().unwrap())
+        .collect();
+    assert_eq!(rounds, vec![false, true], "failed once, fixed, passed");
+    assert_eq!(git(&s.root, &["show", "HEAD:src/main.rs"]).trim(), "fixed", "the fixed file is committed");
+}
+
+#[tokio::test]
+async fn a_check_that_never_passes_fails_the_workflow_after_the_fix_rounds() {
+    let (s, store) = setup().await;
+    let llm = TestLlm::start().await.unwrap();
+    llm.push(Scenario::Reply(Reply::text(&one_file_plan(Some("exit 1")))));
+    llm.route("Your module:", Scenario::Reply(Reply::text("spec")));
+    llm.route("The check `", Scenario::Reply(Reply::text("```\nstill\n```")));
+    llm.route("Write the file", Scenario::Reply(Reply::text("```\nx\n```")));
+    let engine = engine(&store, &llm, Arc::new(Recorder::default()));
+    let wf = engine
+        .start(&s.project, s.root.clone(), "x", Options { max_fix_rounds: 1, ..Options::default() })
+        .await
+        .unwrap();
+    assert_eq!(wait_for_state(&store, &wf.id, &["completed", "failed"]).await, "failed");
+    let error = store.get_workflow(&wf.id).await.unwrap().error.unwrap();
+    assert!(error.contains("still fails after 1 fix rounds"), "{error}");
+}
+
+#[tokio::test]
+async fn an_empty_reply_is_asked_again_and_a_budget_stops_a_looping_model() {
+    let (s, store) = setup().await;
+    let llm = TestLlm::start().await.unwrap();
+    llm.push(Scenario::Reply(Reply::text(&one_file_plan(None))));
+    llm.push(Scenario::Reply(Reply::text("spec")));
+    llm.push(Scenario::Reply(Reply::text("")));
+    llm.push(Scenario::Reply(Reply::text("```\nfn main() {}\n```")));
+    let first = engine(&store, &llm, Arc::new(Recorder::default()));
+    let wf = first.start(&s.project, s.root.clone(), "x", Options::default()).await.unwrap();
+    assert_eq!(wait_for_state(&store, &wf.id, &["completed", "failed"]).await, "completed");
+    assert_eq!(std::fs::read_to_string(s.root.join("src/main.rs")).unwrap(), "fn main() {}\n");
+    assert_eq!(llm.chat_requests(), 4, "the empty reply was asked again once");
+
+    // A model that only ever answers with nothing is stopped by the call budget.
+    let llm = TestLlm::start().await.unwrap();
+    llm.push(Scenario::Reply(Reply::text(&one_file_plan(None))));
+    llm.set_default(Scenario::Reply(Reply::text("")));
+    let looping = engine(&store, &llm, Arc::new(Recorder::default()));
+    let budget = atelier_agents::Budget { max_calls: 5, ..atelier_agents::Budget::default() };
+    let wf = looping
+        .start(&s.project, s.root.clone(), "x", Options { budget, ..Options::default() })
+        .await
+        .unwrap();
+    assert_eq!(wait_for_state(&store, &wf.id, &["completed", "failed"]).await, "failed");
+    let error = store.get_workflow(&wf.id).await.unwrap().error.unwrap();
+    assert!(error.contains("budget") && error.contains("5 model calls"), "{error}");
+    assert_eq!(llm.chat_requests(), 5);
+}

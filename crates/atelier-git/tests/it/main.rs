@@ -57,3 +57,22 @@ fn commit_paths_commits_only_the_named_files_and_git_accepts_it() {
     let again = atelier_git::commit_paths(root, &["src/lib.rs".into()], "No change");
     assert!(matches!(again, Err(atelier_git::GitError::NothingToCommit { .. })));
 }
+
+#[test]
+fn locks_left_by_a_killed_commit_block_commits_until_cleared() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    atelier_git::ensure_repository(root).expect("init");
+    std::fs::write(root.join("a.txt"), "a\n").expect("write");
+    atelier_git::commit_paths(root, &["a.txt".into()], "First").expect("commit");
+    assert_eq!(atelier_git::head_commit(root).expect("head").map(|(_, s)| s).as_deref(), Some("First"));
+
+    std::fs::write(root.join(".git/index.lock"), "").expect("lock");
+    std::fs::write(root.join(".git/refs/heads/main.lock"), "").expect("lock");
+    std::fs::write(root.join("a.txt"), "b\n").expect("write");
+    assert!(atelier_git::commit_paths(root, &["a.txt".into()], "Second").is_err(), "locked");
+    assert_eq!(atelier_git::clear_stale_locks(root).len(), 2);
+    atelier_git::commit_paths(root, &["a.txt".into()], "Second").expect("commit after clearing");
+    assert_eq!(git(root, &["log", "--format=%s"]).trim(), "Second\nFirst");
+    git(root, &["fsck", "--strict"]);
+}

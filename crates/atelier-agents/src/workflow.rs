@@ -798,7 +798,8 @@ impl Run {
         for round in 0..=self.options.max_fix_rounds {
             self.checkpoint().await?;
             self.progress(0.95, "verify", format!("running `{command}`")).await?;
-            let (ok, output) = run_check(&self.root, command, &self.control.cancel).await?;
+            let on_output = |line: &str| self.publish("verify.line", json!({ "round": round, "line": line }));
+            let (ok, output) = run_check(&self.root, command, &self.control.cancel, &on_output).await?;
             self.publish("verify.output", json!({ "round": round, "ok": ok, "output": output }));
             if ok {
                 return Ok(());
@@ -942,10 +943,17 @@ async fn write_atomically(root: &Path, target: &Path, content: &str) -> Result<(
     Ok(())
 }
 
-/// Runs a check without stdin, with a time limit; returns whether it passed and its output.
-async fn run_check(root: &Path, command: &str, cancel: &CancellationToken) -> Result<(bool, String)> {
+/// Runs a check without stdin, with a time limit; its output goes to `on_output` line by line as
+/// it comes. Returns whether it passed and the whole output.
+async fn run_check(
+    root: &Path,
+    command: &str,
+    cancel: &CancellationToken,
+    on_output: &(dyn Fn(&str) + Send + Sync),
+) -> Result<(bool, String)> {
+    use tokio::io::{AsyncBufReadExt, BufReader};
     let (shell, flag) = if cfg!(windows) { ("cmd", "/C") } else { ("sh", "-c") };
-    let child = tokio::process::Command::new(shell)
+    let mut child = tokio::process::Command::new(shell)
         .args([flag, command])
         .current_dir(root)
         .stdin(std::process::Stdio::null())
@@ -954,16 +962,37 @@ async fn run_check(root: &Path, command: &str, cancel: &CancellationToken) -> Re
         .kill_on_drop(true)
         .spawn()
         .map_err(|source| WorkflowError::Io { context: format!("starting `{command}`"), source })?;
-    let output = tokio::select! {
+    let io = |source| WorkflowError::Io { context: format!("running `{command}`"), source };
+    let mut stdout = child.stdout.take().map(|s| BufReader::new(s).lines());
+    let mut stderr = child.stderr.take().map(|s| BufReader::new(s).lines());
+    let mut text = String::new();
+    let deadline = tokio::time::sleep(std::time::Duration::from_secs(600));
+    tokio::pin!(deadline);
+    while stdout.is_some() || stderr.is_some() {
+        let line = tokio::select! {
+            () = cancel.cancelled() => return Err(WorkflowError::Cancelled),
+            () = &mut deadline => return Ok((false, format!("{text}\n`{command}` did not finish within 600 s"))),
+            line = async { stdout.as_mut()?.next_line().await.transpose() }, if stdout.is_some() => {
+                if line.is_none() { stdout = None; }
+                line
+            }
+            line = async { stderr.as_mut()?.next_line().await.transpose() }, if stderr.is_some() => {
+                if line.is_none() { stderr = None; }
+                line
+            }
+        };
+        if let Some(line) = line {
+            let line = line.map_err(io)?;
+            on_output(&line);
+            text.push_str(&line);
+            text.push('\n');
+        }
+    }
+    let status = tokio::select! {
         () = cancel.cancelled() => return Err(WorkflowError::Cancelled),
-        out = tokio::time::timeout(std::time::Duration::from_secs(600), child.wait_with_output()) => match out {
-            Err(_) => return Ok((false, format!("`{command}` did not finish within 600 s"))),
-            Ok(out) => out.map_err(|source| WorkflowError::Io { context: format!("running `{command}`"), source })?,
-        },
+        status = child.wait() => status.map_err(io)?,
     };
-    let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
-    text.push_str(&String::from_utf8_lossy(&output.stderr));
-    Ok((output.status.success(), text))
+    Ok((status.success(), text))
 }
 
 fn update_metrics(agent: &mut AgentRow, usage: &atelier_llm::Usage, elapsed_ms: u64, failed: bool) {

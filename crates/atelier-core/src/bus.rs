@@ -32,6 +32,7 @@ fn is_ephemeral(kind: &str) -> bool {
             | "system.metrics"
             | "coordinator.metrics"
             | "workflow.progress"
+            | "verify.line"
     )
 }
 

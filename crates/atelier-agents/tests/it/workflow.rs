@@ -207,14 +207,26 @@ async fn cancel_stops_at_once_and_keeps_written_files() {
     for path in &written {
         assert!(s.root.join(path).is_file(), "{path} stays after cancel");
     }
-    let listed = events
-        .events
-        .lock()
-        .unwrap()
-        .iter()
-        .find(|(_, k, _)| k == "workflow.cancelled")
-        .map(|(_, _, d)| d.clone());
-    assert_eq!(listed.unwrap()["files"].as_array().unwrap().len(), written.len(), "the event lists them");
+    // The state is saved first, then announced with the list of files kept.
+    let mut listed = None;
+    for _ in 0..200 {
+        listed = events
+            .events
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|(_, k, _)| k == "workflow.cancelled")
+            .map(|(_, _, d)| d.clone());
+        if listed.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        listed.expect("workflow.cancelled")["files"].as_array().unwrap().len(),
+        written.len(),
+        "the event lists them"
+    );
     assert!(!s.root.join(".git/refs/heads/main").exists(), "a cancelled workflow does not commit");
 }
 
@@ -367,7 +379,7 @@ fn one_file_plan(verify: Option<&str>) -> String {
 async fn a_failing_check_goes_back_to_the_coder_until_it_passes() {
     let (s, store) = setup().await;
     let llm = TestLlm::start().await.unwrap();
-    llm.push(Scenario::Reply(Reply::text(&one_file_plan(Some("grep -q fixed src/main.rs")))));
+    llm.push(Scenario::Reply(Reply::text(&one_file_plan(Some("grep fixed src/main.rs")))));
     llm.route("Your module:", Scenario::Reply(Reply::text("spec")));
     llm.route("The check `", Scenario::Reply(Reply::text("```\nfixed\n```")));
     llm.route("Write the file `src/main.rs`", Scenario::Reply(Reply::text("```\nbroken\n```")));
@@ -385,6 +397,13 @@ async fn a_failing_check_goes_back_to_the_coder_until_it_passes() {
         .map(|(_, _, d)| d["ok"].as_bool().unwrap())
         .collect();
     assert_eq!(rounds, vec![false, true], "failed once, fixed, passed");
+    let streamed = events
+        .events
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|(_, k, d)| k == "verify.line" && d["line"] == "fixed" && d["round"] == 1);
+    assert!(streamed, "the check's output is streamed line by line");
     assert_eq!(git(&s.root, &["show", "HEAD:src/main.rs"]).trim(), "fixed", "the fixed file is committed");
 }
 

@@ -140,6 +140,13 @@ async fn a_workflow_plans_writes_every_file_and_commits_once() {
     assert_eq!(row.progress, 1.0);
     assert_eq!(row.commit_id.as_deref(), Some(git(&s.root, &["rev-parse", "HEAD"]).trim()));
 
+    // Saved first, announced right after.
+    for _ in 0..200 {
+        if events.kinds().iter().any(|k| k == "workflow.completed") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     let kinds = events.kinds();
     for kind in [
         "plan.ready",

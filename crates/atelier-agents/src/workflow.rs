@@ -160,6 +160,8 @@ struct Run {
     started: Instant,
     usage: Mutex<(u64, u32)>,
     master: AgentRow,
+    /// The model's context window, when the server says; shown beside each agent's use.
+    context_limit: Option<u32>,
 }
 
 pub fn topic(workflow_id: &str) -> String {
@@ -324,7 +326,12 @@ impl Engine {
             created_at: now(),
             updated_at: now(),
         };
+        let context_limit = match &model {
+            Ok(model) => self.inner.provider.context_length(model).await.ok().flatten(),
+            Err(_) => None,
+        };
         let run = Arc::new(Run {
+            context_limit,
             engine: self.clone(),
             control,
             row: Mutex::new(row),
@@ -496,7 +503,7 @@ impl Run {
                             u64::from(completion.usage.prompt_tokens + completion.usage.completion_tokens);
                         usage.1 += 1;
                     }
-                    update_metrics(agent, &completion.usage, elapsed, false);
+                    update_metrics(agent, &completion.usage, elapsed, false, self.context_limit);
                     agent.status = "idle".into();
                     self.agent(agent).await?;
                     self.store()
@@ -530,7 +537,7 @@ impl Run {
                 }
                 Err(LlmError::Cancelled) => return Err(WorkflowError::Cancelled),
                 Err(e) => {
-                    update_metrics(agent, &Default::default(), elapsed, true);
+                    update_metrics(agent, &Default::default(), elapsed, true, self.context_limit);
                     // Nothing of this call was recorded, so running it again is safe: a reply that
                     // broke off mid-stream or a server that kept answering 503 gets more tries.
                     if e.retryable() && failures < STEP_RETRIES {
@@ -995,7 +1002,13 @@ async fn run_check(
     Ok((status.success(), text))
 }
 
-fn update_metrics(agent: &mut AgentRow, usage: &atelier_llm::Usage, elapsed_ms: u64, failed: bool) {
+fn update_metrics(
+    agent: &mut AgentRow,
+    usage: &atelier_llm::Usage,
+    elapsed_ms: u64,
+    failed: bool,
+    limit: Option<u32>,
+) {
     let mut m: Value = serde_json::from_str(&agent.metrics).unwrap_or_else(|_| json!({}));
     let messages = m["message_count"].as_u64().unwrap_or(0) + 1;
     let errors = m["error_count"].as_u64().unwrap_or(0) + u64::from(failed);
@@ -1009,6 +1022,7 @@ fn update_metrics(agent: &mut AgentRow, usage: &atelier_llm::Usage, elapsed_ms: 
         "tokens_in": m["tokens_in"].as_u64().unwrap_or(0) + u64::from(usage.prompt_tokens),
         "tokens_out": m["tokens_out"].as_u64().unwrap_or(0) + u64::from(usage.completion_tokens),
         "context_used": usage.prompt_tokens + usage.completion_tokens,
+        "context_limit": limit,
     });
     agent.metrics = m.to_string();
 }

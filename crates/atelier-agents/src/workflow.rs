@@ -616,10 +616,12 @@ impl Run {
         }
         master.task = "planning".into();
         self.progress(0.0, "plan", "the master is planning".into()).await?;
-        let root = self.root.clone();
-        let context =
-            tokio::task::spawn_blocking(move || prompt::project_context(&root)).await.map_err(|e| {
-                WorkflowError::Io { context: "reading the project".into(), source: std::io::Error::other(e) }
+        let (root, request_text) = (self.root.clone(), request.to_owned());
+        let context = tokio::task::spawn_blocking(move || prompt::project_context(&root, &request_text))
+            .await
+            .map_err(|e| WorkflowError::Io {
+                context: "reading the project".into(),
+                source: std::io::Error::other(e),
             })?;
         let messages = prompt::master(request, &context);
         let schema = Some(plan::plan_schema());

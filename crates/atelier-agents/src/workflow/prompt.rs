@@ -17,8 +17,12 @@ fn message(role: Role, content: String) -> ChatMessage {
     ChatMessage { role, content }
 }
 
-/// The project's files (relative paths, sorted) and its README, within a budget. Blocking.
-pub fn project_context(root: &Path) -> String {
+/// The most of one file shown to the master.
+const FILE_CHARS: usize = 4_000;
+
+/// The project's files (relative paths, sorted), its README, and the files the request names
+/// (or, in a small project, its smallest files), within a budget. Blocking.
+pub fn project_context(root: &Path, request: &str) -> String {
     let mut files = Vec::new();
     let mut stack = vec![root.to_path_buf()];
     while let Some(dir) = stack.pop() {
@@ -56,10 +60,38 @@ pub fn project_context(root: &Path) -> String {
     let readme =
         ["README.md", "README", "readme.md"].iter().find_map(|n| std::fs::read_to_string(root.join(n)).ok());
     if let Some(readme) = readme {
-        let room = CONTEXT_CHARS.saturating_sub(out.len());
+        let room = CONTEXT_CHARS.saturating_sub(out.len()).min(FILE_CHARS);
         let excerpt: String = readme.chars().take(room).collect();
         out.push_str("\nREADME:\n");
         out.push_str(&excerpt);
+        out.push('\n');
+    }
+    // The relevant files: those the request names by path or file name; in a small project,
+    // also the smallest ones, since they are cheap and often what the change touches.
+    let lower = request.to_lowercase();
+    let is_readme = |f: &str| f.to_lowercase().starts_with("readme");
+    let named = |f: &String| {
+        let name = f.rsplit('/').next().unwrap_or(f).to_lowercase();
+        lower.contains(&f.to_lowercase()) || (name.contains('.') && lower.contains(&name))
+    };
+    let mut relevant: Vec<&String> = files.iter().filter(|f| named(f) && !is_readme(f)).collect();
+    if files.len() <= 20 {
+        let mut small: Vec<(u64, &String)> = files
+            .iter()
+            .filter(|f| !relevant.contains(f) && !is_readme(f))
+            .filter_map(|f| std::fs::metadata(root.join(f)).ok().map(|m| (m.len(), f)))
+            .collect();
+        small.sort();
+        relevant.extend(small.into_iter().map(|(_, f)| f));
+    }
+    for file in relevant {
+        let room = CONTEXT_CHARS.saturating_sub(out.len());
+        if room < 200 {
+            break;
+        }
+        let Ok(text) = std::fs::read_to_string(root.join(file)) else { continue };
+        let excerpt: String = text.chars().take(room.min(FILE_CHARS)).collect();
+        out.push_str(&format!("\nFile {file}:\n```\n{excerpt}\n```\n"));
     }
     out
 }

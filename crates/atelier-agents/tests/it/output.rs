@@ -134,3 +134,19 @@ fn reviewed_edge_cases_of_model_output() {
     let quoted = parse_edits("<<<<<<< SEARCH\nb\n=======\n>>>>>>> not the end\nB\n>>>>>>> REPLACE").unwrap();
     assert_eq!(quoted[0].replace, ">>>>>>> not the end\nB");
 }
+
+#[test]
+fn the_master_sees_the_tree_the_readme_and_the_files_the_request_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("src")).unwrap();
+    std::fs::create_dir_all(root.join("target/debug")).unwrap();
+    std::fs::write(root.join("README.md"), "# Tool\nA tool.").unwrap();
+    std::fs::write(root.join("src/parser.rs"), "pub fn parse() {}").unwrap();
+    std::fs::write(root.join("target/debug/junk"), "binary junk").unwrap();
+    let context = atelier_agents::workflow::project_context(root, "Fix the bug in parser.rs");
+    assert!(context.contains("- src/parser.rs"), "{context}");
+    assert!(context.contains("README:\n# Tool"), "{context}");
+    assert!(context.contains("File src/parser.rs:\n```\npub fn parse() {}"), "{context}");
+    assert!(!context.contains("junk"), "build output is not shown: {context}");
+}

@@ -6,12 +6,12 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, anyhow, bail};
+use anyhow::anyhow;
 use atelier_core::{Client, ClientLimits};
 use atelier_protocol::{Message, MessageStatus, Role, Session};
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::engine;
+use crate::engine::{self, call};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -24,18 +24,6 @@ pub struct Args {
     /// The chat agent for a new session (assistant, reviewer).
     #[arg(long, default_value = "assistant")]
     agent: String,
-}
-
-/// Calls one API method through the client, as any JSON-RPC client would.
-async fn call(client: &Client, method: &str, params: Value) -> anyhow::Result<Value> {
-    let request = json!({ "jsonrpc": "2.0", "id": 1, "method": method, "params": params });
-    let text =
-        client.handle_text(&request.to_string()).await.ok_or_else(|| anyhow!("no answer to {method}"))?;
-    let mut response: Value = serde_json::from_str(&text).context("decoding the answer")?;
-    if let Some(error) = response.get("error") {
-        bail!("{}", error.get("message").and_then(Value::as_str).unwrap_or("request failed"));
-    }
-    Ok(response["result"].take())
 }
 
 struct Style {

@@ -4,9 +4,11 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use anyhow::{Context, bail};
+use anyhow::{Context, anyhow, bail};
+use atelier_core::Client;
 use atelier_core::{App, Config};
 use atelier_llm::{LlmConfig, OllamaProvider, OpenAiCompatProvider, Provider};
+use serde_json::{Value, json};
 
 /// The data folder: `--data-dir`, `ATELIER_DATA_DIR`, else the platform's default.
 pub fn data_dir(flag: Option<PathBuf>) -> anyhow::Result<PathBuf> {
@@ -37,4 +39,17 @@ pub async fn start(data_dir: PathBuf, model: Option<String>) -> anyhow::Result<A
     let default_model = model.or_else(|| std::env::var("ATELIER_MODEL").ok().filter(|m| !m.is_empty()));
     let config = Config { data_dir: data_dir.clone(), provider: provider()?, default_model };
     App::start(config).await.with_context(|| format!("starting Atelier on {}", data_dir.display()))
+}
+
+/// Calls one API method through an in-process client, as any JSON-RPC client would; an error
+/// answer becomes an error with the server's message.
+pub async fn call(client: &Client, method: &str, params: Value) -> anyhow::Result<Value> {
+    let request = json!({ "jsonrpc": "2.0", "id": 1, "method": method, "params": params });
+    let text =
+        client.handle_text(&request.to_string()).await.ok_or_else(|| anyhow!("no answer to {method}"))?;
+    let mut response: Value = serde_json::from_str(&text).context("decoding the answer")?;
+    if let Some(error) = response.get("error") {
+        bail!("{}", error.get("message").and_then(Value::as_str).unwrap_or("request failed"));
+    }
+    Ok(response["result"].take())
 }

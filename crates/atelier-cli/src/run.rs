@@ -7,12 +7,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{Context, anyhow, bail};
-use atelier_core::{Client, ClientLimits};
+use anyhow::{Context, anyhow};
+use atelier_core::ClientLimits;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{Value, json};
 
-use crate::engine;
+use crate::engine::{self, call};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -33,17 +33,6 @@ pub struct Args {
     /// How many coders write at once.
     #[arg(long, default_value_t = 4)]
     parallel: usize,
-}
-
-async fn call(client: &Client, method: &str, params: Value) -> anyhow::Result<Value> {
-    let request = json!({ "jsonrpc": "2.0", "id": 1, "method": method, "params": params });
-    let text =
-        client.handle_text(&request.to_string()).await.ok_or_else(|| anyhow!("no answer to {method}"))?;
-    let mut response: Value = serde_json::from_str(&text).context("decoding the answer")?;
-    if let Some(error) = response.get("error") {
-        bail!("{}", error.get("message").and_then(Value::as_str).unwrap_or("request failed"));
-    }
-    Ok(response["result"].take())
 }
 
 fn print_plan(plan: &Value) {

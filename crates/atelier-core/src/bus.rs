@@ -218,6 +218,11 @@ impl EventBus {
     pub fn subscriber_count(&self) -> usize {
         self.lock().subscribers.len()
     }
+
+    /// Whether anyone listens on `topic` (so periodic events are only made for someone).
+    pub fn has_subscribers(&self, topic: &str) -> bool {
+        self.lock().topics.get(topic).is_some_and(|t| !t.subscribers.is_empty())
+    }
 }
 
 fn push_bounded(topic: &mut Topic, event: Arc<Published>) {

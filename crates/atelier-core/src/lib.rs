@@ -105,7 +105,33 @@ impl App {
         };
         app.recover_interrupted().await?;
         app.resume_workflows().await?;
+        app.spawn(app.clone().publish_metrics());
         Ok(app)
+    }
+
+    /// Every 2 s, `system.metrics` on `system` and `coordinator.metrics` on `coordinator`, for
+    /// whoever subscribes to them (nothing is measured while nobody does).
+    async fn publish_metrics(self) {
+        use atelier_protocol::{event_types, to_value, topics};
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(2));
+        loop {
+            tokio::select! {
+                () = self.inner.shutdown.cancelled() => return,
+                _ = tick.tick() => {}
+            }
+            if self.bus().has_subscribers(topics::SYSTEM) {
+                let metrics = self.metrics().await;
+                self.bus().publish(topics::SYSTEM, event_types::SYSTEM_METRICS, to_value(&metrics));
+            }
+            if self.bus().has_subscribers(topics::COORDINATOR) {
+                match self.coordinator_metrics().await {
+                    Ok(metrics) => {
+                        self.bus().publish(topics::COORDINATOR, "coordinator.metrics", to_value(&metrics));
+                    }
+                    Err(e) => tracing::warn!(error = %e, "coordinator metrics"),
+                }
+            }
+        }
     }
 
     pub fn store(&self) -> &Store {

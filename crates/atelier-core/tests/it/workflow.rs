@@ -105,3 +105,21 @@ async fn workflow_errors_name_the_problem() {
     let unknown = rpc(&client, "workflows.control", json!({ "id": "wf_nope", "action": "pause" })).await;
     assert_eq!(unknown["error"]["data"]["kind"], "not_found");
 }
+
+#[tokio::test]
+async fn metrics_are_pushed_every_two_seconds_to_whoever_subscribes() {
+    let h = Harness::new().await;
+    let client = h.client();
+    call(&client, "subscribe", json!({ "topics": ["system", "coordinator"] })).await;
+    let mut kinds = std::collections::HashSet::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(6);
+    while kinds.len() < 2 && std::time::Instant::now() < deadline {
+        let event = crate::support::next_event(&client).await;
+        if event.event.kind == "system.metrics" {
+            assert!(event.event.data["memory_total_bytes"].as_u64().expect("memory") > 0);
+            assert_eq!(event.event.data["connected_clients"], 1);
+        }
+        kinds.insert(event.event.kind.clone());
+    }
+    assert!(kinds.contains("system.metrics") && kinds.contains("coordinator.metrics"), "{kinds:?}");
+}

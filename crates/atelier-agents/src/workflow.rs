@@ -792,7 +792,7 @@ impl Run {
         let reply =
             self.call(&format!("coder:{}", file.path), &mut agent, messages, None, Some(&file.path)).await?;
         let content = file_content(&reply, &file.path, existing.as_deref()).map_err(WorkflowError::Plan)?;
-        write_atomically(&self.root, &target, &content).await?;
+        write_atomically(&self.root, &file.path, &content).await?;
         self.store().record_step(&id, &written_key, content.len().to_string()).await?;
         self.publish(
             "file.written",
@@ -827,7 +827,7 @@ impl Run {
                     .call(&key, &mut agent, prompt::fix(path, &current, command, &output), None, Some(path))
                     .await?;
                 let content = file_content(&reply, path, Some(&current)).map_err(WorkflowError::Plan)?;
-                write_atomically(&self.root, &self.root.join(path), &content).await?;
+                write_atomically(&self.root, path, &content).await?;
                 self.publish(
                     "file.written",
                     json!({ "agent_id": agent.id, "path": path, "bytes": content.len() }),
@@ -925,31 +925,20 @@ fn file_content(reply: &str, path: &str, existing: Option<&str>) -> std::result:
     extract::extract_code(&text, path).map_err(|e| format!("{path}: {e}"))
 }
 
-/// Writes through a temporary file in the same folder and a rename, so a half-written file
-/// never lands on disk.
-async fn write_atomically(root: &Path, target: &Path, content: &str) -> Result<()> {
-    let io = |context: String| move |source| WorkflowError::Io { context, source };
-    if let Some(dir) = target.parent() {
-        tokio::fs::create_dir_all(dir).await.map_err(io(format!("creating {}", dir.display())))?;
-        // A clean path can still lead outside through a symlinked folder: refuse that.
-        let real_root =
-            tokio::fs::canonicalize(root).await.map_err(io(format!("opening {}", root.display())))?;
-        let real_dir =
-            tokio::fs::canonicalize(dir).await.map_err(io(format!("opening {}", dir.display())))?;
-        if !real_dir.starts_with(&real_root) {
-            return Err(WorkflowError::Plan(format!(
-                "{} leads outside the project (through a symbolic link); not written",
-                target.display()
-            )));
-        }
-    }
-    let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    // A fixed name: a write cut short by a crash is simply overwritten when the step runs again
-    // (one coder per file, so nobody else writes it).
-    let temp = target.with_file_name(format!(".{name}.atelier-tmp"));
-    tokio::fs::write(&temp, content).await.map_err(io(format!("writing {}", temp.display())))?;
-    tokio::fs::rename(&temp, target).await.map_err(io(format!("renaming into {}", target.display())))?;
-    Ok(())
+/// Writes through atelier-files' one safe path resolver and its atomic write (a temporary file
+/// and a rename), so a half-written file never lands and nothing is written outside.
+async fn write_atomically(root: &Path, relative: &str, content: &str) -> Result<()> {
+    let (root, relative, content) = (root.to_path_buf(), relative.to_owned(), content.to_owned());
+    tokio::task::spawn_blocking(move || atelier_files::write(&root, &relative, &content))
+        .await
+        .map_err(|e| WorkflowError::Io {
+            context: "a file write task".into(),
+            source: std::io::Error::other(e),
+        })?
+        .map_err(|e| match e {
+            atelier_files::FilesError::Io { path, source } => WorkflowError::Io { context: path, source },
+            other => WorkflowError::Plan(other.to_string()),
+        })
 }
 
 /// Runs a check without stdin, with a time limit; its output goes to `on_output` line by line as

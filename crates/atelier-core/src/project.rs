@@ -170,6 +170,64 @@ impl App {
     }
 }
 
+impl From<atelier_files::FilesError> for CoreError {
+    fn from(e: atelier_files::FilesError) -> Self {
+        use atelier_files::FilesError as F;
+        match e {
+            F::NotFound { path } => CoreError::NotFound { what: "file", id: path },
+            F::Io { .. } => CoreError::Internal(e.to_string()),
+            other => CoreError::InvalidInput(other.to_string()),
+        }
+    }
+}
+
+impl App {
+    /// Runs a blocking file operation in the project's folder.
+    async fn in_project<T: Send + 'static>(
+        &self,
+        project_id: &str,
+        f: impl FnOnce(&Path) -> Result<T, atelier_files::FilesError> + Send + 'static,
+    ) -> CoreResult<T> {
+        let root = PathBuf::from(self.store().get_project(project_id).await?.path);
+        tokio::task::spawn_blocking(move || f(&root))
+            .await
+            .map_err(|e| CoreError::Internal(format!("file task failed: {e}")))?
+            .map_err(CoreError::from)
+    }
+
+    pub async fn files_tree(
+        &self,
+        project_id: &str,
+        path: Option<String>,
+    ) -> CoreResult<Vec<atelier_protocol::FileEntry>> {
+        let path = path.unwrap_or_default();
+        let entries = self.in_project(project_id, move |root| atelier_files::tree(root, &path)).await?;
+        Ok(entries
+            .into_iter()
+            .map(|e| atelier_protocol::FileEntry {
+                path: e.path,
+                kind: if e.is_dir { "dir" } else { "file" }.to_owned(),
+                size: e.size,
+            })
+            .collect())
+    }
+
+    pub async fn files_read(&self, project_id: &str, path: String) -> CoreResult<String> {
+        self.in_project(project_id, move |root| atelier_files::read(root, &path)).await
+    }
+
+    pub async fn files_write(&self, project_id: &str, path: String, content: String) -> CoreResult<()> {
+        let written = path.clone();
+        self.in_project(project_id, move |root| atelier_files::write(root, &path, &content)).await?;
+        self.bus().publish(
+            &topics::project(project_id),
+            "files.changed",
+            serde_json::json!({ "paths": [written] }),
+        );
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::slug;

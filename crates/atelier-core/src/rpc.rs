@@ -8,10 +8,10 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use atelier_protocol::{
-    AgentsList, Empty, IdParams, MessagesList, MessagesSearch, MessagesSend, MessagesStop, ModelsList, Pong,
-    ProjectsCreate, ProjectsDelete, ProjectsImport, Response, RpcError, SessionsCreate, SessionsList,
-    Subscribe, Subscribed, Unsubscribe, WorkflowsApprove, WorkflowsControl, WorkflowsList, WorkflowsStart,
-    to_value, topics,
+    AgentsList, Empty, FileContent, FilesRead, FilesTree, FilesWrite, IdParams, MessagesList, MessagesSearch,
+    MessagesSend, MessagesStop, ModelsList, Pong, ProjectsCreate, ProjectsDelete, ProjectsImport, Response,
+    RpcError, SessionsCreate, SessionsList, Subscribe, Subscribed, Unsubscribe, WorkflowsApprove,
+    WorkflowsControl, WorkflowsList, WorkflowsStart, to_value, topics,
 };
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
@@ -268,6 +268,19 @@ impl Client {
                 ok(app.list_agents(p.workflow_id).await?)
             }
             "coordinator.metrics" => ok(app.coordinator_metrics().await?),
+            "files.tree" => {
+                let p: FilesTree = params(method, p)?;
+                ok(app.files_tree(&p.project_id, p.path).await?)
+            }
+            "files.read" => {
+                let p: FilesRead = params(method, p)?;
+                ok(FileContent { content: app.files_read(&p.project_id, p.path).await? })
+            }
+            "files.write" => {
+                let p: FilesWrite = params(method, p)?;
+                app.files_write(&p.project_id, p.path, p.content).await?;
+                ok(Empty {})
+            }
             "models.list" => {
                 let _: ModelsList = params(method, p)?;
                 ok(app.list_models().await?)

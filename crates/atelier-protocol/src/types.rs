@@ -294,6 +294,41 @@ pub struct AgentsList {
     pub workflow_id: Option<String>,
 }
 
+// ---------------------------------------------------------------- files
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FilesTree {
+    pub project_id: String,
+    #[serde(default)]
+    pub path: Option<String>,
+}
+
+/// One entry of `files.tree`: `kind` is `file` or `dir`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct FileEntry {
+    pub path: String,
+    pub kind: String,
+    pub size: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FilesRead {
+    pub project_id: String,
+    pub path: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct FileContent {
+    pub content: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FilesWrite {
+    pub project_id: String,
+    pub path: String,
+    pub content: String,
+}
+
 // ---------------------------------------------------------------- models
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

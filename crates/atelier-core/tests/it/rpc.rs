@@ -142,3 +142,40 @@ async fn projects_are_folders_with_git_repositories() {
     let gone = crate::support::rpc(&client, "messages.list", json!({ "session_id": session["id"] })).await;
     assert_eq!(gone["error"]["data"]["kind"], "not_found", "its sessions went with it");
 }
+
+#[tokio::test]
+async fn files_are_read_and_written_inside_the_project_only() {
+    let h = Harness::new().await;
+    let client = h.client();
+    let project = call(&client, "projects.create", json!({ "name": "files" })).await;
+    let pid = project["id"].clone();
+    call(&client, "subscribe", json!({ "topics": [format!("project/{}", pid.as_str().expect("id"))] })).await;
+    call(
+        &client,
+        "files.write",
+        json!({ "project_id": pid, "path": "src/lib.rs", "content": "pub fn f() {}\n" }),
+    )
+    .await;
+    let changed = crate::support::events_until(&client, "files.changed").await;
+    assert_eq!(changed.last().expect("event").event.data["paths"][0], "src/lib.rs");
+    assert_eq!(
+        call(&client, "files.read", json!({ "project_id": pid, "path": "src/lib.rs" })).await["content"],
+        "pub fn f() {}\n"
+    );
+    let tree = call(&client, "files.tree", json!({ "project_id": pid })).await;
+    let entries: Vec<_> =
+        tree.as_array().expect("tree").iter().map(|e| (e["path"].clone(), e["kind"].clone())).collect();
+    assert_eq!(entries, vec![(json!("src"), json!("dir")), (json!("src/lib.rs"), json!("file"))]);
+    for bad in ["../escape.txt", "/etc/passwd", ".git/config"] {
+        let refused = crate::support::rpc(
+            &client,
+            "files.write",
+            json!({ "project_id": pid, "path": bad, "content": "x" }),
+        )
+        .await;
+        assert_eq!(refused["error"]["data"]["kind"], "invalid_input", "{bad}: {refused}");
+    }
+    let missing =
+        crate::support::rpc(&client, "files.read", json!({ "project_id": pid, "path": "nope.txt" })).await;
+    assert_eq!(missing["error"]["data"]["kind"], "not_found");
+}

@@ -1,0 +1,172 @@
+//! A project's files, safely: every path from outside (the API, the agents) goes through
+//! [`resolve`], which refuses anything that could leave the project. Then the tree
+//! (`.gitignore`-aware), reads with size and binary checks, and atomic writes. Blocking: async
+//! callers use `spawn_blocking`.
+
+use std::io::Read;
+use std::path::{Component, Path, PathBuf};
+
+/// Files larger than this are not read into the editor or the API.
+pub const MAX_READ_BYTES: u64 = 5 * 1024 * 1024;
+/// The most entries `tree` returns.
+pub const MAX_TREE_ENTRIES: usize = 50_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum FilesError {
+    #[error("the path `{path}` is not allowed: {reason}")]
+    Refused { path: String, reason: &'static str },
+    #[error("`{path}` not found")]
+    NotFound { path: String },
+    #[error("`{path}` is {size} bytes; files over {limit} bytes are not opened here")]
+    TooLarge { path: String, size: u64, limit: u64 },
+    #[error("`{path}` is a binary file")]
+    Binary { path: String },
+    #[error("`{path}` is a folder")]
+    IsDir { path: String },
+    #[error("{path}: {source}")]
+    Io { path: String, source: std::io::Error },
+}
+
+/// Names Windows refuses in any folder, with or without an extension.
+const WINDOWS_RESERVED: &[&str] = &[
+    "con", "prn", "aux", "nul", "com1", "com2", "com3", "com4", "com5", "com6", "com7", "com8", "com9",
+    "lpt1", "lpt2", "lpt3", "lpt4", "lpt5", "lpt6", "lpt7", "lpt8", "lpt9",
+];
+
+/// Resolves a project-relative path to a path inside `root`, refusing `..` escapes, absolute
+/// paths, NUL bytes, Windows-reserved names, `.git`, and symlinks that lead outside. The path
+/// need not exist yet (for writes); its existing ancestors are checked.
+pub fn resolve(root: &Path, relative: &str) -> Result<PathBuf, FilesError> {
+    let refuse = |reason| FilesError::Refused { path: relative.chars().take(200).collect(), reason };
+    if relative.contains('\0') {
+        return Err(refuse("it contains a NUL byte"));
+    }
+    let normalized = relative.replace('\\', "/");
+    let path = Path::new(&normalized);
+    if path.is_absolute()
+        || normalized.starts_with('/')
+        || (normalized.len() >= 2 && normalized.as_bytes()[1] == b':')
+    {
+        return Err(refuse("it is absolute; use a path relative to the project"));
+    }
+    let mut out = root.to_path_buf();
+    for component in path.components() {
+        match component {
+            Component::Normal(part) => {
+                let part = part.to_string_lossy();
+                let stem = part.split('.').next().unwrap_or_default().to_ascii_lowercase();
+                if WINDOWS_RESERVED.contains(&stem.as_str()) {
+                    return Err(refuse("it uses a name Windows reserves"));
+                }
+                if part.trim_end_matches(['.', ' ']).eq_ignore_ascii_case(".git") {
+                    return Err(refuse("it is inside .git"));
+                }
+                out.push(part.as_ref());
+            }
+            Component::CurDir => {}
+            Component::ParentDir => return Err(refuse("it leaves the project")),
+            Component::RootDir | Component::Prefix(_) => return Err(refuse("it is absolute")),
+        }
+    }
+    // Symlinks: the deepest existing ancestor must still be inside the project.
+    let real_root =
+        root.canonicalize().map_err(|source| FilesError::Io { path: root.display().to_string(), source })?;
+    let mut existing = out.as_path();
+    while !existing.exists() {
+        match existing.parent() {
+            Some(parent) => existing = parent,
+            None => break,
+        }
+    }
+    let real =
+        existing.canonicalize().map_err(|source| FilesError::Io { path: relative.to_owned(), source })?;
+    if !real.starts_with(&real_root) {
+        return Err(refuse("it leads outside the project through a symbolic link"));
+    }
+    Ok(out)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// Relative to the project, with `/`.
+    pub path: String,
+    pub is_dir: bool,
+    pub size: u64,
+}
+
+/// The files and folders under `relative` (the whole project for `""`), skipping `.git` and
+/// what `.gitignore` ignores, sorted by path.
+pub fn tree(root: &Path, relative: &str) -> Result<Vec<Entry>, FilesError> {
+    let start = if relative.is_empty() { root.to_path_buf() } else { resolve(root, relative)? };
+    if !start.exists() {
+        return Err(FilesError::NotFound { path: relative.to_owned() });
+    }
+    let mut entries = Vec::new();
+    let walker = ignore::WalkBuilder::new(&start)
+        .hidden(false)
+        .git_ignore(true)
+        .git_exclude(true)
+        .require_git(false)
+        .filter_entry(|e| e.file_name() != ".git")
+        .build();
+    for item in walker.flatten() {
+        if item.depth() == 0 {
+            continue;
+        }
+        let Ok(relative) = item.path().strip_prefix(root) else { continue };
+        let meta = item.metadata().ok();
+        entries.push(Entry {
+            path: relative.to_string_lossy().replace('\\', "/"),
+            is_dir: item.file_type().is_some_and(|t| t.is_dir()),
+            size: meta.filter(|m| m.is_file()).map_or(0, |m| m.len()),
+        });
+        if entries.len() >= MAX_TREE_ENTRIES {
+            break;
+        }
+    }
+    entries.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(entries)
+}
+
+/// Reads a text file: refused when too large or binary (a NUL byte in its first 8 KiB, or not
+/// UTF-8).
+pub fn read(root: &Path, relative: &str) -> Result<String, FilesError> {
+    let path = resolve(root, relative)?;
+    let io = |source: std::io::Error| match source.kind() {
+        std::io::ErrorKind::NotFound => FilesError::NotFound { path: relative.to_owned() },
+        _ => FilesError::Io { path: relative.to_owned(), source },
+    };
+    let meta = std::fs::metadata(&path).map_err(io)?;
+    if meta.is_dir() {
+        return Err(FilesError::IsDir { path: relative.to_owned() });
+    }
+    if meta.len() > MAX_READ_BYTES {
+        return Err(FilesError::TooLarge {
+            path: relative.to_owned(),
+            size: meta.len(),
+            limit: MAX_READ_BYTES,
+        });
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    std::fs::File::open(&path).and_then(|mut f| f.read_to_end(&mut bytes)).map_err(io)?;
+    if bytes.iter().take(8192).any(|b| *b == 0) {
+        return Err(FilesError::Binary { path: relative.to_owned() });
+    }
+    String::from_utf8(bytes).map_err(|_| FilesError::Binary { path: relative.to_owned() })
+}
+
+/// Writes a file atomically (a temporary file beside it, then a rename), creating folders.
+pub fn write(root: &Path, relative: &str, content: &str) -> Result<(), FilesError> {
+    let path = resolve(root, relative)?;
+    let io = |source| FilesError::Io { path: relative.to_owned(), source };
+    if path.is_dir() {
+        return Err(FilesError::IsDir { path: relative.to_owned() });
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(io)?;
+    }
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let temp = path.with_file_name(format!(".{name}.atelier-tmp"));
+    std::fs::write(&temp, content).map_err(io)?;
+    std::fs::rename(&temp, &path).map_err(io)
+}

@@ -17,6 +17,7 @@ mod agent;
 pub mod bus;
 mod chat;
 mod error;
+mod git;
 mod project;
 mod rpc;
 mod system;

@@ -8,10 +8,11 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use atelier_protocol::{
-    AgentsList, Empty, FileContent, FilesRead, FilesTree, FilesWrite, IdParams, MessagesList, MessagesSearch,
-    MessagesSend, MessagesStop, ModelsList, Pong, ProjectsCreate, ProjectsDelete, ProjectsImport, Response,
-    RpcError, SessionsCreate, SessionsList, Subscribe, Subscribed, Unsubscribe, WorkflowsApprove,
-    WorkflowsControl, WorkflowsList, WorkflowsStart, to_value, topics,
+    AgentsList, Empty, FileContent, FilesRead, FilesTree, FilesWrite, GitCheckout, GitCommit, GitDiff,
+    GitLog, GitPaths, IdParams, MessagesList, MessagesSearch, MessagesSend, MessagesStop, ModelsList, Pong,
+    ProjectParams, ProjectsCreate, ProjectsDelete, ProjectsImport, Response, RpcError, SessionsCreate,
+    SessionsList, Subscribe, Subscribed, Unsubscribe, WorkflowsApprove, WorkflowsControl, WorkflowsList,
+    WorkflowsStart, to_value, topics,
 };
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
@@ -279,6 +280,36 @@ impl Client {
             "files.write" => {
                 let p: FilesWrite = params(method, p)?;
                 app.files_write(&p.project_id, p.path, p.content).await?;
+                ok(Empty {})
+            }
+            "git.status" => {
+                let p: ProjectParams = params(method, p)?;
+                ok(app.git_status(&p.project_id).await?)
+            }
+            "git.diff" => {
+                let p: GitDiff = params(method, p)?;
+                ok(serde_json::json!({ "diff": app.git_diff(&p.project_id, p.path, p.staged).await? }))
+            }
+            "git.stage" | "git.unstage" => {
+                let p: GitPaths = params(method, p)?;
+                app.git_stage(&p.project_id, p.paths, method == "git.stage").await?;
+                ok(Empty {})
+            }
+            "git.commit" => {
+                let p: GitCommit = params(method, p)?;
+                ok(serde_json::json!({ "commit": app.git_commit(&p.project_id, p.message).await? }))
+            }
+            "git.log" => {
+                let p: GitLog = params(method, p)?;
+                ok(app.git_log(&p.project_id, p.limit).await?)
+            }
+            "git.branches" => {
+                let p: ProjectParams = params(method, p)?;
+                ok(app.git_branches(&p.project_id).await?)
+            }
+            "git.checkout" => {
+                let p: GitCheckout = params(method, p)?;
+                app.git_checkout(&p.project_id, p.branch, p.create).await?;
                 ok(Empty {})
             }
             "models.list" => {

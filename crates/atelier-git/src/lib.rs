@@ -3,6 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
+/// git2's error codes, so callers can tell a lock or a conflict apart without depending on git2.
+pub use git2::ErrorCode;
+
 #[derive(Debug, thiserror::Error)]
 pub enum GitError {
     #[error("git repository at {path}: {source}")]
@@ -93,4 +96,254 @@ pub fn head_commit(repo_path: &Path) -> Result<Option<(String, String)>, GitErro
     };
     let commit = head.peel_to_commit().map_err(wrap)?;
     Ok(Some((commit.id().to_string(), commit.summary().unwrap_or_default().to_owned())))
+}
+
+/// One changed path, with porcelain v2's letters: `index` and `worktree` are `.` (unchanged),
+/// `M`, `A`, `D`, `R`, `T` or `U` (conflict); an untracked file is `?` and `?`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusEntry {
+    pub path: String,
+    pub index: char,
+    pub worktree: char,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    /// The current branch; `HEAD` when detached.
+    pub branch: String,
+    pub entries: Vec<StatusEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogEntry {
+    pub commit: String,
+    pub summary: String,
+    pub author: String,
+    /// Seconds since the Unix epoch.
+    pub time: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Branch {
+    pub name: String,
+    pub current: bool,
+}
+
+fn open(repo_path: &Path) -> Result<git2::Repository, GitError> {
+    git2::Repository::open(repo_path)
+        .map_err(|source| GitError::Repository { path: repo_path.to_path_buf(), source })
+}
+
+fn current_branch(repo: &git2::Repository) -> String {
+    match repo.head() {
+        Ok(head) if head.is_branch() => head.shorthand().unwrap_or("HEAD").to_owned(),
+        Ok(_) => "HEAD".to_owned(),
+        // An unborn branch: the name HEAD points to.
+        Err(_) => repo
+            .find_reference("HEAD")
+            .ok()
+            .and_then(|r| r.symbolic_target().map(|t| t.trim_start_matches("refs/heads/").to_owned()))
+            .unwrap_or_else(|| "HEAD".to_owned()),
+    }
+}
+
+/// The working tree's status, as `git status --porcelain=v2` reports it.
+pub fn status(repo_path: &Path) -> Result<Status, GitError> {
+    let wrap = |source| GitError::Repository { path: repo_path.to_path_buf(), source };
+    let repo = open(repo_path)?;
+    let mut opts = git2::StatusOptions::new();
+    opts.include_untracked(true)
+        .recurse_untracked_dirs(true)
+        .renames_head_to_index(true)
+        .include_ignored(false);
+    let statuses = repo.statuses(Some(&mut opts)).map_err(wrap)?;
+    let mut entries = Vec::new();
+    for entry in statuses.iter() {
+        let s = entry.status();
+        let path = entry.path().unwrap_or_default().to_owned();
+        let (index, worktree) =
+            if s.is_wt_new() && !s.intersects(git2::Status::INDEX_NEW | git2::Status::INDEX_MODIFIED) {
+                ('?', '?')
+            } else if s.is_conflicted() {
+                ('U', 'U')
+            } else {
+                let index = if s.is_index_new() {
+                    'A'
+                } else if s.is_index_modified() {
+                    'M'
+                } else if s.is_index_deleted() {
+                    'D'
+                } else if s.is_index_renamed() {
+                    'R'
+                } else if s.is_index_typechange() {
+                    'T'
+                } else {
+                    '.'
+                };
+                let worktree = if s.is_wt_modified() {
+                    'M'
+                } else if s.is_wt_deleted() {
+                    'D'
+                } else if s.is_wt_typechange() {
+                    'T'
+                } else if s.is_wt_renamed() {
+                    'R'
+                } else {
+                    '.'
+                };
+                (index, worktree)
+            };
+        if index == '.' && worktree == '.' {
+            continue;
+        }
+        entries.push(StatusEntry { path, index, worktree });
+    }
+    entries.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(Status { branch: current_branch(&repo), entries })
+}
+
+/// A unified diff: of the working tree against the index, or (`staged`) of the index against
+/// HEAD; all paths, or one.
+pub fn diff(repo_path: &Path, path: Option<&str>, staged: bool) -> Result<String, GitError> {
+    let wrap = |source| GitError::Repository { path: repo_path.to_path_buf(), source };
+    let repo = open(repo_path)?;
+    let mut opts = git2::DiffOptions::new();
+    opts.include_untracked(!staged).recurse_untracked_dirs(true).show_untracked_content(true);
+    if let Some(path) = path {
+        opts.pathspec(path).disable_pathspec_match(true);
+    }
+    let diff = if staged {
+        let head = repo.head().ok().and_then(|h| h.peel_to_tree().ok());
+        repo.diff_tree_to_index(head.as_ref(), None, Some(&mut opts)).map_err(wrap)?
+    } else {
+        repo.diff_index_to_workdir(None, Some(&mut opts)).map_err(wrap)?
+    };
+    let mut out = String::new();
+    diff.print(git2::DiffFormat::Patch, |_, _, line| {
+        if matches!(line.origin(), '+' | '-' | ' ') {
+            out.push(line.origin());
+        }
+        out.push_str(&String::from_utf8_lossy(line.content()));
+        true
+    })
+    .map_err(wrap)?;
+    Ok(out)
+}
+
+/// Adds paths (new, changed or deleted files) to the index.
+pub fn stage(repo_path: &Path, paths: &[String]) -> Result<(), GitError> {
+    let wrap = |source| GitError::Repository { path: repo_path.to_path_buf(), source };
+    let repo = open(repo_path)?;
+    let mut index = repo.index().map_err(wrap)?;
+    for path in paths {
+        if repo_path.join(path).exists() {
+            index.add_path(Path::new(path)).map_err(wrap)?;
+        } else {
+            index.remove_path(Path::new(path)).map_err(wrap)?;
+        }
+    }
+    index.write().map_err(wrap)
+}
+
+/// Takes paths out of the index again (back to HEAD's version, or untracked before a first
+/// commit).
+pub fn unstage(repo_path: &Path, paths: &[String]) -> Result<(), GitError> {
+    let wrap = |source| GitError::Repository { path: repo_path.to_path_buf(), source };
+    let repo = open(repo_path)?;
+    match repo.head().ok().and_then(|h| h.peel(git2::ObjectType::Commit).ok()) {
+        Some(head) => repo.reset_default(Some(&head), paths.iter().map(String::as_str)).map_err(wrap),
+        None => {
+            let mut index = repo.index().map_err(wrap)?;
+            for path in paths {
+                index.remove_path(Path::new(path)).map_err(wrap)?;
+            }
+            index.write().map_err(wrap)
+        }
+    }
+}
+
+/// Commits what is staged on the current branch. Returns the commit id.
+pub fn commit(repo_path: &Path, message: &str) -> Result<String, GitError> {
+    let staged: Vec<String> = status(repo_path)?
+        .entries
+        .into_iter()
+        .filter(|e| !matches!(e.index, '.' | '?'))
+        .map(|e| e.path)
+        .collect();
+    if staged.is_empty() {
+        return Err(GitError::NothingToCommit { path: repo_path.to_path_buf() });
+    }
+    commit_index(repo_path, message)
+}
+
+fn commit_index(repo_path: &Path, message: &str) -> Result<String, GitError> {
+    let wrap = |source| GitError::Repository { path: repo_path.to_path_buf(), source };
+    let repo = open(repo_path)?;
+    let mut index = repo.index().map_err(wrap)?;
+    let tree_id = index.write_tree().map_err(wrap)?;
+    let tree = repo.find_tree(tree_id).map_err(wrap)?;
+    let parent = repo.head().ok().and_then(|h| h.peel_to_commit().ok());
+    let signature = match repo.signature() {
+        Ok(signature) => signature,
+        Err(_) => git2::Signature::now(FALLBACK_NAME, FALLBACK_EMAIL).map_err(wrap)?,
+    };
+    let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
+    let id = repo.commit(Some("HEAD"), &signature, &signature, message, &tree, &parents).map_err(wrap)?;
+    Ok(id.to_string())
+}
+
+/// The newest `limit` commits of the current branch.
+pub fn log(repo_path: &Path, limit: usize) -> Result<Vec<LogEntry>, GitError> {
+    let wrap = |source| GitError::Repository { path: repo_path.to_path_buf(), source };
+    let repo = open(repo_path)?;
+    let mut walk = repo.revwalk().map_err(wrap)?;
+    if walk.push_head().is_err() {
+        return Ok(Vec::new()); // No commits yet.
+    }
+    let mut out = Vec::new();
+    for id in walk.take(limit) {
+        let commit = repo.find_commit(id.map_err(wrap)?).map_err(wrap)?;
+        out.push(LogEntry {
+            commit: commit.id().to_string(),
+            summary: commit.summary().unwrap_or_default().to_owned(),
+            author: commit.author().name().unwrap_or_default().to_owned(),
+            time: commit.time().seconds(),
+        });
+    }
+    Ok(out)
+}
+
+pub fn branches(repo_path: &Path) -> Result<Vec<Branch>, GitError> {
+    let wrap = |source| GitError::Repository { path: repo_path.to_path_buf(), source };
+    let repo = open(repo_path)?;
+    let current = current_branch(&repo);
+    let mut out: Vec<Branch> = repo
+        .branches(Some(git2::BranchType::Local))
+        .map_err(wrap)?
+        .flatten()
+        .filter_map(|(b, _)| b.name().ok().flatten().map(str::to_owned))
+        .map(|name| Branch { current: name == current, name })
+        .collect();
+    if !out.iter().any(|b| b.current) && current != "HEAD" {
+        out.push(Branch { name: current, current: true }); // unborn
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
+}
+
+/// Switches to `branch` (creating it at HEAD with `create`). A checkout that would overwrite
+/// uncommitted changes is refused by git and nothing changes.
+pub fn checkout(repo_path: &Path, branch: &str, create: bool) -> Result<(), GitError> {
+    let wrap = |source| GitError::Repository { path: repo_path.to_path_buf(), source };
+    let repo = open(repo_path)?;
+    if create {
+        let head = repo.head().and_then(|h| h.peel_to_commit()).map_err(wrap)?;
+        repo.branch(branch, &head, false).map_err(wrap)?;
+    }
+    let reference = format!("refs/heads/{branch}");
+    let target = repo.revparse_single(&reference).map_err(wrap)?;
+    let mut opts = git2::build::CheckoutBuilder::new();
+    opts.safe();
+    repo.checkout_tree(&target, Some(&mut opts)).map_err(wrap)?;
+    repo.set_head(&reference).map_err(wrap)
 }

@@ -329,6 +329,78 @@ pub struct FilesWrite {
     pub content: String,
 }
 
+// ---------------------------------------------------------------- git
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ProjectParams {
+    pub project_id: String,
+}
+
+/// `index` and `worktree` use `git status --porcelain=v2`'s letters: `.` unchanged, `M`, `A`,
+/// `D`, `R`, `T`, `U` (conflict); an untracked file is `?` in both.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct GitStatusEntry {
+    pub path: String,
+    pub index: String,
+    pub worktree: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct GitStatus {
+    pub branch: String,
+    pub entries: Vec<GitStatusEntry>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GitDiff {
+    pub project_id: String,
+    #[serde(default)]
+    pub path: Option<String>,
+    #[serde(default)]
+    pub staged: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GitPaths {
+    pub project_id: String,
+    pub paths: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GitCommit {
+    pub project_id: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GitLog {
+    pub project_id: String,
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct GitLogEntry {
+    pub commit: String,
+    pub summary: String,
+    pub author: String,
+    pub time: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct GitBranch {
+    pub name: String,
+    pub current: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GitCheckout {
+    pub project_id: String,
+    pub branch: String,
+    #[serde(default)]
+    pub create: bool,
+}
+
 // ---------------------------------------------------------------- models
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

@@ -179,3 +179,53 @@ async fn files_are_read_and_written_inside_the_project_only() {
         crate::support::rpc(&client, "files.read", json!({ "project_id": pid, "path": "nope.txt" })).await;
     assert_eq!(missing["error"]["data"]["kind"], "not_found");
 }
+
+#[tokio::test]
+async fn git_through_the_api_makes_commits_git_accepts() {
+    let h = Harness::new().await;
+    let client = h.client();
+    let project = call(&client, "projects.create", json!({ "name": "repo" })).await;
+    let pid = project["id"].clone();
+    let root = std::path::PathBuf::from(project["path"].as_str().expect("path"));
+    call(&client, "subscribe", json!({ "topics": [format!("project/{}", pid.as_str().expect("id"))] })).await;
+    call(&client, "files.write", json!({ "project_id": pid, "path": "a.txt", "content": "a\n" })).await;
+    call(&client, "files.write", json!({ "project_id": pid, "path": "b.txt", "content": "b\n" })).await;
+    let status = call(&client, "git.status", json!({ "project_id": pid })).await;
+    assert_eq!(status["branch"], "main");
+    assert_eq!(status["entries"][0], json!({ "path": "a.txt", "index": "?", "worktree": "?" }));
+
+    let nothing =
+        crate::support::rpc(&client, "git.commit", json!({ "project_id": pid, "message": "x" })).await;
+    assert_eq!(nothing["error"]["data"]["kind"], "conflict", "nothing staged: {nothing}");
+    let escape =
+        crate::support::rpc(&client, "git.stage", json!({ "project_id": pid, "paths": ["../x"] })).await;
+    assert_eq!(escape["error"]["data"]["kind"], "invalid_input");
+
+    call(&client, "git.stage", json!({ "project_id": pid, "paths": ["a.txt"] })).await;
+    let staged = call(&client, "git.diff", json!({ "project_id": pid, "staged": true })).await;
+    assert!(staged["diff"].as_str().expect("diff").contains("+a"), "{staged}");
+    let commit = call(&client, "git.commit", json!({ "project_id": pid, "message": "Add a" })).await;
+    crate::support::events_until(&client, "git.changed").await;
+    let log = call(&client, "git.log", json!({ "project_id": pid })).await;
+    assert_eq!(log[0]["commit"], commit["commit"]);
+    assert_eq!(log[0]["summary"], "Add a");
+    assert!(log[0]["time"].as_str().expect("time").ends_with('Z'));
+    let fsck = std::process::Command::new("git")
+        .args(["fsck", "--strict"])
+        .current_dir(&root)
+        .status()
+        .expect("git");
+    assert!(fsck.success());
+    let left = call(&client, "git.status", json!({ "project_id": pid })).await;
+    assert_eq!(left["entries"].as_array().expect("entries").len(), 1, "b.txt is still untracked");
+
+    call(&client, "git.checkout", json!({ "project_id": pid, "branch": "feature", "create": true })).await;
+    let branches = call(&client, "git.branches", json!({ "project_id": pid })).await;
+    assert_eq!(
+        branches,
+        json!([{ "name": "feature", "current": true }, { "name": "main", "current": false }])
+    );
+    let bad =
+        crate::support::rpc(&client, "git.checkout", json!({ "project_id": pid, "branch": "nope" })).await;
+    assert_eq!(bad["error"]["data"]["kind"], "not_found", "{bad}");
+}

@@ -76,3 +76,89 @@ fn locks_left_by_a_killed_commit_block_commits_until_cleared() {
     assert_eq!(git(root, &["log", "--format=%s"]).trim(), "Second\nFirst");
     git(root, &["fsck", "--strict"]);
 }
+
+/// `git status --porcelain=v2` as (path, index, worktree).
+fn porcelain(dir: &Path) -> Vec<(String, char, char)> {
+    let mut out: Vec<(String, char, char)> = git(dir, &["status", "--porcelain=v2"])
+        .lines()
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split(' ').collect();
+            match fields[0] {
+                "?" => Some((fields[1..].join(" "), '?', '?')),
+                "1" => {
+                    let xy: Vec<char> = fields[1].chars().collect();
+                    Some((fields[8..].join(" "), xy[0], xy[1]))
+                }
+                _ => None,
+            }
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn status_matches_git_porcelain_v2_and_the_staging_cycle_works() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    git(root, &["init", "-q", "-b", "main"]);
+    git(root, &["config", "user.name", "Tester"]);
+    git(root, &["config", "user.email", "tester@example.invalid"]);
+    for f in ["keep.txt", "change.txt", "remove.txt", "both.txt"] {
+        std::fs::write(root.join(f), format!("{f}\n")).expect("write");
+    }
+    git(root, &["add", "."]);
+    git(root, &["commit", "-q", "-m", "base"]);
+    std::fs::write(root.join("change.txt"), "changed\n").expect("write");
+    std::fs::remove_file(root.join("remove.txt")).expect("rm");
+    std::fs::write(root.join("new.txt"), "new\n").expect("write");
+    std::fs::write(root.join("staged.txt"), "staged\n").expect("write");
+    git(root, &["add", "staged.txt"]);
+    std::fs::write(root.join("both.txt"), "staged version\n").expect("write");
+    git(root, &["add", "both.txt"]);
+    std::fs::write(root.join("both.txt"), "worktree version\n").expect("write");
+
+    let ours = atelier_git::status(root).expect("status");
+    assert_eq!(ours.branch, "main");
+    let mut ours: Vec<(String, char, char)> =
+        ours.entries.into_iter().map(|e| (e.path, e.index, e.worktree)).collect();
+    ours.sort();
+    assert_eq!(ours, porcelain(root));
+
+    let diff = atelier_git::diff(root, Some("change.txt"), false).expect("diff");
+    assert!(diff.contains("-change.txt\n+changed\n"), "{diff}");
+    let staged = atelier_git::diff(root, None, true).expect("staged diff");
+    assert!(staged.contains("+staged version") && !staged.contains("worktree version"), "{staged}");
+
+    atelier_git::stage(root, &["change.txt".into(), "remove.txt".into(), "new.txt".into()]).expect("stage");
+    atelier_git::unstage(root, &["staged.txt".into()]).expect("unstage");
+    let mut after: Vec<(String, char, char)> = atelier_git::status(root)
+        .expect("status")
+        .entries
+        .into_iter()
+        .map(|e| (e.path, e.index, e.worktree))
+        .collect();
+    after.sort();
+    assert_eq!(after, porcelain(root));
+    assert!(after.contains(&("staged.txt".into(), '?', '?')), "unstaged a new file: {after:?}");
+
+    let id = atelier_git::commit(root, "Second").expect("commit");
+    assert_eq!(git(root, &["rev-parse", "HEAD"]).trim(), id);
+    git(root, &["fsck", "--strict"]);
+    let log = atelier_git::log(root, 10).expect("log");
+    assert_eq!(log.iter().map(|e| e.summary.as_str()).collect::<Vec<_>>(), ["Second", "base"]);
+    assert_eq!(log[0].author, "Tester");
+    assert!(git(root, &["show", "--name-status", "--format=", "HEAD"]).contains("D\tremove.txt"));
+
+    atelier_git::checkout(root, "feature", true).expect("create branch");
+    let branches = atelier_git::branches(root).expect("branches");
+    assert_eq!(
+        branches.iter().map(|b| (b.name.as_str(), b.current)).collect::<Vec<_>>(),
+        [("feature", true), ("main", false)]
+    );
+    assert_eq!(git(root, &["branch", "--show-current"]).trim(), "feature");
+    assert!(matches!(
+        atelier_git::commit(root, "nothing"),
+        Err(atelier_git::GitError::NothingToCommit { .. })
+    ));
+}

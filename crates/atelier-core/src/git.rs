@@ -1,0 +1,131 @@
+//! `git.*`: the project's repository through atelier-git, off the async workers; changes are
+//! announced as `git.changed` on `project/<id>`.
+
+use std::path::{Path, PathBuf};
+
+use atelier_git::GitError;
+use atelier_protocol::{GitBranch, GitLogEntry, GitStatus, GitStatusEntry, topics};
+
+use crate::App;
+use crate::error::{CoreError, CoreResult};
+
+fn git_error(e: GitError) -> CoreError {
+    match e {
+        GitError::NothingToCommit { .. } => {
+            CoreError::Conflict("nothing is staged; stage files first".into())
+        }
+        GitError::Repository { source, .. } if source.code() == git2_code::LOCKED => CoreError::Conflict(
+            "the repository is locked by another git process; try again when it has finished".into(),
+        ),
+        GitError::Repository { source, .. } if source.code() == git2_code::CONFLICT => {
+            CoreError::Conflict(format!("git refused: {}", source.message()))
+        }
+        GitError::Repository { source, .. } if source.code() == git2_code::NOT_FOUND => {
+            CoreError::NotFound { what: "git object", id: source.message().to_owned() }
+        }
+        other => CoreError::Git(other),
+    }
+}
+
+/// The git2 error codes we answer differently, without depending on git2 here.
+mod git2_code {
+    pub use atelier_git::ErrorCode;
+    pub const LOCKED: ErrorCode = ErrorCode::Locked;
+    pub const CONFLICT: ErrorCode = ErrorCode::Conflict;
+    pub const NOT_FOUND: ErrorCode = ErrorCode::NotFound;
+}
+
+fn time_text(seconds: i64) -> String {
+    chrono::DateTime::from_timestamp(seconds, 0)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_default()
+}
+
+impl App {
+    async fn in_repo<T: Send + 'static>(
+        &self,
+        project_id: &str,
+        f: impl FnOnce(&Path) -> Result<T, GitError> + Send + 'static,
+    ) -> CoreResult<T> {
+        let root = PathBuf::from(self.store().get_project(project_id).await?.path);
+        tokio::task::spawn_blocking(move || f(&root))
+            .await
+            .map_err(|e| CoreError::Internal(format!("git task failed: {e}")))?
+            .map_err(git_error)
+    }
+
+    fn git_changed(&self, project_id: &str) {
+        self.bus().publish(&topics::project(project_id), "git.changed", serde_json::json!({}));
+    }
+
+    pub async fn git_status(&self, project_id: &str) -> CoreResult<GitStatus> {
+        let status = self.in_repo(project_id, atelier_git::status).await?;
+        Ok(GitStatus {
+            branch: status.branch,
+            entries: status
+                .entries
+                .into_iter()
+                .map(|e| GitStatusEntry {
+                    path: e.path,
+                    index: e.index.to_string(),
+                    worktree: e.worktree.to_string(),
+                })
+                .collect(),
+        })
+    }
+
+    pub async fn git_diff(&self, project_id: &str, path: Option<String>, staged: bool) -> CoreResult<String> {
+        self.in_repo(project_id, move |root| atelier_git::diff(root, path.as_deref(), staged)).await
+    }
+
+    pub async fn git_stage(&self, project_id: &str, paths: Vec<String>, stage: bool) -> CoreResult<()> {
+        let root = PathBuf::from(self.store().get_project(project_id).await?.path);
+        // The same resolver as files.*: no path may leave the project.
+        for path in &paths {
+            atelier_files::resolve(&root, path)?;
+        }
+        self.in_repo(project_id, move |root| {
+            if stage { atelier_git::stage(root, &paths) } else { atelier_git::unstage(root, &paths) }
+        })
+        .await?;
+        self.git_changed(project_id);
+        Ok(())
+    }
+
+    pub async fn git_commit(&self, project_id: &str, message: String) -> CoreResult<String> {
+        if message.trim().is_empty() {
+            return Err(CoreError::InvalidInput("the commit message is empty".into()));
+        }
+        let commit = self.in_repo(project_id, move |root| atelier_git::commit(root, &message)).await?;
+        self.git_changed(project_id);
+        Ok(commit)
+    }
+
+    pub async fn git_log(&self, project_id: &str, limit: Option<u32>) -> CoreResult<Vec<GitLogEntry>> {
+        let limit = limit.unwrap_or(50).clamp(1, 1000) as usize;
+        let log = self.in_repo(project_id, move |root| atelier_git::log(root, limit)).await?;
+        Ok(log
+            .into_iter()
+            .map(|e| GitLogEntry {
+                commit: e.commit,
+                summary: e.summary,
+                author: e.author,
+                time: time_text(e.time),
+            })
+            .collect())
+    }
+
+    pub async fn git_branches(&self, project_id: &str) -> CoreResult<Vec<GitBranch>> {
+        let branches = self.in_repo(project_id, atelier_git::branches).await?;
+        Ok(branches.into_iter().map(|b| GitBranch { name: b.name, current: b.current }).collect())
+    }
+
+    pub async fn git_checkout(&self, project_id: &str, branch: String, create: bool) -> CoreResult<()> {
+        if branch.trim().is_empty() || branch.contains("..") || branch.starts_with('-') {
+            return Err(CoreError::InvalidInput(format!("`{branch}` is not a usable branch name")));
+        }
+        self.in_repo(project_id, move |root| atelier_git::checkout(root, &branch, create)).await?;
+        self.git_changed(project_id);
+        Ok(())
+    }
+}

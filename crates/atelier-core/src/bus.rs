@@ -225,8 +225,13 @@ impl EventBus {
     }
 }
 
+/// Terminal output comes in batches of up to 64 KiB: a terminal's replay stays short, and a
+/// client that reattaches gets its screen from the terminal's scrollback instead.
+const TERMINAL_REPLAY: usize = 16;
+
 fn push_bounded(topic: &mut Topic, event: Arc<Published>) {
-    if topic.buffer.len() >= TOPIC_REPLAY
+    let capacity = if event.event.topic.starts_with("terminal/") { TERMINAL_REPLAY } else { TOPIC_REPLAY };
+    if topic.buffer.len() >= capacity
         && let Some(old) = topic.buffer.pop_front()
     {
         topic.lossy_up_to = topic.lossy_up_to.max(old.event.seq);

@@ -21,6 +21,7 @@ mod git;
 mod project;
 mod rpc;
 mod system;
+mod terminal;
 mod workflow;
 
 pub use agent::{ChatAgent, chat_agents};
@@ -53,6 +54,7 @@ struct Inner {
     shutdown: CancellationToken,
     tasks: TaskTracker,
     engine: atelier_agents::Engine,
+    terminals: atelier_terminal::Terminals,
 }
 
 /// The running engine. Cheap to clone.
@@ -102,6 +104,7 @@ impl App {
                 shutdown: CancellationToken::new(),
                 tasks: TaskTracker::new(),
                 engine,
+                terminals: atelier_terminal::Terminals::new(terminal::PER_PROJECT),
             }),
         };
         app.recover_interrupted().await?;
@@ -161,6 +164,7 @@ impl App {
     /// and releases the data folder for another engine.
     pub async fn shutdown(&self) {
         self.inner.shutdown.cancel();
+        self.inner.terminals.close_owned_by(None);
         self.inner.tasks.close();
         self.inner.tasks.wait().await;
         if let Err(e) = self.inner.store.flush().await {

@@ -158,6 +158,7 @@ impl App {
             )));
         }
         self.store().delete_project(id).await?;
+        self.inner.terminals.close_owned_by(Some(id));
         if delete_files && path.exists() {
             let dir = path.clone();
             tokio::task::spawn_blocking(move || std::fs::remove_dir_all(&dir))

@@ -11,8 +11,9 @@ use atelier_protocol::{
     AgentsList, Empty, FileContent, FilesRead, FilesTree, FilesWrite, GitCheckout, GitCommit, GitDiff,
     GitLog, GitPaths, IdParams, MessagesList, MessagesSearch, MessagesSend, MessagesStop, ModelsList, Pong,
     ProjectParams, ProjectsCreate, ProjectsDelete, ProjectsImport, Response, RpcError, SessionsCreate,
-    SessionsList, Subscribe, Subscribed, Unsubscribe, WorkflowsApprove, WorkflowsControl, WorkflowsList,
-    WorkflowsStart, to_value, topics,
+    SessionsList, Subscribe, Subscribed, TerminalId, TerminalOpened, TerminalsOpen, TerminalsResize,
+    TerminalsWrite, Unsubscribe, WorkflowsApprove, WorkflowsControl, WorkflowsList, WorkflowsStart, to_value,
+    topics,
 };
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
@@ -311,6 +312,29 @@ impl Client {
                 let p: GitCheckout = params(method, p)?;
                 app.git_checkout(&p.project_id, p.branch, p.create).await?;
                 ok(Empty {})
+            }
+            "terminals.open" => {
+                let p: TerminalsOpen = params(method, p)?;
+                ok(TerminalOpened { terminal_id: app.open_terminal(&p.project_id, p.cols, p.rows).await? })
+            }
+            "terminals.write" => {
+                let p: TerminalsWrite = params(method, p)?;
+                app.write_terminal(&p.terminal_id, &p.data)?;
+                ok(Empty {})
+            }
+            "terminals.resize" => {
+                let p: TerminalsResize = params(method, p)?;
+                app.resize_terminal(&p.terminal_id, p.cols, p.rows)?;
+                ok(Empty {})
+            }
+            "terminals.close" => {
+                let p: TerminalId = params(method, p)?;
+                app.close_terminal(&p.terminal_id)?;
+                ok(Empty {})
+            }
+            "terminals.scrollback" => {
+                let p: TerminalId = params(method, p)?;
+                ok(app.terminal_scrollback(&p.terminal_id)?)
             }
             "models.list" => {
                 let _: ModelsList = params(method, p)?;

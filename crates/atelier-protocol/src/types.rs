@@ -401,6 +401,46 @@ pub struct GitCheckout {
     pub create: bool,
 }
 
+// ---------------------------------------------------------------- terminals
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TerminalsOpen {
+    pub project_id: String,
+    pub cols: u16,
+    pub rows: u16,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TerminalOpened {
+    pub terminal_id: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TerminalsWrite {
+    pub terminal_id: String,
+    pub data: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TerminalsResize {
+    pub terminal_id: String,
+    pub cols: u16,
+    pub rows: u16,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TerminalId {
+    pub terminal_id: String,
+}
+
+/// `terminals.scrollback`: the last 1 MiB of output; `offset` is where it ends, so output
+/// events with `offset` below it are already included.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TerminalScrollback {
+    pub data_b64: String,
+    pub offset: u64,
+}
+
 // ---------------------------------------------------------------- models
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

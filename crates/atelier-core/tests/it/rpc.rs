@@ -229,3 +229,43 @@ async fn git_through_the_api_makes_commits_git_accepts() {
         crate::support::rpc(&client, "git.checkout", json!({ "project_id": pid, "branch": "nope" })).await;
     assert_eq!(bad["error"]["data"]["kind"], "not_found", "{bad}");
 }
+
+fn decode(b64: &serde_json::Value) -> String {
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::STANDARD.decode(b64.as_str().expect("b64")).expect("base64");
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+#[tokio::test]
+async fn a_terminal_runs_a_real_shell_and_replays_its_screen() {
+    let h = Harness::new().await;
+    let client = h.client();
+    let project = call(&client, "projects.create", json!({ "name": "term" })).await;
+    let opened =
+        call(&client, "terminals.open", json!({ "project_id": project["id"], "cols": 80, "rows": 24 })).await;
+    let tid = opened["terminal_id"].as_str().expect("id").to_owned();
+    call(&client, "subscribe", json!({ "topics": [format!("terminal/{tid}")] })).await;
+    call(&client, "terminals.write", json!({ "terminal_id": tid, "data": "echo hi-$((20+1))\n" })).await;
+    let mut seen = String::new();
+    while !seen.contains("hi-21") {
+        let event = crate::support::next_event(&client).await;
+        if event.event.kind == "terminal.output" {
+            seen.push_str(&decode(&event.event.data["data_b64"]));
+        }
+    }
+    let scrollback = call(&client, "terminals.scrollback", json!({ "terminal_id": tid })).await;
+    assert!(decode(&scrollback["data_b64"]).contains("hi-21"), "a reattaching client gets its screen back");
+    assert!(scrollback["offset"].as_u64().expect("offset") >= seen.len() as u64);
+    let bad = crate::support::rpc(
+        &client,
+        "terminals.resize",
+        json!({ "terminal_id": tid, "cols": 0, "rows": 10 }),
+    )
+    .await;
+    assert_eq!(bad["error"]["data"]["kind"], "invalid_input");
+    call(&client, "terminals.close", json!({ "terminal_id": tid })).await;
+    crate::support::events_until(&client, "terminal.exited").await;
+    let gone =
+        crate::support::rpc(&client, "terminals.write", json!({ "terminal_id": tid, "data": "x" })).await;
+    assert_eq!(gone["error"]["data"]["kind"], "not_found", "writes to a closed terminal are refused");
+}

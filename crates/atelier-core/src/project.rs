@@ -229,6 +229,30 @@ impl App {
     }
 }
 
+impl App {
+    /// The project as a zip archive in an anonymous temporary file (gone when closed), ready to
+    /// be streamed from its start. Returns the file and a download name.
+    pub async fn export_project(
+        &self,
+        project_id: &str,
+        include_ignored: bool,
+    ) -> CoreResult<(std::fs::File, String)> {
+        let project = self.store().get_project(project_id).await?;
+        let root = PathBuf::from(&project.path);
+        let name = format!("{}.zip", slug(&project.name));
+        let file = tokio::task::spawn_blocking(move || -> CoreResult<std::fs::File> {
+            use std::io::{Seek, SeekFrom};
+            let mut file = tempfile::tempfile().map_err(|e| CoreError::io("creating a temporary file", e))?;
+            atelier_files::export_zip(&root, &mut file, include_ignored)?;
+            file.seek(SeekFrom::Start(0)).map_err(|e| CoreError::io("rewinding the archive", e))?;
+            Ok(file)
+        })
+        .await
+        .map_err(|e| CoreError::Internal(format!("export task failed: {e}")))??;
+        Ok((file, name))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::slug;

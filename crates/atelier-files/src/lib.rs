@@ -170,3 +170,47 @@ pub fn write(root: &Path, relative: &str, content: &str) -> Result<(), FilesErro
     std::fs::write(&temp, content).map_err(io)?;
     std::fs::rename(&temp, &path).map_err(io)
 }
+
+/// Writes the project as a zip archive to `out`, file by file from disk (nothing is held in
+/// memory whole). `.git` is always left out; what `.gitignore` ignores too, unless
+/// `include_ignored`. Returns how many files went in.
+pub fn export_zip<W: std::io::Write + std::io::Seek>(
+    root: &Path,
+    out: W,
+    include_ignored: bool,
+) -> Result<usize, FilesError> {
+    let io = |path: &str| {
+        let path = path.to_owned();
+        move |source: std::io::Error| FilesError::Io { path, source }
+    };
+    let zip_io = |e: zip::result::ZipError| FilesError::Io {
+        path: "the archive".into(),
+        source: std::io::Error::other(e),
+    };
+    let mut zip = zip::ZipWriter::new(out);
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .large_file(true);
+    let walker = ignore::WalkBuilder::new(root)
+        .hidden(false)
+        .git_ignore(!include_ignored)
+        .git_exclude(!include_ignored)
+        .ignore(!include_ignored)
+        .require_git(false)
+        .filter_entry(|e| e.file_name() != ".git")
+        .build();
+    let mut files = 0;
+    for item in walker.flatten() {
+        if !item.file_type().is_some_and(|t| t.is_file()) {
+            continue;
+        }
+        let Ok(relative) = item.path().strip_prefix(root) else { continue };
+        let name = relative.to_string_lossy().replace('\\', "/");
+        zip.start_file(name.as_str(), options).map_err(zip_io)?;
+        let mut file = std::fs::File::open(item.path()).map_err(io(&name))?;
+        std::io::copy(&mut file, &mut zip).map_err(io(&name))?;
+        files += 1;
+    }
+    zip.finish().map_err(zip_io)?;
+    Ok(files)
+}

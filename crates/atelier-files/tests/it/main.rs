@@ -68,3 +68,34 @@ fn reads_refuse_binary_and_huge_files_and_writes_are_atomic() {
     assert!(matches!(read(root, "missing.txt"), Err(FilesError::NotFound { .. })));
     assert!(matches!(read(root, "a"), Err(FilesError::IsDir { .. })));
 }
+
+#[test]
+fn export_makes_a_zip_unzip_accepts_without_git_or_ignored_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("p");
+    std::fs::create_dir_all(root.join(".git/objects")).unwrap();
+    std::fs::create_dir_all(root.join("src")).unwrap();
+    std::fs::write(root.join(".git/HEAD"), "ref: refs/heads/main\n").unwrap();
+    std::fs::write(root.join(".gitignore"), "*.log\n").unwrap();
+    std::fs::write(root.join("src/main.rs"), "fn main() {}\n").unwrap();
+    std::fs::write(root.join("big.bin"), vec![7u8; 3 * 1024 * 1024]).unwrap();
+    std::fs::write(root.join("debug.log"), "noise").unwrap();
+    let archive = dir.path().join("out.zip");
+    let n = atelier_files::export_zip(&root, std::fs::File::create(&archive).unwrap(), false).unwrap();
+    assert_eq!(n, 3, ".gitignore, src/main.rs and big.bin");
+    let test = std::process::Command::new("unzip").arg("-t").arg(&archive).output().expect("unzip runs");
+    assert!(test.status.success(), "{}", String::from_utf8_lossy(&test.stdout));
+    let listing = String::from_utf8_lossy(
+        &std::process::Command::new("unzip").arg("-l").arg(&archive).output().unwrap().stdout,
+    )
+    .into_owned();
+    assert!(
+        listing.contains("src/main.rs") && !listing.contains(".git/") && !listing.contains("debug.log"),
+        "{listing}"
+    );
+    let with_ignored = dir.path().join("all.zip");
+    assert_eq!(
+        atelier_files::export_zip(&root, std::fs::File::create(&with_ignored).unwrap(), true).unwrap(),
+        4
+    );
+}

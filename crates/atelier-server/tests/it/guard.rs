@@ -65,3 +65,30 @@ async fn shutdown_closes_connections_with_going_away() {
     }
     server.task.await.expect("join").expect("serve ends cleanly");
 }
+
+#[tokio::test]
+async fn download_streams_a_valid_zip_of_the_project_with_the_token_only() {
+    let server = start().await;
+    let project = server.app.create_project("Zip Me", None).await.expect("project");
+    server.app.files_write(&project.id, "src/main.rs".into(), "fn main() {}\n".into()).await.expect("write");
+    let http = reqwest::Client::new();
+    let url = format!("http://{}/download/{}", server.addr, project.id);
+    assert_eq!(http.get(&url).send().await.expect("response").status().as_u16(), 401);
+    let response = http.get(&url).bearer_auth(TOKEN).send().await.expect("response");
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(response.headers()["content-type"], "application/zip");
+    assert!(response.headers()["content-disposition"].to_str().expect("header").contains("zip-me.zip"));
+    let bytes = response.bytes().await.expect("body");
+    let dir = tempfile::tempdir().expect("dir");
+    let archive = dir.path().join("p.zip");
+    std::fs::write(&archive, &bytes).expect("save");
+    let test = std::process::Command::new("unzip").arg("-t").arg(&archive).output().expect("unzip");
+    assert!(test.status.success() && String::from_utf8_lossy(&test.stdout).contains("src/main.rs"));
+    let missing = http
+        .get(format!("http://{}/download/prj_nope", server.addr))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .expect("response");
+    assert_eq!(missing.status().as_u16(), 404);
+}

@@ -55,6 +55,8 @@ struct Inner {
     tasks: TaskTracker,
     engine: atelier_agents::Engine,
     terminals: atelier_terminal::Terminals,
+    /// Outside-edit watches of the projects someone is subscribed to.
+    watchers: std::sync::Mutex<std::collections::HashMap<String, atelier_files::Watcher>>,
 }
 
 /// The running engine. Cheap to clone.
@@ -105,6 +107,7 @@ impl App {
                 tasks: TaskTracker::new(),
                 engine,
                 terminals: atelier_terminal::Terminals::new(terminal::PER_PROJECT),
+                watchers: std::sync::Mutex::default(),
             }),
         };
         app.recover_interrupted().await?;
@@ -123,6 +126,7 @@ impl App {
                 () = self.inner.shutdown.cancelled() => return,
                 _ = tick.tick() => {}
             }
+            self.prune_watches();
             if self.bus().has_subscribers(topics::SYSTEM) {
                 let metrics = self.metrics().await;
                 self.bus().publish(topics::SYSTEM, event_types::SYSTEM_METRICS, to_value(&metrics));

@@ -159,6 +159,7 @@ impl App {
         }
         self.store().delete_project(id).await?;
         self.inner.terminals.close_owned_by(Some(id));
+        self.watchers().remove(id);
         if delete_files && path.exists() {
             let dir = path.clone();
             tokio::task::spawn_blocking(move || std::fs::remove_dir_all(&dir))
@@ -250,6 +251,46 @@ impl App {
         .await
         .map_err(|e| CoreError::Internal(format!("export task failed: {e}")))??;
         Ok((file, name))
+    }
+}
+
+impl App {
+    fn watchers(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, atelier_files::Watcher>> {
+        self.inner.watchers.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Starts watching a project's folder for outside edits (once), announcing them as
+    /// `files.changed` and `git.changed` on `project/<id>`.
+    pub(crate) async fn watch_project(&self, project_id: &str) {
+        if self.watchers().contains_key(project_id) {
+            return;
+        }
+        let Ok(project) = self.store().get_project(project_id).await else { return };
+        let bus = self.bus().clone();
+        let topic = topics::project(project_id);
+        let root = PathBuf::from(project.path);
+        let watched = tokio::task::spawn_blocking(move || {
+            atelier_files::watch(&root, move |paths| {
+                bus.publish(&topic, "files.changed", serde_json::json!({ "paths": paths }));
+                bus.publish(&topic, "git.changed", serde_json::json!({}));
+            })
+        })
+        .await;
+        match watched {
+            Ok(Ok(watcher)) => {
+                self.watchers().insert(project_id.to_owned(), watcher);
+            }
+            Ok(Err(e)) => tracing::warn!(project = project_id, error = %e, "cannot watch the project folder"),
+            Err(e) => tracing::warn!(project = project_id, error = %e, "watch task failed"),
+        }
+    }
+
+    /// Stops the watches nobody listens to any more.
+    pub(crate) fn prune_watches(&self) {
+        let bus = self.bus().clone();
+        self.watchers().retain(|id, _| bus.has_subscribers(&topics::project(id)));
     }
 }
 

@@ -342,7 +342,7 @@ impl Client {
             }
             "subscribe" => {
                 let p: Subscribe = params(method, p)?;
-                self.subscribe(p)
+                self.subscribe(p).await
             }
             "unsubscribe" => {
                 let p: Unsubscribe = params(method, p)?;
@@ -353,7 +353,7 @@ impl Client {
         }
     }
 
-    fn subscribe(&self, p: Subscribe) -> RpcResult {
+    async fn subscribe(&self, p: Subscribe) -> RpcResult {
         if let Some(bad) = p.topics.iter().find(|t| !topics::is_valid(t)) {
             return Err(RpcError::invalid_params(format!(
                 "unknown topic `{}`; topics are system, coordinator, models, or \
@@ -369,6 +369,9 @@ impl Client {
             .into());
         }
         let last_seq = self.subscriber.subscribe(&p.topics, p.after_seq);
+        for project in p.topics.iter().filter_map(|t| t.strip_prefix("project/")) {
+            self.app.watch_project(project).await;
+        }
         ok(Subscribed { last_seq })
     }
 }

@@ -3,8 +3,12 @@
 //! (`.gitignore`-aware), reads with size and binary checks, and atomic writes. Blocking: async
 //! callers use `spawn_blocking`.
 
+mod watch;
+
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
+
+pub use watch::{Watcher, watch};
 
 /// Files larger than this are not read into the editor or the API.
 pub const MAX_READ_BYTES: u64 = 5 * 1024 * 1024;

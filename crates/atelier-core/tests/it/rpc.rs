@@ -269,3 +269,27 @@ async fn a_terminal_runs_a_real_shell_and_replays_its_screen() {
         crate::support::rpc(&client, "terminals.write", json!({ "terminal_id": tid, "data": "x" })).await;
     assert_eq!(gone["error"]["data"]["kind"], "not_found", "writes to a closed terminal are refused");
 }
+
+#[tokio::test]
+async fn an_outside_edit_is_announced_to_the_projects_subscribers() {
+    let h = Harness::new().await;
+    let client = h.client();
+    let project = call(&client, "projects.create", json!({ "name": "watched" })).await;
+    let root = std::path::PathBuf::from(project["path"].as_str().expect("path"));
+    call(
+        &client,
+        "subscribe",
+        json!({ "topics": [format!("project/{}", project["id"].as_str().expect("id"))] }),
+    )
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    std::fs::write(root.join("from-vim.txt"), "edited elsewhere\n").expect("write");
+    loop {
+        let event = crate::support::next_event(&client).await;
+        if event.event.kind == "files.changed"
+            && event.event.data["paths"].as_array().expect("paths").contains(&json!("from-vim.txt"))
+        {
+            break;
+        }
+    }
+}

@@ -99,3 +99,30 @@ fn export_makes_a_zip_unzip_accepts_without_git_or_ignored_files() {
         4
     );
 }
+
+#[test]
+fn outside_edits_are_reported_but_not_git_or_ignored_ones() {
+    use std::sync::mpsc::channel;
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir_all(root.join(".git")).unwrap();
+    std::fs::write(root.join(".gitignore"), "*.log\n").unwrap();
+    let (tx, rx) = channel();
+    let _watcher = atelier_files::watch(root, move |paths| {
+        tx.send(paths).ok();
+    })
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    std::fs::write(root.join(".git/index"), "x").unwrap();
+    std::fs::write(root.join("noise.log"), "x").unwrap();
+    let written = Instant::now();
+    std::fs::write(root.join("edited.txt"), "by another editor").unwrap();
+    let mut seen = Vec::new();
+    while !seen.contains(&"edited.txt".to_owned()) {
+        let paths: Vec<String> = rx.recv_timeout(Duration::from_secs(5)).expect("a change within 5 s");
+        seen.extend(paths);
+    }
+    println!("watch latency: {:?}", written.elapsed());
+    assert!(!seen.iter().any(|p| p.starts_with(".git/") || p.ends_with(".log")), "{seen:?}");
+}

@@ -580,6 +580,10 @@ impl Run {
         )
         .await?;
         let specs = self.clone().managers(&plan, &request).await?;
+        // A snapshot of every planned file before anything is written: the person's undo.
+        let planned: Vec<String> =
+            plan.modules.iter().flat_map(|m| m.files.iter().map(|f| f.path.clone())).collect();
+        self.checkpoint_step("checkpoint:before", format!("Before: {}", plan.summary), planned).await?;
         // 4. Coders, one per file, in parallel up to max_parallel.
         self.progress(0.1, "write", format!("writing {total_files} files")).await?;
         let written = self.clone().coders(&plan, &request, &specs).await?;
@@ -592,6 +596,7 @@ impl Run {
         // 6. Commit.
         self.progress(0.98, "commit", "committing".into()).await?;
         let commit = self.commit(&plan, &written).await?;
+        self.checkpoint_step("checkpoint:after", format!("After: {}", plan.summary), written.clone()).await?;
         {
             let mut row = self.row();
             row.summary = Some(plan.summary.clone());
@@ -834,6 +839,24 @@ impl Run {
                 );
             }
         }
+        Ok(())
+    }
+
+    /// Records a checkpoint of `paths` once (a resumed workflow does not take it again).
+    async fn checkpoint_step(&self, key: &str, label: String, paths: Vec<String>) -> Result<()> {
+        let id = self.id();
+        if self.store().get_step(&id, key).await?.is_some() {
+            return Ok(());
+        }
+        let root = self.root.clone();
+        let checkpoint =
+            tokio::task::spawn_blocking(move || atelier_git::checkpoint_create(&root, &label, &paths))
+                .await
+                .map_err(|e| WorkflowError::Io {
+                    context: "the checkpoint task".into(),
+                    source: std::io::Error::other(e),
+                })??;
+        self.store().record_step(&id, key, checkpoint.id).await?;
         Ok(())
     }
 

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use atelier_git::GitError;
-use atelier_protocol::{GitBranch, GitLogEntry, GitStatus, GitStatusEntry, topics};
+use atelier_protocol::{Checkpoint, GitBranch, GitLogEntry, GitStatus, GitStatusEntry, topics};
 
 use crate::App;
 use crate::error::{CoreError, CoreResult};
@@ -128,4 +128,19 @@ impl App {
         self.git_changed(project_id);
         Ok(())
     }
+
+    pub async fn list_checkpoints(&self, project_id: &str) -> CoreResult<Vec<Checkpoint>> {
+        let list = self.in_repo(project_id, atelier_git::checkpoint_list).await?;
+        Ok(list.into_iter().map(checkpoint_to_api).collect())
+    }
+
+    pub async fn restore_checkpoint(&self, project_id: &str, id: String) -> CoreResult<Checkpoint> {
+        let undo = self.in_repo(project_id, move |root| atelier_git::checkpoint_restore(root, &id)).await?;
+        self.git_changed(project_id);
+        Ok(checkpoint_to_api(undo))
+    }
+}
+
+fn checkpoint_to_api(c: atelier_git::Checkpoint) -> Checkpoint {
+    Checkpoint { id: c.id, label: c.label, time: time_text(c.time), paths: c.paths }
 }

@@ -8,12 +8,12 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use atelier_protocol::{
-    AgentsList, Empty, FileContent, FilesRead, FilesTree, FilesWrite, GitCheckout, GitCommit, GitDiff,
-    GitLog, GitPaths, IdParams, MessagesList, MessagesSearch, MessagesSend, MessagesStop, ModelsList, Pong,
-    ProjectParams, ProjectsCreate, ProjectsDelete, ProjectsImport, Response, RpcError, SessionsCreate,
-    SessionsList, Subscribe, Subscribed, TerminalId, TerminalOpened, TerminalsOpen, TerminalsResize,
-    TerminalsWrite, Unsubscribe, WorkflowsApprove, WorkflowsControl, WorkflowsList, WorkflowsStart, to_value,
-    topics,
+    AgentsList, CheckpointRestored, CheckpointsRestore, Empty, FileContent, FilesRead, FilesTree, FilesWrite,
+    GitCheckout, GitCommit, GitDiff, GitLog, GitPaths, IdParams, MessagesList, MessagesSearch, MessagesSend,
+    MessagesStop, ModelsList, Pong, ProjectParams, ProjectsCreate, ProjectsDelete, ProjectsImport, Response,
+    RpcError, SessionsCreate, SessionsList, Subscribe, Subscribed, TerminalId, TerminalOpened, TerminalsOpen,
+    TerminalsResize, TerminalsWrite, Unsubscribe, WorkflowsApprove, WorkflowsControl, WorkflowsList,
+    WorkflowsStart, to_value, topics,
 };
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
@@ -335,6 +335,14 @@ impl Client {
             "terminals.scrollback" => {
                 let p: TerminalId = params(method, p)?;
                 ok(app.terminal_scrollback(&p.terminal_id)?)
+            }
+            "checkpoints.list" => {
+                let p: ProjectParams = params(method, p)?;
+                ok(app.list_checkpoints(&p.project_id).await?)
+            }
+            "checkpoints.restore" => {
+                let p: CheckpointsRestore = params(method, p)?;
+                ok(CheckpointRestored { undo: app.restore_checkpoint(&p.project_id, p.id).await? })
             }
             "models.list" => {
                 let _: ModelsList = params(method, p)?;

@@ -347,3 +347,139 @@ pub fn checkout(repo_path: &Path, branch: &str, create: bool) -> Result<(), GitE
     repo.checkout_tree(&target, Some(&mut opts)).map_err(wrap)?;
     repo.set_head(&reference).map_err(wrap)
 }
+
+/// Where checkpoints live: hidden refs that never touch HEAD, the index or a branch.
+const CHECKPOINT_REFS: &str = "refs/atelier/checkpoints/";
+/// Files larger than this are left out of a checkpoint (and so out of its restore).
+pub const CHECKPOINT_MAX_FILE: u64 = 10 * 1024 * 1024;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checkpoint {
+    /// The snapshot's commit id.
+    pub id: String,
+    pub label: String,
+    /// Seconds since the Unix epoch.
+    pub time: i64,
+    /// The files it covers (relative, with `/`).
+    pub paths: Vec<String>,
+}
+
+fn checkpoint_from(commit: &git2::Commit<'_>) -> Checkpoint {
+    let message = commit.message().unwrap_or_default();
+    let (label, rest) = message.split_once("\n\n").unwrap_or((message, ""));
+    let paths = rest.strip_prefix("paths:\n").unwrap_or_default().lines().map(str::to_owned).collect();
+    Checkpoint { id: commit.id().to_string(), label: label.to_owned(), time: commit.time().seconds(), paths }
+}
+
+/// Snapshots `paths` as they are in the working tree now (a missing file is recorded as
+/// absent; files over 10 MiB are skipped) on a hidden ref. HEAD, the index and the branches
+/// are not touched.
+pub fn checkpoint_create(repo_path: &Path, label: &str, paths: &[String]) -> Result<Checkpoint, GitError> {
+    let wrap = |source| GitError::Repository { path: repo_path.to_path_buf(), source };
+    let repo = open(repo_path)?;
+    // An in-memory index, so the person's staging area stays exactly as it is.
+    let mut index = git2::Index::new().map_err(wrap)?;
+    if let Some(tree) = repo.head().ok().and_then(|h| h.peel_to_tree().ok()) {
+        index.read_tree(&tree).map_err(wrap)?;
+    }
+    let mut covered = Vec::new();
+    for path in paths {
+        let full = repo_path.join(path);
+        match std::fs::metadata(&full) {
+            Ok(meta) if meta.is_file() && meta.len() <= CHECKPOINT_MAX_FILE => {
+                let content = std::fs::read(&full)
+                    .map_err(|e| wrap(git2::Error::from_str(&format!("reading {path}: {e}"))))?;
+                let blob = repo.blob(&content).map_err(wrap)?;
+                let mut entry = git2::IndexEntry {
+                    ctime: git2::IndexTime::new(0, 0),
+                    mtime: git2::IndexTime::new(0, 0),
+                    dev: 0,
+                    ino: 0,
+                    mode: 0o100644,
+                    uid: 0,
+                    gid: 0,
+                    file_size: content.len() as u32,
+                    id: blob,
+                    flags: 0,
+                    flags_extended: 0,
+                    path: path.as_bytes().to_vec(),
+                };
+                entry.flags = (path.len().min(0xfff)) as u16;
+                index.add(&entry).map_err(wrap)?;
+                covered.push(path.clone());
+            }
+            Ok(meta) if meta.is_file() => {} // too large: skipped
+            _ => {
+                // Absent now: recorded as absent, so a restore removes it.
+                if index.get_path(Path::new(path), 0).is_some() {
+                    index.remove_path(Path::new(path)).map_err(wrap)?;
+                }
+                covered.push(path.clone());
+            }
+        }
+    }
+    let tree_id = index.write_tree_to(&repo).map_err(wrap)?;
+    let tree = repo.find_tree(tree_id).map_err(wrap)?;
+    let signature = git2::Signature::now(FALLBACK_NAME, FALLBACK_EMAIL).map_err(wrap)?;
+    let message = format!("{label}\n\npaths:\n{}", covered.join("\n"));
+    let id = repo.commit(None, &signature, &signature, &message, &tree, &[]).map_err(wrap)?;
+    let n = checkpoint_list(repo_path)?.len() + 1;
+    repo.reference(&format!("{CHECKPOINT_REFS}{n:06}"), id, false, label).map_err(wrap)?;
+    let commit = repo.find_commit(id).map_err(wrap)?;
+    Ok(checkpoint_from(&commit))
+}
+
+/// Every checkpoint, newest first.
+pub fn checkpoint_list(repo_path: &Path) -> Result<Vec<Checkpoint>, GitError> {
+    let wrap = |source| GitError::Repository { path: repo_path.to_path_buf(), source };
+    let repo = open(repo_path)?;
+    let mut out: Vec<(String, Checkpoint)> = Vec::new();
+    for reference in repo.references_glob(&format!("{CHECKPOINT_REFS}*")).map_err(wrap)?.flatten() {
+        let name = reference.name().unwrap_or_default().to_owned();
+        if let Ok(commit) = reference.peel_to_commit() {
+            out.push((name, checkpoint_from(&commit)));
+        }
+    }
+    out.sort_by(|a, b| b.0.cmp(&a.0));
+    Ok(out.into_iter().map(|(_, c)| c).collect())
+}
+
+/// Puts the checkpoint's files back in the working tree (files it recorded as absent are
+/// removed). First snapshots those files as they are now, so the restore can itself be undone
+/// by restoring the returned checkpoint.
+pub fn checkpoint_restore(repo_path: &Path, id: &str) -> Result<Checkpoint, GitError> {
+    let wrap = |source| GitError::Repository { path: repo_path.to_path_buf(), source };
+    let repo = open(repo_path)?;
+    let oid = git2::Oid::from_str(id).map_err(wrap)?;
+    let commit = repo.find_commit(oid).map_err(wrap)?;
+    let checkpoint = checkpoint_from(&commit);
+    if !checkpoint_list(repo_path)?.iter().any(|c| c.id == checkpoint.id) {
+        return Err(wrap(git2::Error::new(
+            git2::ErrorCode::NotFound,
+            git2::ErrorClass::Reference,
+            "no such checkpoint",
+        )));
+    }
+    let undo =
+        checkpoint_create(repo_path, &format!("before restoring “{}”", checkpoint.label), &checkpoint.paths)?;
+    let tree = commit.tree().map_err(wrap)?;
+    for path in &checkpoint.paths {
+        let full = repo_path.join(path);
+        match tree.get_path(Path::new(path)) {
+            Ok(entry) => {
+                let blob = repo.find_blob(entry.id()).map_err(wrap)?;
+                if let Some(dir) = full.parent() {
+                    std::fs::create_dir_all(dir).map_err(|e| wrap(git2::Error::from_str(&e.to_string())))?;
+                }
+                std::fs::write(&full, blob.content())
+                    .map_err(|e| wrap(git2::Error::from_str(&e.to_string())))?;
+            }
+            Err(_) => {
+                if full.is_file() {
+                    std::fs::remove_file(&full).map_err(|e| wrap(git2::Error::from_str(&e.to_string())))?;
+                }
+            }
+        }
+    }
+    Ok(undo)
+}

@@ -441,6 +441,28 @@ pub struct TerminalScrollback {
     pub offset: u64,
 }
 
+// ---------------------------------------------------------------- checkpoints
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Checkpoint {
+    pub id: String,
+    pub label: String,
+    pub time: String,
+    pub paths: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CheckpointsRestore {
+    pub project_id: String,
+    pub id: String,
+}
+
+/// `checkpoints.restore`: the checkpoint taken just before the restore; restoring it undoes it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CheckpointRestored {
+    pub undo: Checkpoint,
+}
+
 // ---------------------------------------------------------------- models
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

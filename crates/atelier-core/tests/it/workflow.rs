@@ -80,6 +80,21 @@ async fn a_workflow_waits_for_approval_then_writes_and_commits() {
     let metrics = call(&client, "coordinator.metrics", json!({})).await;
     assert_eq!(metrics["total_workflows"], 1);
     assert_eq!(metrics["registered_agents"], 3);
+    // Checkpoints before and after; restoring "before" takes hello.py away, undoing brings it back.
+    let checkpoints = call(&client, "checkpoints.list", json!({ "project_id": project["id"] })).await;
+    let labels: Vec<_> = checkpoints.as_array().expect("list").iter().map(|c| c["label"].clone()).collect();
+    assert_eq!(labels, vec![json!("After: Add hello"), json!("Before: Add hello")]);
+    let before = checkpoints[1]["id"].clone();
+    let restored =
+        call(&client, "checkpoints.restore", json!({ "project_id": project["id"], "id": before })).await;
+    assert!(!path.join("hello.py").exists(), "restored to before the workflow");
+    call(
+        &client,
+        "checkpoints.restore",
+        json!({ "project_id": project["id"], "id": restored["undo"]["id"] }),
+    )
+    .await;
+    assert_eq!(std::fs::read_to_string(path.join("hello.py")).expect("back"), "print('hello')\n");
     let agents = call(&client, "agents.list", json!({ "workflow_id": id })).await;
     assert!(
         agents.as_array().expect("agents").iter().all(|a| a["metrics"]["message_count"].as_u64().is_some())

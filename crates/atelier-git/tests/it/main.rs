@@ -162,3 +162,40 @@ fn status_matches_git_porcelain_v2_and_the_staging_cycle_works() {
         Err(atelier_git::GitError::NothingToCommit { .. })
     ));
 }
+
+#[test]
+fn checkpoints_snapshot_and_restore_without_touching_head_index_or_branch() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    atelier_git::ensure_repository(root).expect("init");
+    std::fs::write(root.join("a.txt"), "one\n").expect("write");
+    atelier_git::commit_paths(root, &["a.txt".into()], "base").expect("commit");
+    std::fs::write(root.join("staged.txt"), "staged\n").expect("write");
+    git(root, &["add", "staged.txt"]);
+    let head = git(root, &["rev-parse", "HEAD"]);
+    let status = git(root, &["status", "--porcelain=v2"]);
+
+    let paths = vec!["a.txt".to_owned(), "new.txt".to_owned()];
+    let before = atelier_git::checkpoint_create(root, "before workflow", &paths).expect("checkpoint");
+    assert_eq!(git(root, &["rev-parse", "HEAD"]), head, "HEAD untouched");
+    assert_eq!(git(root, &["status", "--porcelain=v2"]), status, "index and worktree untouched");
+    assert!(git(root, &["for-each-ref", "refs/atelier/checkpoints/"]).contains(&before.id));
+
+    // A workflow changes a.txt and adds new.txt.
+    std::fs::write(root.join("a.txt"), "two\n").expect("write");
+    std::fs::write(root.join("new.txt"), "new\n").expect("write");
+    let undo = atelier_git::checkpoint_restore(root, &before.id).expect("restore");
+    assert_eq!(std::fs::read_to_string(root.join("a.txt")).expect("read"), "one\n");
+    assert!(!root.join("new.txt").exists(), "a file absent at the checkpoint is removed");
+    assert_eq!(git(root, &["rev-parse", "HEAD"]), head);
+    assert_eq!(git(root, &["branch", "--show-current"]).trim(), "main");
+
+    // The restore can itself be undone.
+    atelier_git::checkpoint_restore(root, &undo.id).expect("undo");
+    assert_eq!(std::fs::read_to_string(root.join("a.txt")).expect("read"), "two\n");
+    assert_eq!(std::fs::read_to_string(root.join("new.txt")).expect("read"), "new\n");
+    let list = atelier_git::checkpoint_list(root).expect("list");
+    assert_eq!(list.iter().map(|c| c.label.as_str()).collect::<Vec<_>>()[2], "before workflow");
+    assert_eq!(list[0].paths, paths);
+    git(root, &["fsck", "--strict"]);
+}

@@ -109,3 +109,34 @@ fn limits_and_bad_input() {
     terminals.close_owned_by(Some("p"));
     sink.wait_exit();
 }
+
+#[test]
+fn fifty_megabytes_of_cat_arrive_intact() {
+    use sha2::{Digest, Sha256};
+    let (terminals, id, sink, dir) = start();
+    // 50 MB of text lines; output post-processing is switched off so the bytes pass as they are.
+    let line = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-_+=!?\n";
+    let content = line.repeat(50 * 1024 * 1024 / line.len());
+    std::fs::write(dir.path().join("big.txt"), &content).unwrap();
+    // The markers are written with octal escapes so the echoed command line does not contain them.
+    terminals.write(&id, b"stty -opost -echo; printf '\\074\\074S\\076\\076'; cat big.txt; printf '\\074\\074E\\076\\076'; stty opost echo\n").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        {
+            let s = sink.state.lock().unwrap();
+            if s.0.windows(5).rev().take(4096).any(|w| w == b"<<E>>") {
+                break;
+            }
+        }
+        assert!(Instant::now() < deadline, "cat did not finish in 120 s");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let s = sink.state.lock().unwrap();
+    let start = s.0.windows(5).position(|w| w == b"<<S>>").expect("start marker") + 5;
+    let end = s.0.windows(5).rposition(|w| w == b"<<E>>").expect("end marker");
+    let received = &s.0[start..end];
+    assert_eq!(received.len(), content.len());
+    assert_eq!(Sha256::digest(received), Sha256::digest(content.as_bytes()), "the bytes match");
+    drop(s);
+    terminals.close(&id).unwrap();
+}

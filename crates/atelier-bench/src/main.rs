@@ -2,7 +2,7 @@
 //! machine and date. Run in release mode:
 //!
 //! ```text
-//! cargo run --release -p atelier-bench -- all   # or: tokens | history | idle-ws | workflows
+//! cargo run --release -p atelier-bench -- all   # or: tokens | history | idle-ws | workflows | workspace
 //! ```
 
 use std::process::ExitCode;
@@ -12,6 +12,7 @@ mod idle;
 mod stats;
 mod tokens;
 mod workflows;
+mod workspace;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -30,14 +31,18 @@ fn main() -> ExitCode {
             "idle-ws" => idle::run(arg_number(&args, 5_000)).await,
             "serve-child" => idle::serve_child().await,
             "workflows" => workflows::run().await,
+            "workspace" => workspace::run().await,
             "all" => {
                 tokens::run().await?;
                 history::run(1_000_000).await?;
                 idle::run(5_000).await?;
-                workflows::run().await
+                workflows::run().await?;
+                workspace::run().await
             }
             other => {
-                anyhow::bail!("unknown benchmark `{other}`; use tokens, history, idle-ws, workflows or all")
+                anyhow::bail!(
+                    "unknown benchmark `{other}`; use tokens, history, idle-ws, workflows, workspace or all"
+                )
             }
         }
     });

@@ -3,7 +3,7 @@
 # already there: system packages (as root, or through sudo) and the Rust toolchain.
 set -euo pipefail
 
-APT_PACKAGES=(build-essential pkg-config git curl ca-certificates unzip)
+APT_PACKAGES=(build-essential pkg-config git curl ca-certificates unzip libssl-dev)
 
 as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else

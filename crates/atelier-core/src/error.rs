@@ -14,6 +14,8 @@ pub enum CoreError {
     Conflict(String),
     #[error("{0}")]
     Unavailable(String),
+    #[error("{0}")]
+    Unauthorized(String),
     #[error("cancelled")]
     Cancelled,
     #[error("database: {0}")]
@@ -39,6 +41,7 @@ impl CoreError {
             CoreError::NotFound { .. } => ErrorKind::NotFound,
             CoreError::Conflict(_) => ErrorKind::Conflict,
             CoreError::Unavailable(_) => ErrorKind::Unavailable,
+            CoreError::Unauthorized(_) => ErrorKind::Unauthorized,
             CoreError::Cancelled => ErrorKind::Cancelled,
             CoreError::Store(StoreError::NotFound { .. }) => ErrorKind::NotFound,
             CoreError::Store(StoreError::Conflict(_)) => ErrorKind::Conflict,

@@ -20,6 +20,19 @@ fn git_error(e: GitError) -> CoreError {
         GitError::Repository { source, .. } if source.code() == git2_code::CONFLICT => {
             CoreError::Conflict(format!("git refused: {}", source.message()))
         }
+        GitError::Repository { source, .. } if source.code() == git2_code::AUTH => {
+            CoreError::Unauthorized(source.message().to_owned())
+        }
+        GitError::Repository { source, .. } if source.code() == git2_code::NOT_FAST_FORWARD => {
+            CoreError::Conflict(source.message().to_owned())
+        }
+        GitError::Repository { source, .. }
+            if source.class() == atelier_git::ErrorClass::Net
+                || source.class() == atelier_git::ErrorClass::Ssh
+                || source.class() == atelier_git::ErrorClass::Http =>
+        {
+            CoreError::Unavailable(format!("the remote could not be reached: {}", source.message()))
+        }
         GitError::Repository { source, .. } if source.code() == git2_code::NOT_FOUND => {
             CoreError::NotFound { what: "git object", id: source.message().to_owned() }
         }
@@ -33,6 +46,8 @@ mod git2_code {
     pub const LOCKED: ErrorCode = ErrorCode::Locked;
     pub const CONFLICT: ErrorCode = ErrorCode::Conflict;
     pub const NOT_FOUND: ErrorCode = ErrorCode::NotFound;
+    pub const AUTH: ErrorCode = ErrorCode::Auth;
+    pub const NOT_FAST_FORWARD: ErrorCode = ErrorCode::NotFastForward;
 }
 
 fn time_text(seconds: i64) -> String {
@@ -138,6 +153,32 @@ impl App {
         let undo = self.in_repo(project_id, move |root| atelier_git::checkpoint_restore(root, &id)).await?;
         self.git_changed(project_id);
         Ok(checkpoint_to_api(undo))
+    }
+}
+
+impl App {
+    pub async fn git_push(
+        &self,
+        project_id: &str,
+        remote: Option<String>,
+        branch: Option<String>,
+    ) -> CoreResult<()> {
+        self.in_repo(project_id, move |root| atelier_git::push(root, remote.as_deref(), branch.as_deref()))
+            .await?;
+        self.git_changed(project_id);
+        Ok(())
+    }
+
+    pub async fn git_pull(
+        &self,
+        project_id: &str,
+        remote: Option<String>,
+        branch: Option<String>,
+    ) -> CoreResult<()> {
+        self.in_repo(project_id, move |root| atelier_git::pull(root, remote.as_deref(), branch.as_deref()))
+            .await?;
+        self.git_changed(project_id);
+        Ok(())
     }
 }
 

@@ -9,11 +9,11 @@ use std::sync::Arc;
 
 use atelier_protocol::{
     AgentsList, CheckpointRestored, CheckpointsRestore, Empty, FileContent, FilesRead, FilesTree, FilesWrite,
-    GitCheckout, GitCommit, GitDiff, GitLog, GitPaths, IdParams, MessagesList, MessagesSearch, MessagesSend,
-    MessagesStop, ModelsList, Pong, ProjectParams, ProjectsCreate, ProjectsDelete, ProjectsImport, Response,
-    RpcError, SessionsCreate, SessionsList, Subscribe, Subscribed, TerminalId, TerminalOpened, TerminalsOpen,
-    TerminalsResize, TerminalsWrite, Unsubscribe, WorkflowsApprove, WorkflowsControl, WorkflowsList,
-    WorkflowsStart, to_value, topics,
+    GitCheckout, GitCommit, GitDiff, GitLog, GitPaths, GitRemote, IdParams, MessagesList, MessagesSearch,
+    MessagesSend, MessagesStop, ModelsList, Pong, ProjectParams, ProjectsCreate, ProjectsDelete,
+    ProjectsImport, Response, RpcError, SessionsCreate, SessionsList, Subscribe, Subscribed, TerminalId,
+    TerminalOpened, TerminalsOpen, TerminalsResize, TerminalsWrite, Unsubscribe, WorkflowsApprove,
+    WorkflowsControl, WorkflowsList, WorkflowsStart, to_value, topics,
 };
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
@@ -307,6 +307,15 @@ impl Client {
             "git.branches" => {
                 let p: ProjectParams = params(method, p)?;
                 ok(app.git_branches(&p.project_id).await?)
+            }
+            "git.push" | "git.pull" => {
+                let p: GitRemote = params(method, p)?;
+                if method == "git.push" {
+                    app.git_push(&p.project_id, p.remote, p.branch).await?;
+                } else {
+                    app.git_pull(&p.project_id, p.remote, p.branch).await?;
+                }
+                ok(Empty {})
             }
             "git.checkout" => {
                 let p: GitCheckout = params(method, p)?;

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 /// git2's error codes, so callers can tell a lock or a conflict apart without depending on git2.
-pub use git2::ErrorCode;
+pub use git2::{ErrorClass, ErrorCode};
 
 #[derive(Debug, thiserror::Error)]
 pub enum GitError {
@@ -482,4 +482,96 @@ pub fn checkpoint_restore(repo_path: &Path, id: &str) -> Result<Checkpoint, GitE
         }
     }
     Ok(undo)
+}
+
+/// Credentials for a remote, tried in this order: the ssh agent (ssh URLs), a token from
+/// `ATELIER_GIT_TOKEN` (https), then git's own credential helpers. Each is tried once, so a
+/// remote that refuses them all fails with a clear error instead of asking forever.
+fn credentials(repo: &git2::Repository) -> git2::RemoteCallbacks<'static> {
+    let config = repo.config().ok();
+    let mut tried = std::collections::HashSet::new();
+    let mut callbacks = git2::RemoteCallbacks::new();
+    callbacks.credentials(move |url, username, allowed| {
+        let user = username.unwrap_or("git");
+        if allowed.contains(git2::CredentialType::SSH_KEY) && tried.insert("agent") {
+            return git2::Cred::ssh_key_from_agent(user);
+        }
+        if allowed.contains(git2::CredentialType::USER_PASS_PLAINTEXT) {
+            if tried.insert("token")
+                && let Ok(token) = std::env::var("ATELIER_GIT_TOKEN")
+                && !token.is_empty()
+            {
+                return git2::Cred::userpass_plaintext(username.unwrap_or("x-access-token"), &token);
+            }
+            if tried.insert("helper")
+                && let Some(config) = &config
+            {
+                return git2::Cred::credential_helper(config, url, username);
+            }
+        }
+        Err(git2::Error::new(
+            git2::ErrorCode::Auth,
+            git2::ErrorClass::Net,
+            "no credentials worked: start an ssh agent with your key, configure a git credential \
+             helper, or set ATELIER_GIT_TOKEN",
+        ))
+    });
+    callbacks
+}
+
+/// Pushes the branch (default: the current one) to the remote (default: `origin`).
+pub fn push(repo_path: &Path, remote: Option<&str>, branch: Option<&str>) -> Result<(), GitError> {
+    let wrap = |source| GitError::Repository { path: repo_path.to_path_buf(), source };
+    let repo = open(repo_path)?;
+    let branch = branch.map(str::to_owned).unwrap_or_else(|| current_branch(&repo));
+    let mut remote = repo.find_remote(remote.unwrap_or("origin")).map_err(wrap)?;
+    let mut options = git2::PushOptions::new();
+    options.remote_callbacks(credentials(&repo));
+    let refspec = format!("refs/heads/{branch}:refs/heads/{branch}");
+    remote.push(&[refspec.as_str()], Some(&mut options)).map_err(wrap)
+}
+
+/// Fetches the branch (default: the current one) from the remote (default: `origin`) and
+/// fast-forwards to it. A branch that has diverged is refused (`GitError` with
+/// `ErrorCode::NotFastForward`) and nothing changes.
+pub fn pull(repo_path: &Path, remote: Option<&str>, branch: Option<&str>) -> Result<(), GitError> {
+    let wrap = |source| GitError::Repository { path: repo_path.to_path_buf(), source };
+    let repo = open(repo_path)?;
+    let branch = branch.map(str::to_owned).unwrap_or_else(|| current_branch(&repo));
+    let mut remote = repo.find_remote(remote.unwrap_or("origin")).map_err(wrap)?;
+    let mut options = git2::FetchOptions::new();
+    options.remote_callbacks(credentials(&repo));
+    remote.fetch(&[branch.as_str()], Some(&mut options), None).map_err(wrap)?;
+    let fetched = repo
+        .find_reference("FETCH_HEAD")
+        .and_then(|r| repo.reference_to_annotated_commit(&r))
+        .map_err(wrap)?;
+    let (analysis, _) = repo.merge_analysis(&[&fetched]).map_err(wrap)?;
+    if analysis.is_up_to_date() {
+        return Ok(());
+    }
+    if !analysis.is_fast_forward() && !analysis.is_unborn() {
+        return Err(wrap(git2::Error::new(
+            git2::ErrorCode::NotFastForward,
+            git2::ErrorClass::Merge,
+            "the branch has diverged from the remote; merge or rebase it with git first",
+        )));
+    }
+    let target = fetched.id();
+    let reference = format!("refs/heads/{branch}");
+    // The working tree first, against the old HEAD as the baseline: a file the person changed
+    // that the pull would overwrite stops it here, before any ref moves.
+    let commit = repo.find_commit(target).map_err(wrap)?;
+    let mut checkout = git2::build::CheckoutBuilder::new();
+    checkout.safe();
+    repo.checkout_tree(commit.as_object(), Some(&mut checkout)).map_err(wrap)?;
+    match repo.find_reference(&reference) {
+        Ok(mut r) => {
+            r.set_target(target, "atelier pull: fast-forward").map_err(wrap)?;
+        }
+        Err(_) => {
+            repo.reference(&reference, target, true, "atelier pull").map_err(wrap)?;
+        }
+    }
+    repo.set_head(&reference).map_err(wrap)
 }

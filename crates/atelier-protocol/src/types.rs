@@ -394,6 +394,15 @@ pub struct GitBranch {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GitRemote {
+    pub project_id: String,
+    #[serde(default)]
+    pub remote: Option<String>,
+    #[serde(default)]
+    pub branch: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct GitCheckout {
     pub project_id: String,
     pub branch: String,

@@ -293,3 +293,29 @@ async fn an_outside_edit_is_announced_to_the_projects_subscribers() {
         }
     }
 }
+
+#[tokio::test]
+async fn push_and_pull_through_the_api() {
+    let h = Harness::new().await;
+    let client = h.client();
+    let project = call(&client, "projects.create", json!({ "name": "pushy" })).await;
+    let pid = project["id"].clone();
+    let root = std::path::PathBuf::from(project["path"].as_str().expect("path"));
+    let no_remote = crate::support::rpc(&client, "git.push", json!({ "project_id": pid })).await;
+    assert_eq!(no_remote["error"]["data"]["kind"], "not_found", "{no_remote}");
+    let remote = h.dir.path().join("remote.git");
+    let git = |dir: &std::path::Path, args: &[&str]| {
+        let out = std::process::Command::new("git").args(args).current_dir(dir).output().expect("git");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    std::fs::create_dir_all(&remote).expect("mkdir");
+    git(&remote, &["init", "-q", "--bare", "-b", "main"]);
+    git(&root, &["remote", "add", "origin", remote.to_str().expect("utf8")]);
+    call(&client, "files.write", json!({ "project_id": pid, "path": "a.txt", "content": "a\n" })).await;
+    call(&client, "git.stage", json!({ "project_id": pid, "paths": ["a.txt"] })).await;
+    call(&client, "git.commit", json!({ "project_id": pid, "message": "Pushed" })).await;
+    call(&client, "git.push", json!({ "project_id": pid })).await;
+    assert_eq!(git(&remote, &["log", "--format=%s", "main"]).trim(), "Pushed");
+    call(&client, "git.pull", json!({ "project_id": pid })).await;
+}

@@ -199,3 +199,44 @@ fn checkpoints_snapshot_and_restore_without_touching_head_index_or_branch() {
     assert_eq!(list[0].paths, paths);
     git(root, &["fsck", "--strict"]);
 }
+
+#[test]
+fn push_and_pull_through_a_remote_and_clear_errors_without_credentials() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let remote = dir.path().join("remote.git");
+    std::fs::create_dir_all(&remote).expect("mkdir");
+    git(&remote, &["init", "-q", "--bare", "-b", "main"]);
+    let a = dir.path().join("a");
+    std::fs::create_dir_all(&a).expect("mkdir");
+    atelier_git::ensure_repository(&a).expect("init");
+    git(&a, &["remote", "add", "origin", remote.to_str().expect("utf8")]);
+    std::fs::write(a.join("x.txt"), "one\n").expect("write");
+    atelier_git::commit_paths(&a, &["x.txt".into()], "One").expect("commit");
+    atelier_git::push(&a, None, None).expect("push");
+    assert_eq!(git(&remote, &["log", "--format=%s", "main"]).trim(), "One");
+
+    // A second clone pulls what the first pushes next.
+    let b = dir.path().join("b");
+    git(dir.path(), &["clone", "-q", remote.to_str().expect("utf8"), "b"]);
+    std::fs::write(a.join("x.txt"), "two\n").expect("write");
+    atelier_git::commit_paths(&a, &["x.txt".into()], "Two").expect("commit");
+    atelier_git::push(&a, Some("origin"), Some("main")).expect("push");
+    atelier_git::pull(&b, None, None).expect("pull");
+    assert_eq!(std::fs::read_to_string(b.join("x.txt")).expect("read"), "two\n");
+    assert_eq!(git(&b, &["log", "--format=%s"]).trim(), "Two\nOne");
+
+    // Diverged: refused, nothing changes.
+    std::fs::write(b.join("y.txt"), "b\n").expect("write");
+    atelier_git::commit_paths(&b, &["y.txt".into()], "B only").expect("commit");
+    std::fs::write(a.join("z.txt"), "a\n").expect("write");
+    atelier_git::commit_paths(&a, &["z.txt".into()], "A only").expect("commit");
+    atelier_git::push(&a, None, None).expect("push");
+    let err = atelier_git::pull(&b, None, None).expect_err("diverged");
+    assert!(err.to_string().contains("diverged"), "{err}");
+    assert_eq!(git(&b, &["log", "-1", "--format=%s"]).trim(), "B only");
+
+    // A remote that wants credentials nobody has: a clear error, quickly.
+    git(&a, &["remote", "add", "locked", "ssh://nobody@127.0.0.1:1/repo.git"]);
+    let err = atelier_git::push(&a, Some("locked"), None).expect_err("unreachable");
+    assert!(!err.to_string().is_empty());
+}

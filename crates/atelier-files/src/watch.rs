@@ -43,6 +43,15 @@ pub fn watch(root: &Path, on_change: impl Fn(Vec<String>) + Send + 'static) -> R
     let (tx, rx) = channel::<PathBuf>();
     let mut inner = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         if let Ok(event) = event {
+            // Reading a folder can touch its access time; only content, names and existence
+            // are changes a person cares about.
+            if matches!(
+                event.kind,
+                notify::EventKind::Access(_)
+                    | notify::EventKind::Modify(notify::event::ModifyKind::Metadata(_))
+            ) {
+                return;
+            }
             for path in event.paths {
                 if tx.send(path).is_err() {
                     return;

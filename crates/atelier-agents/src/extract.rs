@@ -54,27 +54,41 @@ fn fenced_blocks(text: &str) -> Vec<(String, String)> {
     blocks
 }
 
+/// Follows a JSON text character by character to tell string contents from structure.
+#[derive(Default)]
+struct JsonStrings {
+    inside: bool,
+    escaped: bool,
+}
+
+impl JsonStrings {
+    /// Feeds one character; `true` when it is structure (outside a string and not a quote).
+    fn structural(&mut self, c: char) -> bool {
+        if self.inside {
+            if self.escaped {
+                self.escaped = false;
+            } else if c == '\\' {
+                self.escaped = true;
+            } else if c == '"' {
+                self.inside = false;
+            }
+            return false;
+        }
+        if c == '"' {
+            self.inside = true;
+            return false;
+        }
+        true
+    }
+}
+
 /// Removes commas before `}` or `]` outside strings (a common slip of small models).
 fn drop_trailing_commas(json: &str) -> String {
     let mut out = String::with_capacity(json.len());
     let chars: Vec<char> = json.chars().collect();
-    let mut in_string = false;
-    let mut escaped = false;
+    let mut strings = JsonStrings::default();
     for (i, &c) in chars.iter().enumerate() {
-        if in_string {
-            out.push(c);
-            if escaped {
-                escaped = false;
-            } else if c == '\\' {
-                escaped = true;
-            } else if c == '"' {
-                in_string = false;
-            }
-            continue;
-        }
-        if c == '"' {
-            in_string = true;
-        } else if c == ',' {
+        if strings.structural(c) && c == ',' {
             let next = chars[i + 1..].iter().find(|c| !c.is_whitespace());
             if matches!(next, Some('}') | Some(']')) {
                 continue;
@@ -88,21 +102,12 @@ fn drop_trailing_commas(json: &str) -> String {
 /// The balanced `{…}` starting at `start`, string-aware; `None` when it never closes.
 fn balanced_object(text: &str, start: usize) -> Option<&str> {
     let mut depth = 0usize;
-    let mut in_string = false;
-    let mut escaped = false;
+    let mut strings = JsonStrings::default();
     for (i, c) in text[start..].char_indices() {
-        if in_string {
-            if escaped {
-                escaped = false;
-            } else if c == '\\' {
-                escaped = true;
-            } else if c == '"' {
-                in_string = false;
-            }
+        if !strings.structural(c) {
             continue;
         }
         match c {
-            '"' => in_string = true,
             '{' => depth += 1,
             '}' => {
                 depth -= 1;

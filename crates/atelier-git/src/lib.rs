@@ -38,35 +38,8 @@ pub fn ensure_repository(path: &Path) -> Result<bool, GitError> {
 /// index) on the current branch, leaving every other change of the person's alone. The author
 /// is the repository's or the user's git identity, else "Atelier". Returns the commit id.
 pub fn commit_paths(repo_path: &Path, paths: &[String], message: &str) -> Result<String, GitError> {
-    let wrap = |source| GitError::Repository { path: repo_path.to_path_buf(), source };
-    let repo = git2::Repository::open(repo_path).map_err(wrap)?;
-    let mut index = repo.index().map_err(wrap)?;
-    for path in paths {
-        let relative = Path::new(path);
-        if repo_path.join(relative).exists() {
-            index.add_path(relative).map_err(wrap)?;
-        } else {
-            index.remove_path(relative).map_err(wrap)?;
-        }
-    }
-    index.write().map_err(wrap)?;
-    let tree_id = index.write_tree().map_err(wrap)?;
-    let tree = repo.find_tree(tree_id).map_err(wrap)?;
-    let parent = match repo.head() {
-        Ok(head) => Some(head.peel_to_commit().map_err(wrap)?),
-        Err(e) if matches!(e.code(), git2::ErrorCode::UnbornBranch | git2::ErrorCode::NotFound) => None,
-        Err(e) => return Err(wrap(e)),
-    };
-    if parent.as_ref().is_some_and(|p| p.tree_id() == tree_id) {
-        return Err(GitError::NothingToCommit { path: repo_path.to_path_buf() });
-    }
-    let signature = match repo.signature() {
-        Ok(signature) => signature,
-        Err(_) => git2::Signature::now(FALLBACK_NAME, FALLBACK_EMAIL).map_err(wrap)?,
-    };
-    let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
-    let id = repo.commit(Some("HEAD"), &signature, &signature, message, &tree, &parents).map_err(wrap)?;
-    Ok(id.to_string())
+    stage(repo_path, paths)?;
+    commit_index(repo_path, message)
 }
 
 /// Removes the lock files a git write leaves behind when its process is killed mid-way
@@ -264,25 +237,28 @@ pub fn unstage(repo_path: &Path, paths: &[String]) -> Result<(), GitError> {
 
 /// Commits what is staged on the current branch. Returns the commit id.
 pub fn commit(repo_path: &Path, message: &str) -> Result<String, GitError> {
-    let staged: Vec<String> = status(repo_path)?
-        .entries
-        .into_iter()
-        .filter(|e| !matches!(e.index, '.' | '?'))
-        .map(|e| e.path)
-        .collect();
-    if staged.is_empty() {
-        return Err(GitError::NothingToCommit { path: repo_path.to_path_buf() });
-    }
     commit_index(repo_path, message)
 }
 
+/// Commits the index on HEAD; `NothingToCommit` when it holds nothing HEAD does not.
 fn commit_index(repo_path: &Path, message: &str) -> Result<String, GitError> {
     let wrap = |source| GitError::Repository { path: repo_path.to_path_buf(), source };
     let repo = open(repo_path)?;
     let mut index = repo.index().map_err(wrap)?;
     let tree_id = index.write_tree().map_err(wrap)?;
+    let parent = match repo.head() {
+        Ok(head) => Some(head.peel_to_commit().map_err(wrap)?),
+        Err(e) if matches!(e.code(), git2::ErrorCode::UnbornBranch | git2::ErrorCode::NotFound) => None,
+        Err(e) => return Err(wrap(e)),
+    };
+    let unchanged = match &parent {
+        Some(parent) => parent.tree_id() == tree_id,
+        None => index.is_empty(),
+    };
+    if unchanged {
+        return Err(GitError::NothingToCommit { path: repo_path.to_path_buf() });
+    }
     let tree = repo.find_tree(tree_id).map_err(wrap)?;
-    let parent = repo.head().ok().and_then(|h| h.peel_to_commit().ok());
     let signature = match repo.signature() {
         Ok(signature) => signature,
         Err(_) => git2::Signature::now(FALLBACK_NAME, FALLBACK_EMAIL).map_err(wrap)?,

@@ -3,6 +3,7 @@
 //! `message`, which is written for a person.
 
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 /// JSON-RPC error codes: the standard ones and Atelier's application codes (-32000 to -32099).
 pub mod codes {
@@ -20,7 +21,7 @@ pub mod codes {
     pub const INVALID_INPUT: i32 = -32007;
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
     InvalidInput,
@@ -49,13 +50,15 @@ impl ErrorKind {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(optional_fields = nullable)]
 pub struct ErrorData {
     pub kind: ErrorKind,
     pub retryable: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(optional_fields = nullable)]
 pub struct RpcError {
     pub code: i32,
     pub message: String,

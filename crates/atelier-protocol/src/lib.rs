@@ -7,6 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use ts_rs::TS;
 
 mod error;
 mod types;
@@ -18,7 +19,8 @@ pub use types::*;
 pub const API_VERSION: &str = "1";
 
 /// A JSON-RPC 2.0 response as it goes on the wire.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(optional_fields = nullable)]
 pub struct Response {
     pub jsonrpc: String,
     pub id: Value,
@@ -39,7 +41,8 @@ impl Response {
 }
 
 /// The params of an `event` notification: one published event.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+#[ts(optional_fields = nullable)]
 pub struct Event {
     pub seq: u64,
     pub topic: String,
@@ -50,7 +53,8 @@ pub struct Event {
 }
 
 /// An event notification as it goes on the wire.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(optional_fields = nullable)]
 pub struct EventNotification<'a> {
     pub jsonrpc: &'static str,
     pub method: &'static str,

@@ -3,19 +3,22 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use ts_rs::TS;
 
 /// `{}`: the result of methods that only report success.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, TS)]
+#[ts(optional_fields = nullable)]
 pub struct Empty {}
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+#[ts(optional_fields = nullable)]
 pub struct Pong {
     pub pong: bool,
 }
 
 // ---------------------------------------------------------------- system
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, TS)]
 #[serde(rename_all = "lowercase")]
 pub enum HealthStatus {
     Ok,
@@ -24,7 +27,8 @@ pub enum HealthStatus {
 }
 
 /// One health check. `detail` is for a person and names no paths or secrets.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+#[ts(optional_fields = nullable)]
 pub struct HealthCheck {
     pub name: String,
     pub status: HealthStatus,
@@ -32,7 +36,8 @@ pub struct HealthCheck {
     pub detail: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+#[ts(optional_fields = nullable)]
 pub struct Health {
     pub status: HealthStatus,
     pub checks: Vec<HealthCheck>,
@@ -40,7 +45,8 @@ pub struct Health {
     pub version: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+#[ts(optional_fields = nullable)]
 pub struct SystemMetrics {
     pub cpu_percent: f32,
     pub memory_used_bytes: u64,
@@ -51,7 +57,8 @@ pub struct SystemMetrics {
     pub uptime_s: u64,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+#[ts(optional_fields = nullable)]
 pub struct CoordinatorMetrics {
     pub total_messages: u64,
     pub total_workflows: u64,
@@ -62,7 +69,8 @@ pub struct CoordinatorMetrics {
 
 // ---------------------------------------------------------------- projects
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+#[ts(optional_fields = nullable)]
 pub struct Project {
     pub id: String,
     pub name: String,
@@ -70,26 +78,30 @@ pub struct Project {
     pub created_at: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(optional_fields = nullable)]
 pub struct ProjectsCreate {
     pub name: String,
     #[serde(default)]
     pub path: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(optional_fields = nullable)]
 pub struct ProjectsImport {
     pub path: String,
     #[serde(default)]
     pub name: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(optional_fields = nullable)]
 pub struct IdParams {
     pub id: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(optional_fields = nullable)]
 pub struct ProjectsDelete {
     pub id: String,
     #[serde(default)]
@@ -98,7 +110,8 @@ pub struct ProjectsDelete {
 
 // ---------------------------------------------------------------- sessions and messages
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+#[ts(optional_fields = nullable)]
 pub struct Session {
     pub id: String,
     pub project_id: Option<String>,
@@ -110,7 +123,8 @@ pub struct Session {
     pub model: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, TS)]
+#[ts(optional_fields = nullable)]
 pub struct SessionsCreate {
     #[serde(default)]
     pub project_id: Option<String>,
@@ -120,13 +134,14 @@ pub struct SessionsCreate {
     pub model: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, TS)]
+#[ts(optional_fields = nullable)]
 pub struct SessionsList {
     #[serde(default)]
     pub project_id: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, TS)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     System,
@@ -134,7 +149,7 @@ pub enum Role {
     Assistant,
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, TS)]
 #[serde(rename_all = "lowercase")]
 pub enum MessageStatus {
     Complete,
@@ -143,7 +158,8 @@ pub enum MessageStatus {
     Failed,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+#[ts(optional_fields = nullable)]
 pub struct Message {
     pub id: String,
     pub session_id: String,
@@ -161,7 +177,8 @@ pub struct Message {
     pub model: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(optional_fields = nullable)]
 pub struct MessagesList {
     pub session_id: String,
     #[serde(default)]
@@ -170,25 +187,29 @@ pub struct MessagesList {
     pub limit: Option<u32>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(optional_fields = nullable)]
 pub struct MessagesSend {
     pub session_id: String,
     pub content: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+#[ts(optional_fields = nullable)]
 pub struct MessagesSent {
     pub user_message_id: String,
     pub reply_id: String,
 }
 
 /// `messages.stop`: stops the reply that is streaming in a session (the UI's Stop button).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(optional_fields = nullable)]
 pub struct MessagesStop {
     pub session_id: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(optional_fields = nullable)]
 pub struct MessagesSearch {
     pub query: String,
     #[serde(default)]
@@ -197,7 +218,8 @@ pub struct MessagesSearch {
     pub limit: Option<u32>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+#[ts(optional_fields = nullable)]
 pub struct SearchHit {
     pub message: Message,
     pub snippet: String,
@@ -207,7 +229,8 @@ pub struct SearchHit {
 
 /// An agent of a workflow. `metrics`: `message_count`, `error_count`, `error_rate`,
 /// `avg_execution_ms`, `tokens_in`, `tokens_out`, `context_used`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+#[ts(optional_fields = nullable)]
 pub struct Agent {
     pub id: String,
     pub role: String,
@@ -218,7 +241,8 @@ pub struct Agent {
     pub metrics: Value,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+#[ts(optional_fields = nullable)]
 pub struct Workflow {
     pub id: String,
     pub project_id: String,
@@ -244,7 +268,8 @@ pub struct Workflow {
 }
 
 /// Model calls and tokens of one agent, one module, or a whole workflow.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, TS)]
+#[ts(optional_fields = nullable)]
 pub struct UsageLine {
     /// The agent id or module name (empty for the workflow's total).
     pub key: String,
@@ -253,7 +278,8 @@ pub struct UsageLine {
     pub completion_tokens: u64,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, TS)]
+#[ts(optional_fields = nullable)]
 pub struct WorkflowUsage {
     pub total: UsageLine,
     pub by_agent: Vec<UsageLine>,
@@ -261,7 +287,8 @@ pub struct WorkflowUsage {
     pub by_module: Vec<UsageLine>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(optional_fields = nullable)]
 pub struct WorkflowsStart {
     pub project_id: String,
     pub request: String,
@@ -269,26 +296,30 @@ pub struct WorkflowsStart {
     pub options: Option<Value>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(optional_fields = nullable)]
 pub struct WorkflowsControl {
     pub id: String,
     pub action: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(optional_fields = nullable)]
 pub struct WorkflowsApprove {
     pub id: String,
     #[serde(default)]
     pub plan: Option<Value>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, TS)]
+#[ts(optional_fields = nullable)]
 pub struct WorkflowsList {
     #[serde(default)]
     pub project_id: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, TS)]
+#[ts(optional_fields = nullable)]
 pub struct AgentsList {
     #[serde(default)]
     pub workflow_id: Option<String>,
@@ -296,7 +327,8 @@ pub struct AgentsList {
 
 // ---------------------------------------------------------------- files
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(optional_fields = nullable)]
 pub struct FilesTree {
     pub project_id: String,
     #[serde(default)]
@@ -304,25 +336,29 @@ pub struct FilesTree {
 }
 
 /// One entry of `files.tree`: `kind` is `file` or `dir`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+#[ts(optional_fields = nullable)]
 pub struct FileEntry {
     pub path: String,
     pub kind: String,
     pub size: u64,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(optional_fields = nullable)]
 pub struct FilesRead {
     pub project_id: String,
     pub path: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+#[ts(optional_fields = nullable)]
 pub struct FileContent {
     pub content: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(optional_fields = nullable)]
 pub struct FilesWrite {
     pub project_id: String,
     pub path: String,
@@ -331,27 +367,31 @@ pub struct FilesWrite {
 
 // ---------------------------------------------------------------- git
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(optional_fields = nullable)]
 pub struct ProjectParams {
     pub project_id: String,
 }
 
 /// `index` and `worktree` use `git status --porcelain=v2`'s letters: `.` unchanged, `M`, `A`,
 /// `D`, `R`, `T`, `U` (conflict); an untracked file is `?` in both.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+#[ts(optional_fields = nullable)]
 pub struct GitStatusEntry {
     pub path: String,
     pub index: String,
     pub worktree: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+#[ts(optional_fields = nullable)]
 pub struct GitStatus {
     pub branch: String,
     pub entries: Vec<GitStatusEntry>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(optional_fields = nullable)]
 pub struct GitDiff {
     pub project_id: String,
     #[serde(default)]
@@ -360,26 +400,30 @@ pub struct GitDiff {
     pub staged: bool,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(optional_fields = nullable)]
 pub struct GitPaths {
     pub project_id: String,
     pub paths: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(optional_fields = nullable)]
 pub struct GitCommit {
     pub project_id: String,
     pub message: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(optional_fields = nullable)]
 pub struct GitLog {
     pub project_id: String,
     #[serde(default)]
     pub limit: Option<u32>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+#[ts(optional_fields = nullable)]
 pub struct GitLogEntry {
     pub commit: String,
     pub summary: String,
@@ -387,13 +431,15 @@ pub struct GitLogEntry {
     pub time: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+#[ts(optional_fields = nullable)]
 pub struct GitBranch {
     pub name: String,
     pub current: bool,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(optional_fields = nullable)]
 pub struct GitRemote {
     pub project_id: String,
     #[serde(default)]
@@ -402,7 +448,8 @@ pub struct GitRemote {
     pub branch: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(optional_fields = nullable)]
 pub struct GitCheckout {
     pub project_id: String,
     pub branch: String,
@@ -412,39 +459,45 @@ pub struct GitCheckout {
 
 // ---------------------------------------------------------------- terminals
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(optional_fields = nullable)]
 pub struct TerminalsOpen {
     pub project_id: String,
     pub cols: u16,
     pub rows: u16,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+#[ts(optional_fields = nullable)]
 pub struct TerminalOpened {
     pub terminal_id: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(optional_fields = nullable)]
 pub struct TerminalsWrite {
     pub terminal_id: String,
     pub data: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(optional_fields = nullable)]
 pub struct TerminalsResize {
     pub terminal_id: String,
     pub cols: u16,
     pub rows: u16,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(optional_fields = nullable)]
 pub struct TerminalId {
     pub terminal_id: String,
 }
 
 /// `terminals.scrollback`: the last 1 MiB of output; `offset` is where it ends, so output
 /// events with `offset` below it are already included.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+#[ts(optional_fields = nullable)]
 pub struct TerminalScrollback {
     pub data_b64: String,
     pub offset: u64,
@@ -452,7 +505,8 @@ pub struct TerminalScrollback {
 
 // ---------------------------------------------------------------- checkpoints
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+#[ts(optional_fields = nullable)]
 pub struct Checkpoint {
     pub id: String,
     pub label: String,
@@ -460,27 +514,31 @@ pub struct Checkpoint {
     pub paths: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(optional_fields = nullable)]
 pub struct CheckpointsRestore {
     pub project_id: String,
     pub id: String,
 }
 
 /// `checkpoints.restore`: the checkpoint taken just before the restore; restoring it undoes it.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+#[ts(optional_fields = nullable)]
 pub struct CheckpointRestored {
     pub undo: Checkpoint,
 }
 
 // ---------------------------------------------------------------- models
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, TS)]
+#[ts(optional_fields = nullable)]
 pub struct ModelsList {
     #[serde(default)]
     pub provider: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+#[ts(optional_fields = nullable)]
 pub struct Model {
     pub name: String,
     pub provider: String,
@@ -496,19 +554,22 @@ pub struct Model {
 
 // ---------------------------------------------------------------- subscriptions
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(optional_fields = nullable)]
 pub struct Subscribe {
     pub topics: Vec<String>,
     #[serde(default)]
     pub after_seq: Option<u64>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+#[ts(optional_fields = nullable)]
 pub struct Subscribed {
     pub last_seq: u64,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(optional_fields = nullable)]
 pub struct Unsubscribe {
     pub topics: Vec<String>,
 }
@@ -517,18 +578,21 @@ pub struct Unsubscribe {
 
 /// `stream.gap`: events `from_seq..=to_seq` of the subscribed topics are no longer retained (or
 /// were dropped because the subscriber fell behind). Refetch state (e.g. `messages.list`).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+#[ts(optional_fields = nullable)]
 pub struct StreamGap {
     pub from_seq: u64,
     pub to_seq: u64,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+#[ts(optional_fields = nullable)]
 pub struct MessageEvent {
     pub message: Message,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+#[ts(optional_fields = nullable)]
 pub struct MessageDelta {
     pub message_id: String,
     pub delta: String,
@@ -538,26 +602,30 @@ pub struct MessageDelta {
 }
 
 /// The error carried by `message.failed`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+#[ts(optional_fields = nullable)]
 pub struct FailureInfo {
     pub message: String,
     pub kind: crate::ErrorKind,
     pub retryable: bool,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+#[ts(optional_fields = nullable)]
 pub struct MessageFailed {
     pub message_id: String,
     pub error: FailureInfo,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+#[ts(optional_fields = nullable)]
 pub struct ContextUsage {
     pub used_tokens: u32,
     pub limit_tokens: u32,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+#[ts(optional_fields = nullable)]
 pub struct Notification {
     pub level: String,
     pub message: String,

@@ -84,7 +84,7 @@ pub fn router(app: App, config: ServerConfig, shutdown: CancellationToken) -> Ro
         .route("/ws", get(ws::upgrade))
         .route("/health", get(routes::health))
         .route("/download/{project_id}", get(routes::download))
-        .route("/", get(routes::index))
+        .fallback(get(routes::ui))
         .layer(axum::middleware::from_fn_with_state(state.clone(), guard::check_host))
         .with_state(state)
 }

@@ -1,11 +1,11 @@
-//! Plain HTTP routes: `/health` and the UI's entry page.
+//! Plain HTTP routes: `/health`, `/download/{id}` and the web UI's files.
 
 use std::collections::HashMap;
 
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Response};
 
 use crate::ServerState;
@@ -16,14 +16,42 @@ pub(crate) async fn health(State(state): State<ServerState>) -> impl IntoRespons
     Json(state.app.health().await)
 }
 
-/// `GET /`: the web UI comes with its own issue; until then this page says what is here.
-pub(crate) async fn index() -> Html<&'static str> {
-    Html(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Atelier</title></head>\
-         <body><h1>Atelier</h1><p>The Atelier server is running. Clients speak JSON-RPC 2.0 over \
-         the WebSocket at <code>/ws</code> (see docs/protocol.md); <code>/health</code> reports \
-         its health.</p></body></html>",
+/// The built web UI (`ui/dist`): embedded in release builds, read from disk in debug builds
+/// so `npm run build` is seen without a rebuild.
+#[derive(rust_embed::Embed)]
+#[folder = "$CARGO_MANIFEST_DIR/../../ui/dist"]
+#[allow_missing = true]
+struct Ui;
+
+/// Shown when the binary was built before the UI was.
+const NO_UI: &str = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Atelier</title>\
+    </head><body><h1>Atelier</h1><p>The Atelier server is running, but this build has no web UI. \
+    Build it with <code>npm --prefix ui ci && npm --prefix ui run build</code> (a release build \
+    embeds it). Clients can use the JSON-RPC API at <code>/ws</code>; <code>/health</code> \
+    reports health.</p></body></html>";
+
+/// Every other `GET`: the UI's files; paths without a file get `index.html` (the UI routes
+/// in the browser), except missing `/assets/…`, which are 404.
+pub(crate) async fn ui(uri: Uri) -> Response {
+    let path = uri.path().trim_start_matches('/');
+    let (file, path) = match Ui::get(path).filter(|_| !path.is_empty()) {
+        Some(file) => (file, path),
+        None if path.starts_with("assets/") => return (StatusCode::NOT_FOUND, "not found").into_response(),
+        None => match Ui::get("index.html") {
+            Some(file) => (file, "index.html"),
+            None => return Html(NO_UI).into_response(),
+        },
+    };
+    // Vite names assets by content hash: they never change; the entry page always may.
+    let cache = if path.starts_with("assets/") { "public, max-age=31536000, immutable" } else { "no-cache" };
+    (
+        [
+            (header::CONTENT_TYPE, file.metadata.mimetype().to_owned()),
+            (header::CACHE_CONTROL, cache.to_owned()),
+        ],
+        file.data,
     )
+        .into_response()
 }
 
 /// `GET /download/{project_id}`: the project as a zip, streamed from a temporary file. Token

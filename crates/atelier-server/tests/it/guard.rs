@@ -45,8 +45,22 @@ async fn health_needs_no_token_and_reveals_no_paths() {
     assert!(names.contains(&"database".into()) && names.contains(&"model_endpoint".into()));
     let data_dir = server.app.data_dir().to_string_lossy().into_owned();
     assert!(!text.contains(&data_dir) && !text.contains(TOKEN) && !text.contains("/tmp"), "{text}");
-    let index = reqwest::get(format!("http://{}/", server.addr)).await.expect("index");
-    assert!(index.text().await.expect("html").contains("Atelier"));
+}
+
+#[tokio::test]
+async fn the_ui_is_served_at_every_client_route_and_missing_assets_are_404() {
+    let server = start().await;
+    let get = |path: &str| reqwest::get(format!("http://{}{path}", server.addr));
+    let index = get("/").await.expect("index");
+    assert_eq!(index.status().as_u16(), 200);
+    assert!(index.headers()["content-type"].to_str().expect("type").starts_with("text/html"));
+    let page = index.text().await.expect("html");
+    assert!(page.contains("Atelier"), "{page}");
+    // A route the UI handles in the browser (a reload of /projects/x) gets the same page.
+    let deep = get("/projects/prj_x").await.expect("deep link");
+    assert_eq!(deep.status().as_u16(), 200);
+    assert_eq!(deep.text().await.expect("html"), page);
+    assert_eq!(get("/assets/missing-0000.js").await.expect("asset").status().as_u16(), 404);
 }
 
 #[tokio::test]

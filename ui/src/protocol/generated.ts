@@ -1,0 +1,184 @@
+// Generated from crates/atelier-protocol by ts-rs; do not edit.
+// Regenerate: ATELIER_UPDATE_TS=1 cargo test -p atelier-protocol --test typescript
+
+export type Agent = { id: string, role: string, name: string, parent_id?: string | null, status: string, task: string, metrics: JsonValue, };
+
+export type AgentsList = { workflow_id?: string | null, };
+
+export type Checkpoint = { id: string, label: string, time: string, paths: Array<string>, };
+
+export type CheckpointRestored = { undo: Checkpoint, };
+
+export type CheckpointsRestore = { project_id: string, id: string, };
+
+export type ContextUsage = { used_tokens: number, limit_tokens: number, };
+
+export type CoordinatorMetrics = { total_messages: number, total_workflows: number, registered_agents: number, healthy_agents: number, active_workflows: number, };
+
+export type Empty = Record<symbol, never>;
+
+export type ErrorData = { kind: ErrorKind, retryable: boolean, };
+
+export type ErrorKind = "invalid_input" | "not_found" | "conflict" | "unauthorized" | "rate_limited" | "unavailable" | "cancelled" | "internal";
+
+export type Event = { seq: number, topic: string, type: string, time: string, data: JsonValue, };
+
+export type EventNotification = { jsonrpc: string, method: string, params: Event, };
+
+export type FailureInfo = { message: string, kind: ErrorKind, retryable: boolean, };
+
+export type FileContent = { content: string, };
+
+export type FileEntry = { path: string, kind: string, size: number, };
+
+export type FilesRead = { project_id: string, path: string, };
+
+export type FilesTree = { project_id: string, path?: string | null, };
+
+export type FilesWrite = { project_id: string, path: string, content: string, };
+
+export type GitBranch = { name: string, current: boolean, };
+
+export type GitCheckout = { project_id: string, branch: string, create: boolean, };
+
+export type GitCommit = { project_id: string, message: string, };
+
+export type GitDiff = { project_id: string, path?: string | null, staged: boolean, };
+
+export type GitLog = { project_id: string, limit?: number | null, };
+
+export type GitLogEntry = { commit: string, summary: string, author: string, time: string, };
+
+export type GitPaths = { project_id: string, paths: Array<string>, };
+
+export type GitRemote = { project_id: string, remote?: string | null, branch?: string | null, };
+
+export type GitStatus = { branch: string, entries: Array<GitStatusEntry>, };
+
+export type GitStatusEntry = { path: string, index: string, worktree: string, };
+
+export type Health = { status: HealthStatus, checks: Array<HealthCheck>, version?: string | null, };
+
+export type HealthCheck = { name: string, status: HealthStatus, detail?: string | null, };
+
+export type HealthStatus = "ok" | "degraded" | "down";
+
+export type IdParams = { id: string, };
+
+export type JsonValue = number | string | boolean | Array<JsonValue> | { [key in string]: JsonValue } | null;
+
+export type Message = { id: string, session_id: string, role: Role, content: string, status: MessageStatus, created_at: string, 
+/**
+ * The model's reasoning (`<think>` or a `thinking` field), kept apart from the reply.
+ */
+reasoning: string, 
+/**
+ * Why a `failed` reply failed, for a person.
+ */
+error?: string | null, model?: string | null, };
+
+export type MessageDelta = { message_id: string, delta: string, 
+/**
+ * `true` when the delta is reasoning text rather than reply text.
+ */
+reasoning: boolean, };
+
+export type MessageEvent = { message: Message, };
+
+export type MessageFailed = { message_id: string, error: FailureInfo, };
+
+export type MessageStatus = "complete" | "streaming" | "interrupted" | "failed";
+
+export type MessagesList = { session_id: string, before?: string | null, limit?: number | null, };
+
+export type MessagesSearch = { query: string, project_id?: string | null, limit?: number | null, };
+
+export type MessagesSend = { session_id: string, content: string, };
+
+export type MessagesSent = { user_message_id: string, reply_id: string, };
+
+export type MessagesStop = { session_id: string, };
+
+export type Model = { name: string, provider: string, size?: number | null, context_length?: number | null, family?: string | null, quantization?: string | null, };
+
+export type ModelsList = { provider?: string | null, };
+
+export type Notification = { level: string, message: string, };
+
+export type Pong = { pong: boolean, };
+
+export type Project = { id: string, name: string, path: string, created_at: string, };
+
+export type ProjectParams = { project_id: string, };
+
+export type ProjectsCreate = { name: string, path?: string | null, };
+
+export type ProjectsDelete = { id: string, delete_files: boolean, };
+
+export type ProjectsImport = { path: string, name?: string | null, };
+
+export type Response = { jsonrpc: string, id: JsonValue, result?: JsonValue | null, error?: RpcError | null, };
+
+export type Role = "system" | "user" | "assistant";
+
+export type RpcError = { code: number, message: string, data: ErrorData, };
+
+export type SearchHit = { message: Message, snippet: string, };
+
+export type Session = { id: string, project_id?: string | null, agent: string, title: string, created_at: string, 
+/**
+ * The model this session talks to; `null` means the default model at each send.
+ */
+model?: string | null, };
+
+export type SessionsCreate = { project_id?: string | null, agent?: string | null, model?: string | null, };
+
+export type SessionsList = { project_id?: string | null, };
+
+export type StreamGap = { from_seq: number, to_seq: number, };
+
+export type Subscribe = { topics: Array<string>, after_seq?: number | null, };
+
+export type Subscribed = { last_seq: number, };
+
+export type SystemMetrics = { cpu_percent: number, memory_used_bytes: number, memory_total_bytes: number, active_workflows: number, active_agents: number, connected_clients: number, uptime_s: number, };
+
+export type TerminalId = { terminal_id: string, };
+
+export type TerminalOpened = { terminal_id: string, };
+
+export type TerminalScrollback = { data_b64: string, offset: number, };
+
+export type TerminalsOpen = { project_id: string, cols: number, rows: number, };
+
+export type TerminalsResize = { terminal_id: string, cols: number, rows: number, };
+
+export type TerminalsWrite = { terminal_id: string, data: string, };
+
+export type Unsubscribe = { topics: Array<string>, };
+
+export type UsageLine = { 
+/**
+ * The agent id or module name (empty for the workflow's total).
+ */
+key: string, calls: number, prompt_tokens: number, completion_tokens: number, };
+
+export type Workflow = { id: string, project_id: string, request: string, state: string, progress: number, created_at: string, stage: string, plan?: JsonValue | null, summary?: string | null, commit?: string | null, error?: string | null, agents?: Array<Agent> | null, 
+/**
+ * The usage ledger rolled up for this workflow (with `workflows.get`).
+ */
+usage?: WorkflowUsage | null, };
+
+export type WorkflowUsage = { total: UsageLine, by_agent: Array<UsageLine>, 
+/**
+ * The master's calls count under the module `plan`.
+ */
+by_module: Array<UsageLine>, };
+
+export type WorkflowsApprove = { id: string, plan?: JsonValue | null, };
+
+export type WorkflowsControl = { id: string, action: string, };
+
+export type WorkflowsList = { project_id?: string | null, };
+
+export type WorkflowsStart = { project_id: string, request: string, options?: JsonValue | null, };

@@ -29,6 +29,7 @@ fn is_ephemeral(kind: &str) -> bool {
             | "file.delta"
             | "terminal.output"
             | "model.pull_progress"
+            | "project.import_progress"
             | "system.metrics"
             | "coordinator.metrics"
             | "workflow.progress"

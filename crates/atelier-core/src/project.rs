@@ -94,8 +94,10 @@ impl App {
     }
 
     /// Adopts an existing folder as a project (creating a git repository when it has none). A
-    /// folder that already is a project is returned as it is.
-    pub async fn import_project(&self, path: &str, name: Option<String>) -> CoreResult<Project> {
+    /// folder that already is a project is returned as it is. With `copy`, the folder is copied
+    /// into the data folder first (progress as `project.import_progress` on `system`) and the
+    /// copy becomes the project; the original is only read.
+    pub async fn import_project(&self, path: &str, name: Option<String>, copy: bool) -> CoreResult<Project> {
         let dir = PathBuf::from(path.trim());
         if !dir.is_absolute() {
             return Err(CoreError::InvalidInput(format!("the path `{}` must be absolute", dir.display())));
@@ -106,16 +108,17 @@ impl App {
         if !canonical.is_dir() {
             return Err(CoreError::InvalidInput(format!("{} is not a folder", canonical.display())));
         }
-        let path_text = canonical.to_string_lossy().into_owned();
-        if let Some(existing) = self.store().list_projects().await?.into_iter().find(|p| p.path == path_text)
-        {
-            return Ok(project_to_api(existing));
-        }
         let default_name = canonical
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "project".into());
         let name = validate_name(&name.unwrap_or(default_name))?;
+        let canonical = if copy { self.copy_into_data_dir(canonical, &name).await? } else { canonical };
+        let path_text = canonical.to_string_lossy().into_owned();
+        if let Some(existing) = self.store().list_projects().await?.into_iter().find(|p| p.path == path_text)
+        {
+            return Ok(project_to_api(existing));
+        }
         let repo = canonical.clone();
         tokio::task::spawn_blocking(move || atelier_git::ensure_repository(&repo))
             .await
@@ -125,6 +128,38 @@ impl App {
         let project = project_to_api(row);
         self.bus().publish(&topics::project(&project.id), ev::PROJECT_CREATED, to_value(&project));
         Ok(project)
+    }
+
+    /// Copies `from` to a new folder under `projects/`, announcing progress on `system`.
+    async fn copy_into_data_dir(&self, from: PathBuf, name: &str) -> CoreResult<PathBuf> {
+        let to = self.free_project_dir(&slug(name));
+        if to.starts_with(&from) {
+            return Err(CoreError::InvalidInput(format!(
+                "{} holds Atelier's data folder; it cannot be copied into itself",
+                from.display()
+            )));
+        }
+        let bus = self.bus().clone();
+        let (source, target) = (from.clone(), to.clone());
+        tokio::task::spawn_blocking(move || {
+            std::fs::create_dir_all(target.parent().unwrap_or(&target))
+                .map_err(|e| CoreError::io(format!("creating {}", target.display()), e))?;
+            let path = source.to_string_lossy().into_owned();
+            atelier_files::copy_tree(&source, &target, |p| {
+                bus.publish(
+                    topics::SYSTEM,
+                    ev::PROJECT_IMPORT_PROGRESS,
+                    serde_json::json!({
+                        "path": path, "files_done": p.files_done, "files_total": p.files_total,
+                        "bytes_done": p.bytes_done, "bytes_total": p.bytes_total,
+                    }),
+                );
+            })
+            .map_err(|e| CoreError::InvalidInput(format!("copying {} failed: {e}", source.display())))
+        })
+        .await
+        .map_err(|e| CoreError::Internal(format!("copy task failed: {e}")))??;
+        Ok(to)
     }
 
     /// A folder under `projects/` named after the project that does not exist yet.
@@ -210,6 +245,7 @@ impl App {
                 path: e.path,
                 kind: if e.is_dir { "dir" } else { "file" }.to_owned(),
                 size: e.size,
+                non_utf8_name: e.non_utf8_name.then_some(true),
             })
             .collect())
     }
@@ -280,6 +316,14 @@ impl App {
         .await;
         match watched {
             Ok(Ok(watcher)) => {
+                if let Some(message) = watcher.incomplete() {
+                    tracing::warn!(project = project_id, "{message}");
+                    self.bus().publish(
+                        topics::SYSTEM,
+                        ev::NOTIFICATION,
+                        to_value(&atelier_protocol::Notification { level: "warning".into(), message }),
+                    );
+                }
                 self.watchers().insert(project_id.to_owned(), watcher);
             }
             Ok(Err(e)) => tracing::warn!(project = project_id, error = %e, "cannot watch the project folder"),

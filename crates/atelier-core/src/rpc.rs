@@ -204,7 +204,7 @@ impl Client {
             }
             "projects.import" => {
                 let p: ProjectsImport = params(method, p)?;
-                ok(app.import_project(&p.path, p.name).await?)
+                ok(app.import_project(&p.path, p.name, p.copy.unwrap_or(false)).await?)
             }
             "projects.list" => ok(app.list_projects().await?),
             "projects.get" => {

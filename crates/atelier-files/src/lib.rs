@@ -3,11 +3,13 @@
 //! (`.gitignore`-aware), reads with size and binary checks, and atomic writes. Blocking: async
 //! callers use `spawn_blocking`.
 
+mod copy;
 mod watch;
 
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
 
+pub use copy::{CopyProgress, copy_tree};
 pub use watch::{Watcher, watch};
 
 /// Files larger than this are not read into the editor or the API.
@@ -54,6 +56,13 @@ pub fn resolve(root: &Path, relative: &str) -> Result<PathBuf, FilesError> {
         return Err(refuse("it is absolute; use a path relative to the project"));
     }
     let mut out = root.to_path_buf();
+    // The tree shows a name that is not UTF-8 with U+FFFD in its place; such a path names no
+    // file, and writing it would make a second, differently named one.
+    if normalized.contains('\u{FFFD}') && !root.join(path).exists() {
+        return Err(refuse(
+            "its name on disk is not valid UTF-8, so it cannot be opened here; rename it (e.g. in a terminal)",
+        ));
+    }
     for component in path.components() {
         match component {
             Component::Normal(part) => {
@@ -96,6 +105,8 @@ pub struct Entry {
     pub path: String,
     pub is_dir: bool,
     pub size: u64,
+    /// The name on disk is not UTF-8: `path` shows it with U+FFFD, and it cannot be opened.
+    pub non_utf8_name: bool,
 }
 
 /// The files and folders under `relative` (the whole project for `""`), skipping `.git` and
@@ -123,6 +134,7 @@ pub fn tree(root: &Path, relative: &str) -> Result<Vec<Entry>, FilesError> {
             path: relative.to_string_lossy().replace('\\', "/"),
             is_dir: item.file_type().is_some_and(|t| t.is_dir()),
             size: meta.filter(|m| m.is_file()).map_or(0, |m| m.len()),
+            non_utf8_name: relative.to_str().is_none(),
         });
         if entries.len() >= MAX_TREE_ENTRIES {
             break;

@@ -133,7 +133,8 @@ pub fn status(repo_path: &Path) -> Result<Status, GitError> {
     let mut entries = Vec::new();
     for entry in statuses.iter() {
         let s = entry.status();
-        let path = entry.path().unwrap_or_default().to_owned();
+        // A name that is not UTF-8 shows with U+FFFD, as in the file tree.
+        let path = String::from_utf8_lossy(entry.path_bytes()).into_owned();
         let (index, worktree) =
             if s.is_wt_new() && !s.intersects(git2::Status::INDEX_NEW | git2::Status::INDEX_MODIFIED) {
                 ('?', '?')

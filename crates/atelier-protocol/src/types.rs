@@ -92,6 +92,9 @@ pub struct ProjectsImport {
     pub path: String,
     #[serde(default)]
     pub name: Option<String>,
+    /// Copy the folder into Atelier's data folder and make the copy the project.
+    #[serde(default)]
+    pub copy: Option<bool>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, TS)]
@@ -342,6 +345,10 @@ pub struct FileEntry {
     pub path: String,
     pub kind: String,
     pub size: u64,
+    /// `true` when the name on disk is not UTF-8: `path` shows it with U+FFFD and it cannot be
+    /// opened through the API until renamed. Absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub non_utf8_name: Option<bool>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, TS)]
@@ -646,6 +653,7 @@ pub mod event_types {
     pub const SYSTEM_METRICS: &str = "system.metrics";
     pub const SYSTEM_HEALTH: &str = "system.health";
     pub const NOTIFICATION: &str = "notification";
+    pub const PROJECT_IMPORT_PROGRESS: &str = "project.import_progress";
 }
 
 /// Topic names.

@@ -29,7 +29,12 @@ export type FailureInfo = { message: string, kind: ErrorKind, retryable: boolean
 
 export type FileContent = { content: string, };
 
-export type FileEntry = { path: string, kind: string, size: number, };
+export type FileEntry = { path: string, kind: string, size: number, 
+/**
+ * `true` when the name on disk is not UTF-8: `path` shows it with U+FFFD and it cannot be
+ * opened through the API until renamed. Absent otherwise.
+ */
+non_utf8_name?: boolean | null, };
 
 export type FilesRead = { project_id: string, path: string, };
 
@@ -115,7 +120,11 @@ export type ProjectsCreate = { name: string, path?: string | null, };
 
 export type ProjectsDelete = { id: string, delete_files: boolean, };
 
-export type ProjectsImport = { path: string, name?: string | null, };
+export type ProjectsImport = { path: string, name?: string | null, 
+/**
+ * Copy the folder into Atelier's data folder and make the copy the project.
+ */
+copy?: boolean | null, };
 
 export type Response = { jsonrpc: string, id: JsonValue, result?: JsonValue | null, error?: RpcError | null, };
 

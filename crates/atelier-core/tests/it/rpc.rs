@@ -143,6 +143,86 @@ async fn projects_are_folders_with_git_repositories() {
     assert_eq!(gone["error"]["data"]["kind"], "not_found", "its sessions went with it");
 }
 
+fn git_cli(dir: &std::path::Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("git")
+        .args(["-c", "user.name=T", "-c", "user.email=t@example.com"])
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .output()
+        .expect("git");
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[tokio::test]
+async fn an_existing_folder_is_imported_in_place_or_as_a_copy() {
+    let h = Harness::new().await;
+    let client = h.client();
+    let outside = tempfile::tempdir().expect("dir");
+    let original = outside.path().canonicalize().expect("canonical").join("legacy-app");
+    std::fs::create_dir_all(original.join("src")).expect("mkdir");
+    std::fs::write(original.join("src/lib.rs"), "pub fn old() {}\n").expect("write");
+    std::fs::write(original.join(".gitignore"), "target/\n").expect("write");
+    std::fs::create_dir_all(original.join("target")).expect("mkdir");
+    std::fs::write(original.join("target/cache.bin"), vec![1u8; 100_000]).expect("write");
+    git_cli(&original, &["init", "-q", "-b", "main"]);
+    git_cli(&original, &["add", "-A"]);
+    git_cli(&original, &["commit", "-q", "-m", "history that must survive"]);
+
+    let in_place = call(&client, "projects.import", json!({ "path": original })).await;
+    assert_eq!(in_place["path"], json!(original), "adopted where it is");
+    assert_eq!(in_place["name"], "legacy-app");
+    let again = call(&client, "projects.import", json!({ "path": original })).await;
+    assert_eq!(again["id"], in_place["id"], "importing twice gives the same project");
+
+    call(&client, "subscribe", json!({ "topics": ["system"] })).await;
+    let copied =
+        call(&client, "projects.import", json!({ "path": original, "name": "Legacy copy", "copy": true }))
+            .await;
+    let copy = std::path::PathBuf::from(copied["path"].as_str().expect("path"));
+    assert!(
+        copy.starts_with(h.dir.path().canonicalize().expect("data dir")) || copy.starts_with(h.dir.path())
+    );
+    assert!(copy.ends_with("projects/legacy-copy"), "{}", copy.display());
+    assert_ne!(copied["id"], in_place["id"]);
+    assert_eq!(std::fs::read_to_string(copy.join("src/lib.rs")).expect("copied"), "pub fn old() {}\n");
+    assert_eq!(std::fs::read(copy.join("target/cache.bin")).expect("ignored files too").len(), 100_000);
+    assert!(git_cli(&copy, &["log", "--format=%s"]).contains("history that must survive"));
+    git_cli(&copy, &["fsck", "--strict"]);
+    let mut last = None;
+    while let Ok(Some(event)) =
+        tokio::time::timeout(std::time::Duration::from_millis(500), client.next_event()).await
+    {
+        if event.event.kind == "project.import_progress" {
+            last = Some(event.event.data.clone());
+        }
+    }
+    let last = last.expect("progress was announced");
+    assert_eq!(last["files_done"], last["files_total"], "{last}");
+    assert_eq!(last["bytes_done"], last["bytes_total"], "{last}");
+
+    // Writing in the copy leaves the original alone.
+    call(
+        &client,
+        "files.write",
+        json!({ "project_id": copied["id"], "path": "src/lib.rs", "content": "pub fn new() {}\n" }),
+    )
+    .await;
+    assert_eq!(std::fs::read_to_string(original.join("src/lib.rs")).expect("read"), "pub fn old() {}\n");
+
+    let missing = crate::support::rpc(
+        &client,
+        "projects.import",
+        json!({ "path": original.join("nope"), "copy": true }),
+    )
+    .await;
+    assert_eq!(missing["error"]["data"]["kind"], "invalid_input", "{missing}");
+    let count = call(&client, "projects.list", json!({})).await.as_array().expect("list").len();
+    assert_eq!(count, 2, "a failed import adds nothing");
+}
+
 #[tokio::test]
 async fn files_are_read_and_written_inside_the_project_only() {
     let h = Harness::new().await;

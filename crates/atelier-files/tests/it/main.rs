@@ -126,3 +126,79 @@ fn outside_edits_are_reported_but_not_git_or_ignored_ones() {
     println!("watch latency: {:?}", written.elapsed());
     assert!(!seen.iter().any(|p| p.starts_with(".git/") || p.ends_with(".log")), "{seen:?}");
 }
+
+#[test]
+fn a_folder_made_after_the_watch_started_is_watched_with_what_was_put_in_it() {
+    use std::sync::mpsc::channel;
+    use std::time::Duration;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let (tx, rx) = channel();
+    let _watcher = atelier_files::watch(root, move |paths| {
+        tx.send(paths).ok();
+    })
+    .unwrap();
+    // The folder and its first file arrive together (as `git checkout` or `mkdir -p && cp` do).
+    std::fs::create_dir_all(root.join("new/deeper")).unwrap();
+    std::fs::write(root.join("new/deeper/first.txt"), "1").unwrap();
+    let mut seen = Vec::new();
+    while !seen.contains(&"new/deeper/first.txt".to_owned()) {
+        seen.extend(rx.recv_timeout(Duration::from_secs(5)).expect("the new folder's file within 5 s"));
+    }
+    // Later edits inside it are seen too: the new folder has its own watch now.
+    std::thread::sleep(Duration::from_millis(100));
+    std::fs::write(root.join("new/deeper/second.txt"), "2").unwrap();
+    while !seen.contains(&"new/deeper/second.txt".to_owned()) {
+        seen.extend(rx.recv_timeout(Duration::from_secs(5)).expect("a later edit within 5 s"));
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_name_that_is_not_utf8_is_listed_marked_and_refused_with_a_reason() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let name = std::ffi::OsStr::from_bytes(b"caf\xe9.txt");
+    std::fs::write(root.join(name), "latin-1 name").unwrap();
+    std::fs::write(root.join("fine.txt"), "ok").unwrap();
+    let tree = atelier_files::tree(root, "").unwrap();
+    let odd = tree.iter().find(|e| e.path.starts_with("caf")).expect("listed");
+    assert!(odd.non_utf8_name && odd.path.contains('\u{FFFD}'), "{odd:?}");
+    assert!(!tree.iter().find(|e| e.path == "fine.txt").unwrap().non_utf8_name);
+    let err = atelier_files::read(root, &odd.path).unwrap_err().to_string();
+    assert!(err.contains("not valid UTF-8") && err.contains("rename"), "{err}");
+    let err = atelier_files::write(root, &odd.path, "new").unwrap_err().to_string();
+    assert!(err.contains("not valid UTF-8"), "{err}");
+    assert_eq!(std::fs::read_dir(root).unwrap().count(), 2, "no second file with a mangled name");
+}
+
+#[test]
+fn a_copy_has_everything_with_links_as_links_and_never_overwrites() {
+    let dir = tempfile::tempdir().unwrap();
+    let from = dir.path().join("from");
+    std::fs::create_dir_all(from.join(".git/objects")).unwrap();
+    std::fs::create_dir_all(from.join("target/debug")).unwrap();
+    std::fs::create_dir_all(from.join("src")).unwrap();
+    std::fs::write(from.join(".gitignore"), "target/\n").unwrap();
+    std::fs::write(from.join(".git/HEAD"), "ref: refs/heads/main\n").unwrap();
+    std::fs::write(from.join("target/debug/app"), vec![7u8; 300_000]).unwrap();
+    std::fs::write(from.join("src/main.rs"), "fn main() {}\n").unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink("src/main.rs", from.join("entry.rs")).unwrap();
+    let to = dir.path().join("to");
+    let mut reports = Vec::new();
+    let done = atelier_files::copy_tree(&from, &to, |p| reports.push(p)).unwrap();
+    assert_eq!((done.files_done, done.files_total), (4, 4), "ignored files and .git are copied too");
+    assert_eq!(done.bytes_done, done.bytes_total);
+    assert_eq!(reports.first().unwrap().files_done, 0, "the totals are known before copying starts");
+    assert_eq!(reports.last().unwrap(), &done);
+    assert_eq!(std::fs::read(to.join("target/debug/app")).unwrap().len(), 300_000);
+    assert_eq!(std::fs::read_to_string(to.join(".git/HEAD")).unwrap(), "ref: refs/heads/main\n");
+    #[cfg(unix)]
+    assert_eq!(std::fs::read_link(to.join("entry.rs")).unwrap(), std::path::Path::new("src/main.rs"));
+    assert!(from.join("src/main.rs").exists(), "the source is only read");
+    let err = atelier_files::copy_tree(&from, &to, |_| {}).unwrap_err().to_string();
+    assert!(err.contains("already exists"), "{err}");
+    assert!(to.join("src/main.rs").exists(), "a refused copy touches nothing");
+}

@@ -18,6 +18,7 @@ pub mod bus;
 mod chat;
 mod error;
 mod git;
+mod models;
 mod project;
 mod rpc;
 mod system;
@@ -57,6 +58,7 @@ struct Inner {
     terminals: atelier_terminal::Terminals,
     /// Outside-edit watches of the projects someone is subscribed to.
     watchers: std::sync::Mutex<std::collections::HashMap<String, atelier_files::Watcher>>,
+    pulls: models::Pulls,
 }
 
 /// The running engine. Cheap to clone.
@@ -108,6 +110,7 @@ impl App {
                 engine,
                 terminals: atelier_terminal::Terminals::new(terminal::PER_PROJECT),
                 watchers: std::sync::Mutex::default(),
+                pulls: models::Pulls::default(),
             }),
         };
         app.recover_interrupted().await?;

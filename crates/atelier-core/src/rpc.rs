@@ -10,7 +10,7 @@ use std::sync::Arc;
 use atelier_protocol::{
     AgentsList, CheckpointRestored, CheckpointsRestore, Empty, FileContent, FilesRead, FilesTree, FilesWrite,
     GitCheckout, GitCommit, GitDiff, GitLog, GitPaths, GitRemote, IdParams, MessagesList, MessagesSearch,
-    MessagesSend, MessagesStop, ModelsList, Pong, ProjectParams, ProjectsCreate, ProjectsDelete,
+    MessagesSend, MessagesStop, ModelName, ModelsList, Pong, ProjectParams, ProjectsCreate, ProjectsDelete,
     ProjectsImport, Response, RpcError, SessionsCreate, SessionsList, Subscribe, Subscribed, TerminalId,
     TerminalOpened, TerminalsOpen, TerminalsResize, TerminalsWrite, Unsubscribe, WorkflowsApprove,
     WorkflowsControl, WorkflowsList, WorkflowsStart, to_value, topics,
@@ -357,6 +357,18 @@ impl Client {
                 let _: ModelsList = params(method, p)?;
                 ok(app.list_models().await?)
             }
+            "models.pull" => {
+                let p: ModelName = params(method, p)?;
+                ok(app.pull_model(&p.name)?)
+            }
+            "models.pull_cancel" => {
+                let p: ModelName = params(method, p)?;
+                ok(app.cancel_pull(&p.name)?)
+            }
+            "models.delete" => {
+                let p: ModelName = params(method, p)?;
+                ok(app.delete_model(&p.name).await?)
+            }
             "subscribe" => {
                 let p: Subscribe = params(method, p)?;
                 self.subscribe(p).await
@@ -390,23 +402,6 @@ impl Client {
             self.app.watch_project(project).await;
         }
         ok(Subscribed { last_seq })
-    }
-}
-
-impl App {
-    pub async fn list_models(&self) -> Result<Vec<atelier_protocol::Model>, CoreError> {
-        let models = self.provider().list_models().await?;
-        Ok(models
-            .into_iter()
-            .map(|m| atelier_protocol::Model {
-                name: m.name,
-                provider: m.provider,
-                size: m.size,
-                context_length: m.context_length,
-                family: m.family,
-                quantization: m.quantization,
-            })
-            .collect())
     }
 }
 

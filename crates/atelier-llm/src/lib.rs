@@ -78,6 +78,17 @@ pub struct ModelInfo {
     pub context_length: Option<u32>,
 }
 
+/// One step of a model download (Ollama's `/api/pull` lines).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PullProgress {
+    /// `pulling manifest`, `pulling <digest>`, `verifying sha256 digest`, `writing manifest`,
+    /// `success`.
+    pub status: String,
+    pub digest: Option<String>,
+    pub completed: Option<u64>,
+    pub total: Option<u64>,
+}
+
 #[derive(Debug, Clone)]
 pub struct LlmConfig {
     pub connect_timeout: Duration,
@@ -162,4 +173,45 @@ pub trait Provider: Send + Sync + std::fmt::Debug {
     async fn context_length(&self, model: &str) -> Result<Option<u32>, LlmError>;
     /// The server's version; also a cheap reachability probe.
     async fn version(&self) -> Result<String, LlmError>;
+    /// Downloads a model, reporting each step; cancelling stops the download (a later pull
+    /// resumes it where the server supports that, as Ollama does).
+    async fn pull_model(
+        &self,
+        name: &str,
+        _cancel: &CancellationToken,
+        _on_progress: &mut (dyn FnMut(PullProgress) + Send),
+    ) -> Result<(), LlmError> {
+        Err(LlmError::InvalidRequest(format!(
+            "{} servers cannot download `{name}` through Atelier; add models with the server's own tools",
+            self.name()
+        )))
+    }
+    /// Removes a downloaded model.
+    async fn delete_model(&self, name: &str) -> Result<(), LlmError> {
+        Err(LlmError::InvalidRequest(format!(
+            "{} servers cannot remove `{name}` through Atelier; use the server's own tools",
+            self.name()
+        )))
+    }
+}
+
+/// The context window to ask a model for: room for the prompt (estimated from its length) and
+/// `reply_tokens`, rounded up to a multiple of 2,048, at least 4,096 and at most the model's
+/// context length. Short chats then don't reserve a huge buffer, and long ones are not cut
+/// to the server's small default.
+pub fn choose_num_ctx(messages: &[ChatMessage], reply_tokens: u32, model_context: Option<u32>) -> u32 {
+    let wanted = estimate_tokens(messages).saturating_add(reply_tokens);
+    let rounded = wanted.div_ceil(2048).saturating_mul(2048).max(4096);
+    match model_context {
+        Some(limit) if limit > 0 => rounded.min(limit),
+        _ => rounded,
+    }
+}
+
+/// A generous estimate of a prompt's tokens (about 3 characters a token, plus a few per
+/// message for the chat template): better to reserve a little too much than to truncate.
+pub fn estimate_tokens(messages: &[ChatMessage]) -> u32 {
+    let chars: usize = messages.iter().map(|m| m.content.chars().count()).sum();
+    let tokens = chars.div_ceil(3) + messages.len() * 8;
+    u32::try_from(tokens).unwrap_or(u32::MAX)
 }

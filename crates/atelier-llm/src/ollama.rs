@@ -1,5 +1,5 @@
 //! Ollama's native API: `/api/chat` streamed as NDJSON, `/api/tags`, `/api/show`,
-//! `/api/version`.
+//! `/api/version`, and model management: `/api/pull` (streamed progress) and `/api/delete`.
 
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
@@ -9,7 +9,7 @@ use crate::stream::{
     Emitter, check_status, http_client, looks_like_missing_model, next_chunk, send, with_retries,
 };
 use crate::think::ThinkSplitter;
-use crate::{ChatRequest, Completion, Delta, LlmConfig, LlmError, ModelInfo, Provider, Usage};
+use crate::{ChatRequest, Completion, Delta, LlmConfig, LlmError, ModelInfo, Provider, PullProgress, Usage};
 
 #[derive(Debug, Clone)]
 pub struct OllamaProvider {
@@ -209,6 +209,69 @@ impl Provider for OllamaProvider {
     async fn version(&self) -> Result<String, LlmError> {
         let v = self.get_json("/api/version", "").await?;
         Ok(v["version"].as_str().unwrap_or("unknown").to_owned())
+    }
+
+    async fn pull_model(
+        &self,
+        name: &str,
+        cancel: &CancellationToken,
+        on_progress: &mut (dyn FnMut(PullProgress) + Send),
+    ) -> Result<(), LlmError> {
+        if name.trim().is_empty() {
+            return Err(LlmError::InvalidRequest("no model name was given".into()));
+        }
+        let request = self.client.post(self.url("/api/pull")).json(&json!({ "model": name, "stream": true }));
+        let response = send(&self.endpoint, request, self.config.first_byte_timeout, cancel).await?;
+        let response = check_status(&self.endpoint, name, response).await?;
+        let mut stream = response.bytes_stream();
+        let mut buffer: Vec<u8> = Vec::new();
+        loop {
+            // Large layers can go quiet while the server verifies them: the first-byte timeout
+            // (minutes), not the chat idle timeout, bounds a silence.
+            let Some(chunk) =
+                next_chunk(&self.endpoint, &mut stream, self.config.first_byte_timeout, cancel).await?
+            else {
+                return Err(LlmError::Stream {
+                    endpoint: self.endpoint.clone(),
+                    message: format!("the download of `{name}` broke off; pull again to resume it"),
+                });
+            };
+            buffer.extend_from_slice(&chunk);
+            while let Some(pos) = buffer.iter().position(|b| *b == b'\n') {
+                let line: Vec<u8> = buffer.drain(..=pos).collect();
+                let text = String::from_utf8_lossy(&line);
+                let Ok(value) = serde_json::from_str::<Value>(text.trim()) else { continue };
+                if let Some(error) = value.get("error") {
+                    let message = error.as_str().map(str::to_owned).unwrap_or_else(|| error.to_string());
+                    let m = message.to_ascii_lowercase();
+                    if m.contains("does not exist") || m.contains("not found") {
+                        return Err(LlmError::ModelNotFound { model: name.to_owned() });
+                    }
+                    return Err(LlmError::Stream { endpoint: self.endpoint.clone(), message });
+                }
+                let status = value["status"].as_str().unwrap_or_default().to_owned();
+                let done = status == "success";
+                on_progress(PullProgress {
+                    status,
+                    digest: value["digest"].as_str().map(str::to_owned),
+                    completed: value["completed"].as_u64(),
+                    total: value["total"].as_u64(),
+                });
+                if done {
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    async fn delete_model(&self, name: &str) -> Result<(), LlmError> {
+        let never = CancellationToken::new();
+        let request = self.client.delete(self.url("/api/delete")).json(&json!({ "model": name }));
+        let response = send(&self.endpoint, request, self.config.connect_timeout * 2, &never).await?;
+        if response.status() == reqwest::StatusCode::NOT_FOUND {
+            return Err(LlmError::ModelNotFound { model: name.to_owned() });
+        }
+        check_status(&self.endpoint, name, response).await.map(|_| ())
     }
 }
 

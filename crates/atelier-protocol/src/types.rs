@@ -544,6 +544,29 @@ pub struct ModelsList {
     pub provider: Option<String>,
 }
 
+/// `models.pull`, `models.pull_cancel`, `models.delete`.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(optional_fields = nullable)]
+pub struct ModelName {
+    pub name: String,
+}
+
+/// `model.pull_progress` on `models`. `status` is the server's step (`pulling manifest`,
+/// `pulling <digest>`, `verifying sha256 digest`, `writing manifest`, `success`), or Atelier's
+/// `cancelled` / `error` at the end.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+#[ts(optional_fields = nullable)]
+pub struct ModelPullProgress {
+    pub name: String,
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completed: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<FailureInfo>,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
 #[ts(optional_fields = nullable)]
 pub struct Model {
@@ -654,6 +677,8 @@ pub mod event_types {
     pub const SYSTEM_HEALTH: &str = "system.health";
     pub const NOTIFICATION: &str = "notification";
     pub const PROJECT_IMPORT_PROGRESS: &str = "project.import_progress";
+    pub const MODEL_PULL_PROGRESS: &str = "model.pull_progress";
+    pub const MODELS_CHANGED: &str = "models.changed";
 }
 
 /// Topic names.

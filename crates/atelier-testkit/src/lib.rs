@@ -140,6 +140,12 @@ struct Script {
     queue: VecDeque<Scenario>,
     default: Scenario,
     models: Vec<TestModel>,
+    /// What `/api/pull` can download; a pulled model joins `models`.
+    registry: Vec<TestModel>,
+    /// The pause between two pull progress lines.
+    pull_delay: Duration,
+    /// Bytes of an interrupted pull, where the next pull of that model resumes.
+    partial_pulls: std::collections::HashMap<String, u64>,
     requests: Vec<RecordedRequest>,
     chat_requests: usize,
 }
@@ -184,6 +190,9 @@ impl TestLlm {
                 queue: VecDeque::new(),
                 default: Scenario::Echo,
                 models: vec![TestModel::new("test-model", 8192)],
+                registry: Vec::new(),
+                pull_delay: Duration::from_millis(5),
+                partial_pulls: std::collections::HashMap::new(),
                 requests: Vec::new(),
                 chat_requests: 0,
             })),
@@ -193,6 +202,8 @@ impl TestLlm {
             .route("/api/chat", post(ollama_chat))
             .route("/api/tags", get(ollama_tags))
             .route("/api/show", post(ollama_show))
+            .route("/api/pull", post(ollama_pull))
+            .route("/api/delete", axum::routing::delete(ollama_delete))
             .route("/api/version", get(|| async { axum::Json(json!({ "version": "0.12.0-testkit" })) }))
             .route("/v1/chat/completions", post(openai_chat))
             .route("/v1/models", get(openai_models))
@@ -243,6 +254,18 @@ impl TestLlm {
 
     pub fn set_models(&self, models: Vec<TestModel>) {
         self.shared.script().models = models;
+    }
+
+    /// Models `/api/pull` can download (in 10 progress steps, `delay` apart).
+    pub fn set_registry(&self, models: Vec<TestModel>, delay: Duration) {
+        let mut script = self.shared.script();
+        script.registry = models;
+        script.pull_delay = delay;
+    }
+
+    /// The names of the models `/api/tags` lists now.
+    pub fn model_names(&self) -> Vec<String> {
+        self.shared.script().models.iter().map(|m| m.name.clone()).collect()
     }
 
     pub fn requests(&self) -> Vec<RecordedRequest> {
@@ -593,6 +616,70 @@ async fn ollama_tags(State(shared): State<Shared>) -> Response {
         })
         .collect();
     axum::Json(json!({ "models": models })).into_response()
+}
+
+/// `/api/pull`: Ollama's progress lines; an unknown model ends in Ollama's error line. An
+/// interrupted pull resumes where it stopped.
+async fn ollama_pull(State(shared): State<Shared>, request: Request) -> Response {
+    let body = read_json(&shared, request).await;
+    let name = body["model"].as_str().or_else(|| body["name"].as_str()).unwrap_or_default().to_owned();
+    let (model, delay, start) = {
+        let script = shared.script();
+        let model = script.registry.iter().find(|m| m.name == name).cloned();
+        (model, script.pull_delay, script.partial_pulls.get(&name).copied().unwrap_or(0))
+    };
+    let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(4);
+    let line = |v: Value| Ok::<_, std::io::Error>(Bytes::from(format!("{v}\n")));
+    tokio::spawn(async move {
+        if tx.send(line(json!({ "status": "pulling manifest" }))).await.is_err() {
+            return;
+        }
+        let Some(model) = model else {
+            let error = json!({ "error": "pull model manifest: file does not exist" });
+            tx.send(line(error)).await.ok();
+            return;
+        };
+        let digest = "sha256:6a0746a1ec1aef3e7ec53868f220ff6e389f6f8ef87a01d77c96807de94ca2aa";
+        let total = model.size;
+        let step = total.div_ceil(10).max(1);
+        let mut completed = start;
+        while completed < total {
+            tokio::time::sleep(delay).await;
+            completed = (completed + step).min(total);
+            let progress = json!({ "status": format!("pulling {}", &digest[7..19]), "digest": digest,
+                                   "total": total, "completed": completed });
+            if tx.send(line(progress)).await.is_err() {
+                return;
+            }
+            shared.script().partial_pulls.insert(model.name.clone(), completed);
+        }
+        for status in ["verifying sha256 digest", "writing manifest", "success"] {
+            if status == "success" {
+                let mut script = shared.script();
+                script.partial_pulls.remove(&model.name);
+                script.models.retain(|m| m.name != model.name);
+                script.models.push(model.clone());
+            }
+            if tx.send(line(json!({ "status": status }))).await.is_err() {
+                return;
+            }
+        }
+    });
+    Body::from_stream(ReceiverStream { rx }).into_response()
+}
+
+/// `/api/delete`: 200 with no body, or 404 for a model that is not there.
+async fn ollama_delete(State(shared): State<Shared>, request: Request) -> Response {
+    let body = read_json(&shared, request).await;
+    let name = body["model"].as_str().or_else(|| body["name"].as_str()).unwrap_or_default().to_owned();
+    let mut script = shared.script();
+    let before = script.models.len();
+    script.models.retain(|m| m.name != name);
+    if script.models.len() == before {
+        return (StatusCode::NOT_FOUND, axum::Json(json!({ "error": format!("model '{name}' not found") })))
+            .into_response();
+    }
+    StatusCode::OK.into_response()
 }
 
 async fn ollama_show(State(shared): State<Shared>, request: Request) -> Response {

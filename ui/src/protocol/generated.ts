@@ -106,6 +106,10 @@ export type MessagesStop = { session_id: string, };
 
 export type Model = { name: string, provider: string, size?: number | null, context_length?: number | null, family?: string | null, quantization?: string | null, };
 
+export type ModelName = { name: string, };
+
+export type ModelPullProgress = { name: string, status: string, completed?: number | null, total?: number | null, error?: FailureInfo | null, };
+
 export type ModelsList = { provider?: string | null, };
 
 export type Notification = { level: string, message: string, };

@@ -399,3 +399,68 @@ async fn push_and_pull_through_the_api() {
     assert_eq!(git(&remote, &["log", "--format=%s", "main"]).trim(), "Pushed");
     call(&client, "git.pull", json!({ "project_id": pid })).await;
 }
+
+#[tokio::test]
+async fn models_are_pulled_with_progress_cancelled_resumed_and_deleted() {
+    use atelier_testkit::TestModel;
+    let h = Harness::new().await;
+    let mut big = TestModel::new("qwen2.5-coder:7b", 32_768);
+    big.size = 10_000_000;
+    h.llm.set_registry(vec![big], std::time::Duration::from_millis(30));
+    let client = h.client();
+    call(&client, "subscribe", json!({ "topics": ["models"] })).await;
+
+    // Cancel part-way: the download stops and says so.
+    call(&client, "models.pull", json!({ "name": "qwen2.5-coder:7b" })).await;
+    let twice = crate::support::rpc(&client, "models.pull", json!({ "name": "qwen2.5-coder:7b" })).await;
+    assert_eq!(twice["error"]["data"]["kind"], "conflict", "one pull of a model at a time");
+    let mut interrupted_at = 0;
+    loop {
+        let event = crate::support::next_event(&client).await;
+        let data = &event.event.data;
+        if data["completed"].as_u64().unwrap_or(0) >= 3_000_000 && interrupted_at == 0 {
+            interrupted_at = data["completed"].as_u64().unwrap_or(0);
+            call(&client, "models.pull_cancel", json!({ "name": "qwen2.5-coder:7b" })).await;
+        }
+        if data["status"] == "cancelled" {
+            break;
+        }
+        assert_ne!(data["status"], "success", "cancelled before the end");
+    }
+    assert!(!h.llm.model_names().contains(&"qwen2.5-coder:7b".to_owned()));
+
+    // Pulling again resumes where it stopped and ends with the model listed.
+    call(&client, "models.pull", json!({ "name": "qwen2.5-coder:7b" })).await;
+    let mut first_completed = None;
+    let events = crate::support::events_until(&client, "models.changed").await;
+    for event in &events {
+        if let Some(done) = event.event.data["completed"].as_u64() {
+            first_completed.get_or_insert(done);
+        }
+    }
+    assert!(first_completed.expect("progress with sizes") > interrupted_at, "resumed, not restarted");
+    let statuses: Vec<_> = events.iter().filter_map(|e| e.event.data["status"].as_str()).collect();
+    assert!(statuses.ends_with(&["verifying sha256 digest", "writing manifest", "success"]), "{statuses:?}");
+    let models = call(&client, "models.list", json!({})).await;
+    let pulled = models.as_array().expect("list").iter().find(|m| m["name"] == "qwen2.5-coder:7b");
+    assert_eq!(pulled.expect("listed after the pull")["context_length"], 32_768);
+
+    // A model that does not exist: a clear error at the end of its progress.
+    call(&client, "models.pull", json!({ "name": "no-such-model" })).await;
+    let failed = loop {
+        let event = crate::support::next_event(&client).await;
+        if event.event.data["status"] == "error" {
+            break event.event.data.clone();
+        }
+    };
+    assert_eq!(failed["error"]["kind"], "not_found", "{failed}");
+    assert!(failed["error"]["message"].as_str().expect("message").contains("Check the name"), "{failed}");
+
+    call(&client, "models.delete", json!({ "name": "qwen2.5-coder:7b" })).await;
+    assert_eq!(crate::support::next_event(&client).await.event.kind, "models.changed");
+    assert!(!h.llm.model_names().contains(&"qwen2.5-coder:7b".to_owned()));
+    let again = crate::support::rpc(&client, "models.delete", json!({ "name": "qwen2.5-coder:7b" })).await;
+    assert_eq!(again["error"]["data"]["kind"], "not_found", "{again}");
+    let bad = crate::support::rpc(&client, "models.pull", json!({ "name": "two words" })).await;
+    assert_eq!(bad["error"]["data"]["kind"], "invalid_input");
+}

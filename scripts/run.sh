@@ -7,5 +7,7 @@ cd "$(dirname "$0")/.."
 source scripts/setup.sh
 export PATH="$HOME/.cargo/bin:$PATH"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/atelier-target}"
+# The release binary embeds the web UI: build it first.
+(cd ui && npm ci --no-audit --no-fund && npm run build)
 cargo build --release --locked -p atelier-cli
 exec "$CARGO_TARGET_DIR/release/atelier" serve "$@"

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Installs what building and testing Atelier needs on a Debian/Ubuntu machine, skipping what is
-# already there: system packages (as root, or through sudo) and the Rust toolchain.
+# already there: system packages (as root, or through sudo: the C toolchain, Node.js and npm for
+# the web UI, Chromium for its browser tests) and the Rust toolchain.
 set -euo pipefail
 
-APT_PACKAGES=(build-essential pkg-config git curl ca-certificates unzip libssl-dev)
+APT_PACKAGES=(build-essential pkg-config git curl ca-certificates unzip libssl-dev chromium)
+# Node.js and npm: Debian's packages unless a Node.js 18 or newer is already installed.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then APT_PACKAGES+=(nodejs npm); fi
 
 as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else

@@ -11,6 +11,10 @@ export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
 step() { printf '\n==> %s\n' "$*"; }
 
+# The web UI first: release builds embed ui/dist, and debug servers serve it from disk.
+step "ui: npm ci, typecheck, lint, unit tests, build"
+(cd ui && npm ci --no-audit --no-fund && npm run typecheck && npm run lint && npm test && npm run build)
+
 step "cargo fmt --check"
 cargo fmt --all --check
 step "cargo clippy"
@@ -24,4 +28,8 @@ status=${PIPESTATUS[0]}
 set -e
 # One closing line for the whole run (cargo's own last line is the last crate's doc-tests).
 awk '/^test result:/ { p += $4; f += $6 } END { printf "\ntests: %d passed, %d failed\n", p, f }' "$log"
-exit "$status"
+if [ "$status" != 0 ]; then exit "$status"; fi
+
+step "ui: browser end-to-end (atelier serve + testkit + Chromium)"
+cargo build --locked -p atelier-cli -p atelier-testkit
+(cd ui && npm run e2e)

@@ -24,6 +24,8 @@ use crate::App;
 use crate::bus::{Published, Subscriber};
 use crate::error::CoreError;
 
+const REMOTE_PER_MINUTE: u32 = 1200;
+const REMOTE_BURST: u32 = 200;
 /// What one client may do: remote clients are limited, the desktop window is not.
 #[derive(Debug, Clone)]
 pub struct ClientLimits {
@@ -35,9 +37,15 @@ pub struct ClientLimits {
 }
 
 impl ClientLimits {
-    /// For a remote client: 120 requests per 60 s with bursts of 20, 64 topics.
+    /// For a remote client: 1,200 requests per 60 s with bursts of 200, 64 topics. Generous
+    /// enough for a person typing into a terminal (a request per keystroke batch) and a UI
+    /// opening a workspace, tight enough that a runaway script cannot starve the engine.
     pub fn remote() -> Self {
-        Self { rate: NonZeroU32::new(120).zip(NonZeroU32::new(20)), max_topics: 64, queue_capacity: 4096 }
+        Self {
+            rate: NonZeroU32::new(REMOTE_PER_MINUTE).zip(NonZeroU32::new(REMOTE_BURST)),
+            max_topics: 64,
+            queue_capacity: 4096,
+        }
     }
 
     /// For an in-process client (the desktop window, the CLI).
@@ -176,7 +184,7 @@ impl Client {
             return error(RpcError::new(
                 atelier_protocol::ErrorKind::RateLimited,
                 format!(
-                    "too many requests (120 per minute, bursts of 20); retry in {} ms",
+                    "too many requests ({REMOTE_PER_MINUTE} per minute, bursts of {REMOTE_BURST}); retry in {} ms",
                     wait.as_millis().max(1)
                 ),
             ));

@@ -1,0 +1,172 @@
+import { useEffect, useRef, useState } from 'react';
+import type * as Monaco from 'monaco-editor';
+import { client, errorText } from '../api';
+import { useLiveFiles } from '../live';
+
+type MonacoModule = typeof Monaco;
+let monacoPromise: Promise<MonacoModule> | null = null;
+
+/** Monaco is loaded on first use, from the bundle (never a CDN). */
+function loadMonaco(): Promise<MonacoModule> {
+  monacoPromise ??= (async () => {
+    const [{ default: EditorWorker }, monaco] = await Promise.all([
+      import('monaco-editor/editor/editor.worker?worker'),
+      import('../monaco'),
+    ]);
+    (self as unknown as { MonacoEnvironment: Monaco.Environment }).MonacoEnvironment = { getWorker: () => new EditorWorker() };
+    return monaco as unknown as MonacoModule;
+  })();
+  return monacoPromise;
+}
+
+const LANGUAGES: Record<string, string> = {
+  rs: 'rust', ts: 'typescript', tsx: 'typescript', js: 'javascript', jsx: 'javascript', py: 'python', md: 'markdown',
+  json: 'json', toml: 'ini', yaml: 'yaml', yml: 'yaml', html: 'html', css: 'css', go: 'go', java: 'java', c: 'c', h: 'c',
+  cpp: 'cpp', sh: 'shell', sql: 'sql',
+};
+
+function language(path: string): string {
+  return LANGUAGES[path.split('.').pop()?.toLowerCase() ?? ''] ?? 'plaintext';
+}
+
+interface Props {
+  projectId: string;
+  open: string[];
+  active: string | null;
+  onActivate: (path: string) => void;
+  onClose: (path: string) => void;
+  changed: { n: number; paths: string[] };
+}
+
+export function Editor({ projectId, open, active, onActivate, onClose, changed }: Props) {
+  const host = useRef<HTMLDivElement>(null);
+  const editor = useRef<Monaco.editor.IStandaloneCodeEditor | null>(null);
+  const monacoRef = useRef<MonacoModule | null>(null);
+  const models = useRef(new Map<string, Monaco.editor.ITextModel>());
+  const saved = useRef(new Map<string, string>());
+  const [dirty, setDirty] = useState<Record<string, boolean>>({});
+  const [error, setError] = useState<string | null>(null);
+  const [ready, setReady] = useState(false);
+  const live = useLiveFiles((s) => (active ? s.files[active] : undefined));
+
+  useEffect(() => {
+    let disposed = false;
+    void loadMonaco().then((monaco) => {
+      if (disposed || !host.current) return;
+      monacoRef.current = monaco;
+      const dark = window.matchMedia?.('(prefers-color-scheme: dark)').matches;
+      editor.current = monaco.editor.create(host.current, { automaticLayout: true, theme: dark ? 'vs-dark' : 'vs', minimap: { enabled: false }, fontSize: 13 });
+      setReady(true);
+    });
+    const modelMap = models.current;
+    return () => {
+      disposed = true;
+      editor.current?.dispose();
+      for (const m of modelMap.values()) m.dispose();
+      modelMap.clear();
+    };
+  }, []);
+
+  // Opens (or re-reads) the active file.
+  const load = async (path: string, force: boolean) => {
+    const monaco = monacoRef.current;
+    if (!monaco) return;
+    let model = models.current.get(path);
+    if (model && !force) return model;
+    try {
+      const { content } = await client.call<{ content: string }>('files.read', { project_id: projectId, path });
+      saved.current.set(path, content);
+      if (!model) {
+        model = monaco.editor.createModel(content, language(path));
+        model.onDidChangeContent(() => setDirty((d) => ({ ...d, [path]: model?.getValue() !== saved.current.get(path) })));
+        models.current.set(path, model);
+      } else if (model.getValue() !== content) {
+        model.setValue(content);
+      }
+      setError(null);
+      return model;
+    } catch (e) {
+      setError(`${path}: ${errorText(e)}`);
+      return undefined;
+    }
+  };
+
+  useEffect(() => {
+    if (!ready || !active) return;
+    void load(active, false).then((model) => {
+      if (model) editor.current?.setModel(model);
+    });
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [ready, active, projectId]);
+
+  // Outside edits and agents' writes: reload open files that changed and have no unsaved edits.
+  useEffect(() => {
+    for (const path of changed.paths) {
+      if (models.current.has(path) && !dirty[path]) void load(path, true);
+    }
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [changed.n]);
+
+  // A file an agent is writing: shown as it streams.
+  useEffect(() => {
+    if (live === undefined || !active) return;
+    const model = models.current.get(active);
+    if (model && model.getValue() !== live) model.setValue(live);
+  }, [live, active]);
+
+  const save = async () => {
+    if (!active) return;
+    const model = models.current.get(active);
+    if (!model) return;
+    const content = model.getValue();
+    try {
+      await client.call('files.write', { project_id: projectId, path: active, content });
+      saved.current.set(active, content);
+      setDirty((d) => ({ ...d, [active]: false }));
+    } catch (e) {
+      setError(`${active}: ${errorText(e)}`);
+    }
+  };
+
+  return (
+    <section
+      className="editor"
+      aria-label="Editor"
+      onKeyDown={(e) => {
+        if ((e.ctrlKey || e.metaKey) && e.key === 's') {
+          e.preventDefault();
+          void save();
+        }
+      }}
+    >
+      <div role="tablist" aria-label="Open files" className="tabs">
+        {open.map((p) => (
+          <span key={p} className="tab">
+            <button role="tab" aria-selected={p === active} onClick={() => onActivate(p)}>
+              {p.split('/').pop()}
+              {dirty[p] ? ' •' : ''}
+            </button>
+            <button
+              aria-label={`Close ${p}`}
+              onClick={() => {
+                models.current.get(p)?.dispose();
+                models.current.delete(p);
+                onClose(p);
+              }}
+            >
+              ×
+            </button>
+          </span>
+        ))}
+        {active ? (
+          <button onClick={() => void save()} disabled={!dirty[active]} aria-label="Save file">
+            Save
+          </button>
+        ) : null}
+      </div>
+      {error ? <p className="error" role="alert">{error}</p> : null}
+      {!active ? <p className="muted hint">Open a file from the tree. Ctrl+S saves.</p> : null}
+      <div ref={host} className="monaco" data-path={active ?? ''} style={{ visibility: active ? 'visible' : 'hidden' }} />
+    </section>
+  );
+}

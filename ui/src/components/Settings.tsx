@@ -1,0 +1,100 @@
+import { useCallback, useState } from 'react';
+import { client, errorText, token, useLoad, useTopic } from '../api';
+import type { Event, Health, Model, ModelPullProgress } from '../protocol/generated';
+
+const gb = (b?: number | null) => (b ? `${(b / 1e9).toFixed(1)} GB` : '');
+
+export function Settings() {
+  const models = useLoad(() => client.call<Model[]>('models.list'), []);
+  const health = useLoad(() => client.call<Health>('system.health'), []);
+  const [pulls, setPulls] = useState<Record<string, ModelPullProgress>>({});
+  const [name, setName] = useState('');
+  const [note, setNote] = useState<string | null>(null);
+  useTopic(
+    'models',
+    useCallback(
+      (e: Event) => {
+        if (e.type === 'model.pull_progress') {
+          const p = e.data as unknown as ModelPullProgress;
+          setPulls((ps) => ({ ...ps, [p.name]: p }));
+          if (p.status === 'error') setNote(p.error?.message ?? 'The download failed.');
+        }
+        if (e.type === 'models.changed') models.reload();
+      },
+      // eslint-disable-next-line react-hooks/exhaustive-deps
+      [],
+    ),
+  );
+  const pull = () =>
+    client.call('models.pull', { name: name.trim() }).then(
+      () => setNote(null),
+      (e: unknown) => setNote(errorText(e)),
+    );
+  return (
+    <main className="settings" aria-label="Settings">
+      <h2>Health</h2>
+      {health.data ? (
+        <ul>
+          <li>
+            Overall: <strong>{health.data.status}</strong>
+          </li>
+          {health.data.checks.map((c) => (
+            <li key={c.name}>
+              {c.name}: {c.status} {c.detail ? <span className="muted">— {c.detail}</span> : null}
+            </li>
+          ))}
+        </ul>
+      ) : null}
+      <h2>Models</h2>
+      {models.error ? <p className="error">{models.error}</p> : null}
+      <table>
+        <tbody>
+          {(models.data ?? []).map((m) => (
+            <tr key={m.name}>
+              <td>{m.name}</td>
+              <td>{m.family}</td>
+              <td>{m.quantization}</td>
+              <td>{gb(m.size)}</td>
+              <td>{m.context_length ? `${m.context_length} tokens` : ''}</td>
+              <td>
+                <button
+                  aria-label={`Delete ${m.name}`}
+                  onClick={() => window.confirm(`Delete ${m.name}?`) && client.call('models.delete', { name: m.name }).catch((e: unknown) => setNote(errorText(e)))}
+                >
+                  Delete
+                </button>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <div className="row">
+        <input aria-label="Model to pull" value={name} onChange={(e) => setName(e.target.value)} placeholder="llama3.2 or qwen2.5-coder:7b" />
+        <button onClick={() => void pull()} disabled={!name.trim()}>
+          Pull
+        </button>
+      </div>
+      {note ? <p role="alert" className="error">{note}</p> : null}
+      {Object.values(pulls)
+        .filter((p) => !['success', 'cancelled', 'error'].includes(p.status))
+        .map((p) => (
+          <div key={p.name} className="row">
+            {p.name}: {p.status} <progress aria-label={`Download of ${p.name}`} max={p.total ?? 1} value={p.completed ?? 0} />
+            <button aria-label={`Cancel download of ${p.name}`} onClick={() => void client.call('models.pull_cancel', { name: p.name })}>
+              Cancel
+            </button>
+          </div>
+        ))}
+      <h2>This server</h2>
+      <p>
+        Address <code>{window.location.origin}</code>
+      </p>
+      {token ? (
+        <p>
+          Access token <code aria-label="Access token">{token}</code>{' '}
+          <button onClick={() => void navigator.clipboard?.writeText(`${window.location.origin}/#token=${token}`)}>Copy link</button>
+        </p>
+      ) : null}
+    </main>
+  );
+}

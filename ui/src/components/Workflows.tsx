@@ -1,0 +1,210 @@
+import { useCallback, useEffect, useRef, useState } from 'react';
+import { client, errorText, useLoad, useTopic } from '../api';
+import { useLiveFiles } from '../live';
+import type { Agent, Event, Project, Workflow } from '../protocol/generated';
+
+const FINISHED = ['completed', 'failed', 'cancelled'];
+
+interface Metrics {
+  tokens_in?: number;
+  tokens_out?: number;
+  context_used?: number;
+  context_limit?: number | null;
+  message_count?: number;
+  error_count?: number;
+  avg_execution_ms?: number;
+}
+
+function AgentNode({ agent, agents, current }: { agent: Agent; agents: Agent[]; current: Record<string, string> }) {
+  const m = (agent.metrics ?? {}) as Metrics;
+  const children = agents.filter((a) => a.parent_id === agent.id);
+  return (
+    <li>
+      <div className={`agent ${agent.status}`} aria-label={`${agent.role} ${agent.name}: ${agent.status}`}>
+        <strong>{agent.role}</strong> {agent.name} <span className="status">{agent.status}</span>
+        {current[agent.id] ? <span className="muted"> · {current[agent.id]}</span> : null}
+        <span className="muted"> · {(m.tokens_in ?? 0) + (m.tokens_out ?? 0)} tokens</span>
+        {m.context_limit ? <meter aria-label={`Context of ${agent.name}`} min={0} max={m.context_limit} value={m.context_used ?? 0} /> : null}
+      </div>
+      {children.length > 0 ? (
+        <ul>
+          {children.map((c) => (
+            <AgentNode key={c.id} agent={c} agents={agents} current={current} />
+          ))}
+        </ul>
+      ) : null}
+    </li>
+  );
+}
+
+function WorkflowView({ id, onOpenFile, onFinished }: { id: string; onOpenFile: (path: string) => void; onFinished: () => void }) {
+  const loaded = useLoad(() => client.call<Workflow>('workflows.get', { id }), [id]);
+  const [workflow, setWorkflow] = useState<Workflow | null>(null);
+  const [agents, setAgents] = useState<Agent[]>([]);
+  const [progress, setProgress] = useState<{ progress: number; stage: string; message: string } | null>(null);
+  const [files, setFiles] = useState<string[]>([]);
+  const [current, setCurrent] = useState<Record<string, string>>({});
+  const [error, setError] = useState<string | null>(null);
+  const started = useRef(Date.now());
+  const append = useLiveFiles((s) => s.append);
+  const finish = useLiveFiles((s) => s.finish);
+
+  useEffect(() => {
+    if (!loaded.data) return;
+    setWorkflow(loaded.data);
+    setAgents(loaded.data.agents ?? []);
+    started.current = Date.parse(loaded.data.created_at) || Date.now();
+  }, [loaded.data]);
+
+  const onEvent = useCallback(
+    (e: Event) => {
+      const d = e.data as Record<string, unknown>;
+      switch (e.type) {
+        case 'workflow.state':
+          setWorkflow((w) => (w ? { ...w, state: d.state as string } : w));
+          break;
+        case 'workflow.progress':
+          setProgress(d as { progress: number; stage: string; message: string });
+          break;
+        case 'agent.status': {
+          const a = d.agent as Agent;
+          setAgents((as) => (as.some((x) => x.id === a.id) ? as.map((x) => (x.id === a.id ? a : x)) : [...as, a]));
+          break;
+        }
+        case 'file.delta':
+          append(d.path as string, d.delta as string);
+          setCurrent((c) => ({ ...c, [d.agent_id as string]: d.path as string }));
+          break;
+        case 'file.written':
+          finish(d.path as string);
+          setFiles((f) => (f.includes(d.path as string) ? f : [...f, d.path as string]));
+          break;
+        case 'plan.ready':
+          setWorkflow((w) => (w ? { ...w, plan: d.plan as Workflow['plan'] } : w));
+          break;
+        case 'workflow.completed':
+        case 'workflow.failed':
+        case 'workflow.cancelled':
+          loaded.reload();
+          onFinished();
+          break;
+        case 'stream.gap':
+          loaded.reload();
+          break;
+      }
+    },
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+    [append, finish, onFinished],
+  );
+  useTopic(`workflow/${id}`, onEvent);
+
+  const control = (action: string) =>
+    client.call<Workflow>('workflows.control', { id, action }).then(setWorkflow, (e: unknown) => setError(errorText(e)));
+  const approve = () => client.call<Workflow>('workflows.approve_plan', { id }).then(setWorkflow, (e: unknown) => setError(errorText(e)));
+
+  if (!workflow) return <p className="muted">{loaded.error ?? 'Loading…'}</p>;
+  const finished = FINISHED.includes(workflow.state);
+  const pct = workflow.state === 'completed' ? 100 : Math.round((progress?.progress ?? workflow.progress) * 100);
+  const elapsed = (Date.now() - started.current) / 1000;
+  const eta = pct > 3 && pct < 100 ? Math.round((elapsed * (100 - pct)) / pct) : null;
+  const done = finished;
+  return (
+    <div className="workflow" aria-label="Workflow">
+      <p>
+        <strong>{workflow.request}</strong> — <span className="status">{workflow.state}</span>
+      </p>
+      <progress aria-label="Workflow progress" max={100} value={pct} />
+      <p className="muted">
+        {pct}% · {done ? workflow.state : (progress?.stage ?? workflow.stage)}
+        {progress?.message && !done ? ` · ${progress.message}` : ''}
+        {eta !== null && !done ? ` · about ${eta} s left` : ''}
+      </p>
+      <div className="row">
+        <button onClick={() => void control('pause')} disabled={done || workflow.state === 'paused'}>
+          Pause
+        </button>
+        <button onClick={() => void control('resume')} disabled={workflow.state !== 'paused'}>
+          Resume
+        </button>
+        <button onClick={() => void control('cancel')} disabled={done}>
+          Cancel
+        </button>
+        {workflow.state === 'awaiting_approval' ? <button onClick={() => void approve()}>Approve plan</button> : null}
+      </div>
+      {workflow.error ? <p className="error">{workflow.error}</p> : null}
+      {error ? <p className="error" role="alert">{error}</p> : null}
+      {workflow.plan ? (
+        <details open={workflow.state === 'awaiting_approval'}>
+          <summary>Plan</summary>
+          <pre>{JSON.stringify(workflow.plan, null, 2)}</pre>
+        </details>
+      ) : null}
+      <ul className="agents" aria-label="Agents">
+        {agents
+          .filter((a) => !a.parent_id || !agents.some((p) => p.id === a.parent_id))
+          .map((a) => (
+            <AgentNode key={a.id} agent={a} agents={agents} current={current} />
+          ))}
+      </ul>
+      {files.length > 0 ? (
+        <>
+          <h4>Files written</h4>
+          <ul aria-label="Files written">
+            {files.map((f) => (
+              <li key={f}>
+                <button className="link" onClick={() => onOpenFile(f)}>
+                  {f}
+                </button>
+              </li>
+            ))}
+          </ul>
+        </>
+      ) : null}
+      {workflow.summary ? <p>{workflow.summary}</p> : null}
+    </div>
+  );
+}
+
+export function Workflows({ project, onOpenFile }: { project: Project; onOpenFile: (path: string) => void }) {
+  const list = useLoad(() => client.call<Workflow[]>('workflows.list', { project_id: project.id }), [project.id]);
+  const [selected, setSelected] = useState<string | null>(null);
+  const [request, setRequest] = useState('');
+  const [approve, setApprove] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    if (!selected && list.data && list.data.length > 0) setSelected(list.data[0].id);
+  }, [list.data, selected]);
+  const start = async () => {
+    try {
+      const w = await client.call<Workflow>('workflows.start', { project_id: project.id, request, options: { approve_plan: approve } });
+      setRequest('');
+      setSelected(w.id);
+      list.reload();
+      setError(null);
+    } catch (e) {
+      setError(errorText(e));
+    }
+  };
+  return (
+    <section className="workflows" aria-label="Workflows">
+      <textarea aria-label="Request" value={request} onChange={(e) => setRequest(e.target.value)} placeholder="What should the agents build or change?" />
+      <div className="row">
+        <label>
+          <input type="checkbox" checked={approve} onChange={(e) => setApprove(e.target.checked)} /> approve the plan first
+        </label>
+        <button onClick={() => void start()} disabled={!request.trim()}>
+          Start workflow
+        </button>
+        <select aria-label="Workflow" value={selected ?? ''} onChange={(e) => setSelected(e.target.value)}>
+          {(list.data ?? []).map((w) => (
+            <option key={w.id} value={w.id}>
+              {w.request.slice(0, 40)} ({w.state})
+            </option>
+          ))}
+        </select>
+      </div>
+      {error ? <p className="error" role="alert">{error}</p> : null}
+      {selected ? <WorkflowView key={selected} id={selected} onOpenFile={onOpenFile} onFinished={list.reload} /> : <p className="muted">No workflows yet.</p>}
+    </section>
+  );
+}

@@ -483,7 +483,8 @@ impl Run {
                 model: self.model.clone(),
                 messages: messages.clone(),
                 format: format.clone(),
-                num_ctx: None,
+                // Room for the prompt and a whole file in reply.
+                num_ctx: Some(atelier_llm::choose_num_ctx(&messages, 8192, self.context_limit)),
                 temperature: None,
             };
             let started = Instant::now();

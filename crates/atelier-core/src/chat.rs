@@ -37,6 +37,9 @@ struct ActiveReply {
     cancel: CancellationToken,
 }
 
+/// Room kept for the reply when sizing a chat's context window.
+const REPLY_RESERVE_TOKENS: u32 = 2048;
+
 impl Chats {
     fn active(&self) -> MutexGuard<'_, HashMap<String, ActiveReply>> {
         self.active.lock().unwrap_or_else(|p| p.into_inner())
@@ -350,7 +353,7 @@ impl App {
                 Ok(rows) => rows,
                 Err(e) => return (streamed, Err(e.into())),
             };
-        let messages = history
+        let messages: Vec<ChatMessage> = history
             .into_iter()
             .filter(|m| {
                 use atelier_store::MessageStatus as S;
@@ -366,8 +369,18 @@ impl App {
                 content: m.content,
             })
             .collect();
-        let request =
-            ChatRequest { model: model.clone(), messages, format: None, num_ctx: None, temperature: None };
+        // The context window sized to this conversation (Ollama otherwise uses its small
+        // default and silently drops the start of long chats).
+        let limit = self.context_length(&model).await;
+        let num_ctx = atelier_llm::choose_num_ctx(&messages, REPLY_RESERVE_TOKENS, limit);
+        (streamed.num_ctx, streamed.limit) = (Some(num_ctx), limit);
+        let request = ChatRequest {
+            model: model.clone(),
+            messages,
+            format: None,
+            num_ctx: Some(num_ctx),
+            temperature: None,
+        };
         let mut last_save = Instant::now();
         let store = self.store().clone();
         let bus = self.bus().clone();
@@ -447,9 +460,10 @@ impl App {
                     .await?;
                 let message = message_to_api(self.store().get_message(reply_id).await?);
                 self.bus().publish(topic, ev::MESSAGE_COMPLETED, to_value(&MessageEvent { message }));
-                if let Some(limit) = self.context_length(&model).await {
+                if let Some(limit) = streamed.limit {
                     let used = usage.prompt_tokens + usage.completion_tokens;
-                    let data = ContextUsage { used_tokens: used, limit_tokens: limit };
+                    let data =
+                        ContextUsage { used_tokens: used, limit_tokens: limit, num_ctx: streamed.num_ctx };
                     self.bus().publish(topic, ev::CONTEXT_USAGE, to_value(&data));
                 }
             }
@@ -510,6 +524,9 @@ impl App {
 struct Streamed {
     content: String,
     reasoning: String,
+    /// The context window asked for (and the model's), for `context.usage`.
+    num_ctx: Option<u32>,
+    limit: Option<u32>,
 }
 
 #[cfg(test)]

@@ -215,3 +215,25 @@ pub fn estimate_tokens(messages: &[ChatMessage]) -> u32 {
     let tokens = chars.div_ceil(3) + messages.len() * 8;
     u32::try_from(tokens).unwrap_or(u32::MAX)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(chars: usize) -> Vec<ChatMessage> {
+        vec![ChatMessage { role: Role::User, content: "x".repeat(chars) }]
+    }
+
+    #[test]
+    fn num_ctx_fits_the_conversation_within_the_model() {
+        // A short chat does not reserve a huge buffer on a 128k model.
+        assert_eq!(choose_num_ctx(&user(100), 2048, Some(131_072)), 4096);
+        // A long one gets room for itself and the reply, in steps of 2,048.
+        let n = choose_num_ctx(&user(60_000), 2048, Some(131_072));
+        assert!(n >= 20_000 + 2048 && n.is_multiple_of(2048) && n < 24_576, "{n}");
+        // Never more than the model has.
+        assert_eq!(choose_num_ctx(&user(1_000_000), 2048, Some(32_768)), 32_768);
+        // Unknown context length: sized to the conversation.
+        assert_eq!(choose_num_ctx(&user(30_000), 2048, None), 12_288);
+    }
+}

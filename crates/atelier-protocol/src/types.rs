@@ -652,6 +652,10 @@ pub struct MessageFailed {
 pub struct ContextUsage {
     pub used_tokens: u32,
     pub limit_tokens: u32,
+    /// The context window asked of the model for this reply (Ollama's `num_ctx`): room for the
+    /// conversation and the reply, rounded up to 2,048, at least 4,096, at most `limit_tokens`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub num_ctx: Option<u32>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]

@@ -11,7 +11,12 @@ export type CheckpointRestored = { undo: Checkpoint, };
 
 export type CheckpointsRestore = { project_id: string, id: string, };
 
-export type ContextUsage = { used_tokens: number, limit_tokens: number, };
+export type ContextUsage = { used_tokens: number, limit_tokens: number, 
+/**
+ * The context window asked of the model for this reply (Ollama's `num_ctx`): room for the
+ * conversation and the reply, rounded up to 2,048, at least 4,096, at most `limit_tokens`.
+ */
+num_ctx?: number | null, };
 
 export type CoordinatorMetrics = { total_messages: number, total_workflows: number, registered_agents: number, healthy_agents: number, active_workflows: number, };
 

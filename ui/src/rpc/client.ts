@@ -50,6 +50,8 @@ export class RpcClient {
   private readonly stateListeners = new Set<() => void>();
   private timer: ReturnType<typeof setTimeout> | null = null;
   private stopped = false;
+  /** A connection attempt is under way: never two at once (they would both deliver events). */
+  private connecting = false;
   state: ConnectionState = { status: 'connecting', attempt: 0, retryAt: null, lastError: null };
 
   constructor(
@@ -119,15 +121,19 @@ export class RpcClient {
   }
 
   private async connect(): Promise<void> {
+    if (this.connecting) return;
+    this.connecting = true;
     try {
       await this.transport.open({
         message: (value) => this.receive(value as RpcResponse),
         close: (reason) => this.lost(reason),
       });
     } catch (e) {
+      this.connecting = false;
       this.lost(e instanceof Error ? e.message : String(e));
       return;
     }
+    this.connecting = false;
     this.setState({ status: 'open', attempt: 0, retryAt: null, lastError: null });
     await this.subscribeTopics([...this.listeners.keys()]);
   }

@@ -59,6 +59,8 @@ async fn a_reply_streams_as_deltas_and_is_stored_complete() {
     let usage = &usage.last().expect("usage").event.data;
     assert_eq!(usage["limit_tokens"], 8192);
     assert!(usage["used_tokens"].as_u64().expect("used") > 0);
+    // A short chat asks for a small window, and says which.
+    assert_eq!(usage["num_ctx"], 4096);
 
     let messages = call(&client, "messages.list", json!({ "session_id": sid })).await;
     let last = messages.as_array().expect("list").last().expect("reply").clone();
@@ -66,6 +68,7 @@ async fn a_reply_streams_as_deltas_and_is_stored_complete() {
     assert_eq!(last["content"], "Hello there, how can I help?");
     // The model saw the system message, the seed and the person's message, in order.
     let request = h.llm.requests().into_iter().rev().find(|r| r.path == "/api/chat").expect("chat request");
+    assert_eq!(request.body["options"]["num_ctx"], 4096, "the window sent to Ollama");
     let roles: Vec<_> =
         request.body["messages"].as_array().expect("messages").iter().map(|m| m["role"].clone()).collect();
     assert_eq!(roles, vec![json!("system"), json!("assistant"), json!("user")]);

@@ -1,6 +1,6 @@
 //! The `atelier` command: `serve` runs the engine headless behind the embedded server, `chat`
 //! talks to a model from the terminal, `run` runs a workflow on a project folder, `doctor`
-//! checks that everything Atelier needs is there.
+//! checks that everything Atelier needs is there, `models` lists, pulls and removes models.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -11,6 +11,7 @@ mod chat;
 mod doctor;
 mod engine;
 mod logging;
+mod models;
 mod run;
 mod serve;
 
@@ -35,6 +36,8 @@ enum Command {
     Doctor(doctor::Args),
     /// Run a workflow on a project folder: plan, write the files, commit.
     Run(run::Args),
+    /// List, download (with a progress bar) and remove the model server's models.
+    Models(models::Args),
 }
 
 fn main() -> ExitCode {
@@ -61,6 +64,7 @@ fn main() -> ExitCode {
             Command::Chat(args) => chat::run(args, data_dir).await,
             Command::Doctor(args) => doctor::run(args, data_dir).await,
             Command::Run(args) => run::run(args, data_dir).await,
+            Command::Models(args) => models::run(args).await,
         }
     });
     match result {

@@ -29,3 +29,31 @@ async fn doctor_says_how_to_fix_a_missing_ollama() {
     assert!(text.contains("FAIL  model endpoint"), "{text}");
     assert!(text.contains("ollama serve") && text.contains("OLLAMA_HOST"), "{text}");
 }
+
+#[tokio::test]
+async fn models_are_listed_pulled_and_removed_from_the_command_line() {
+    use atelier_testkit::TestModel;
+    let llm = TestLlm::start().await.expect("testkit");
+    llm.set_registry(vec![TestModel::new("qwen2.5-coder:7b", 32_768)], std::time::Duration::from_millis(1));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let run = |args: &[&str]| {
+        let mut cmd = tokio::process::Command::from(atelier(dir.path(), &llm.url()));
+        cmd.args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).output()
+    };
+    let out = run(&["models", "pull", "qwen2.5-coder:7b"]).await.expect("runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("pulling manifest") && text.contains("pulled qwen2.5-coder:7b"), "{text}");
+    let out = run(&["models", "list"]).await.expect("runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("qwen2.5-coder:7b") && text.contains("32768 tokens") && text.contains("Q4_K_M"),
+        "{text}"
+    );
+    let out = run(&["models", "rm", "qwen2.5-coder:7b"]).await.expect("runs");
+    assert!(out.status.success());
+    assert!(!llm.model_names().contains(&"qwen2.5-coder:7b".to_owned()));
+    let out = run(&["models", "pull", "no-such-model"]).await.expect("runs");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("check the name"), "a clear error");
+}

@@ -186,7 +186,9 @@ pub fn watch(root: &Path, on_change: impl Fn(Vec<String>) + Send + 'static) -> R
                     if relative == Path::new(".gitignore") {
                         ignored = gitignore(&root);
                         // A folder no longer ignored needs its watch now.
-                        new_folders.push(root.clone());
+                        if PER_FOLDER {
+                            new_folders.push(root.clone());
+                        }
                     }
                     let is_dir = path.is_dir();
                     if ignored.matched_path_or_any_parents(relative, is_dir).is_ignore() {

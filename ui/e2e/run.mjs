@@ -43,6 +43,8 @@ const script = {
       when: 'Request:',
       reply: '{"summary": "Add a greeting", "modules": [{"name": "greet", "responsibility": "greetings", "files": [{"path": "src/greet.txt", "purpose": "a greeting"}]}]}',
     },
+    // About 100 KB/s: 2,500 tokens of 200 characters, 2 ms apart.
+    { when: 'stream fast', reply: Array.from({ length: 2500 }, (_, i) => `${String(i).padStart(5, '0')}${'x'.repeat(195)}`).join(' '), delay_ms: 2 },
     { when: 'say hi', reply: 'Hi there! Here is **bold** text and code:\n\n```rust\nfn main() {}\n```', delay_ms: 15 },
   ],
 };
@@ -159,6 +161,68 @@ async function main() {
   if (copies !== 1) throw new Error(`the reply shows ${copies} times after the reconnect`);
   await shot(page, 'reconnected');
 
+  // Typing while ~100 KB/s of tokens stream in: input delay per key and the longest frame.
+  await page.evaluate(() => {
+    const perf = { keys: [], frames: [], on: true };
+    window.__perf = perf;
+    let last = performance.now();
+    const loop = (t) => {
+      perf.frames.push(t - last);
+      last = t;
+      if (perf.on) requestAnimationFrame(loop);
+    };
+    requestAnimationFrame(loop);
+    document.querySelector('textarea[aria-label="Message"]').addEventListener('keydown', (e) => perf.keys.push(performance.now() - e.timeStamp));
+  });
+  const box = page.getByRole('textbox', { name: 'Message' });
+  await box.fill('stream fast');
+  await box.press('Control+Enter');
+  await page.getByText('writing…').waitFor({ timeout: 15000 });
+  const streamStart = Date.now();
+  await box.pressSequentially('typing while the reply streams in', { delay: 40 });
+  const typed = await box.inputValue();
+  if (typed !== 'typing while the reply streams in') throw new Error(`typed text was lost: ${typed}`);
+  await page.locator('.msg.assistant.complete pre.plain').waitFor({ timeout: 60000 });
+  const streamSeconds = (Date.now() - streamStart) / 1000;
+  const perf = await page.evaluate(() => {
+    window.__perf.on = false;
+    return window.__perf;
+  });
+  const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))];
+  timings.stream_kb_per_s = Math.round(500 / streamSeconds);
+  timings.typing_input_delay_p50_ms = Math.round(pct(perf.keys, 0.5));
+  timings.typing_input_delay_p99_ms = Math.round(pct(perf.keys, 0.99));
+  timings.stream_frame_p99_ms = Math.round(pct(perf.frames, 0.99));
+  timings.stream_frame_max_ms = Math.round(Math.max(...perf.frames));
+  await box.fill('');
+  await shot(page, 'typing-during-stream');
+
+  // A 10,000-message session: written straight into the database, then opened and scrolled.
+  execFileSync('python3', [join(here, 'seed_session.py'), join(dataDir, 'atelier.db'), '10000']);
+  const openStart = Date.now();
+  await page.reload();
+  await page.getByRole('button', { name: 'Open e2e app' }).click();
+  await page.getByText('message 9999 of the long session').waitFor({ timeout: 20000 });
+  timings.long_session_open_ms = Date.now() - openStart;
+  const frames = await page.evaluate(async () => {
+    const el = document.querySelector('.messages');
+    const gaps = [];
+    let last = performance.now();
+    for (let i = 0; i < 120; i++) {
+      el.scrollTop = Math.max(0, el.scrollTop - 400);
+      await new Promise((r) => requestAnimationFrame(r));
+      const now = performance.now();
+      gaps.push(now - last);
+      last = now;
+    }
+    return { gaps, rendered: document.querySelectorAll('.messages .msg').length };
+  });
+  timings.long_session_scroll_frame_p95_ms = Math.round(pct(frames.gaps, 0.95));
+  timings.long_session_scroll_frame_max_ms = Math.round(Math.max(...frames.gaps));
+  timings.long_session_rendered_messages = frames.rendered;
+  if (frames.rendered > 100) throw new Error(`${frames.rendered} messages in the DOM: the list is not virtualized`);
+  await shot(page, 'long-session');
+
   // Failed requests during the planned outage are expected; anything else is a defect.
   const real = problems.filter((p) => !/ERR_CONNECTION_REFUSED|WebSocket connection to .* failed|status of 40[13]/.test(p));
   if (real.length) throw new Error(`problems:\n${real.join('\n')}`);
@@ -173,6 +237,8 @@ main()
   .catch(async (e) => {
     console.error(`e2e FAILED at step ${step + 1}: ${e.stack ?? e}`);
     if (problems.length) console.error(problems.join('\n'));
+    const classes = await page?.evaluate(() => [...document.querySelectorAll('.msg')].map((m) => `${m.className}:${m.querySelector(".body")?.firstElementChild?.tagName}:${m.textContent.length}`)).catch(() => []);
+    console.error(`messages shown: ${JSON.stringify(classes)}`);
     await page?.screenshot({ path: join(artifacts, 'failure.png') }).catch(() => undefined);
     process.exitCode = 1;
   })

@@ -7,7 +7,9 @@ use std::sync::Arc;
 use anyhow::{Context, anyhow, bail};
 use atelier_core::Client;
 use atelier_core::{App, Config};
-use atelier_llm::{LlmConfig, OllamaProvider, OpenAiCompatProvider, Provider};
+use atelier_llm::{
+    AnthropicProvider, GeminiProvider, LlmConfig, OllamaProvider, OpenAiCompatProvider, Provider, Url,
+};
 use serde_json::{Value, json};
 
 /// The data folder: `--data-dir`, `ATELIER_DATA_DIR`, else the platform's default.
@@ -21,18 +23,65 @@ pub fn data_dir(flag: Option<PathBuf>) -> anyhow::Result<PathBuf> {
     }
 }
 
-/// The model provider: Ollama at `OLLAMA_HOST` by default; an OpenAI-compatible server (vLLM,
-/// LM Studio, llama.cpp's server, DeepSeek) when `ATELIER_OPENAI_BASE_URL` is set, with
-/// `OPENAI_API_KEY` as its key when present.
+/// The model provider, from the environment: `ATELIER_PROVIDER` = `ollama` | `openai` |
+/// `anthropic` | `gemini` | `deepseek`, with keys from `OPENAI_API_KEY`, `ANTHROPIC_API_KEY`,
+/// `GEMINI_API_KEY`, `DEEPSEEK_API_KEY` and base URLs from `ATELIER_OPENAI_BASE_URL`,
+/// `ATELIER_ANTHROPIC_BASE_URL`, `ATELIER_GEMINI_BASE_URL`. Without `ATELIER_PROVIDER`:
+/// an OpenAI-compatible server when `ATELIER_OPENAI_BASE_URL` is set, else Ollama at
+/// `OLLAMA_HOST`.
 pub fn provider() -> anyhow::Result<Arc<dyn Provider>> {
-    let config = LlmConfig::default();
-    if let Ok(base) = std::env::var("ATELIER_OPENAI_BASE_URL") {
-        let url = base.parse().with_context(|| format!("ATELIER_OPENAI_BASE_URL `{base}` is not a URL"))?;
-        let key = std::env::var("OPENAI_API_KEY").ok().filter(|k| !k.is_empty());
-        return Ok(Arc::new(OpenAiCompatProvider::new(url, key, config)?));
-    }
-    Ok(Arc::new(OllamaProvider::new(atelier_llm::ollama_host_from_env(), config)?))
+    provider_from(&|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
 }
+
+fn provider_from(env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Arc<dyn Provider>> {
+    let config = LlmConfig::default();
+    let url = |var: &str, default: &str| -> anyhow::Result<Url> {
+        let value = env(var).unwrap_or_else(|| default.to_owned());
+        value.parse().with_context(|| format!("{var} `{value}` is not a URL"))
+    };
+    // A key is read only here and handed to the provider; errors name the variable, never
+    // the value.
+    let key = |var: &str, provider: &str| -> anyhow::Result<String> {
+        env(var).ok_or_else(|| anyhow!("ATELIER_PROVIDER={provider} needs an API key: set {var}"))
+    };
+    let chosen = env("ATELIER_PROVIDER").map(|p| p.trim().to_ascii_lowercase());
+    let chosen = chosen.as_deref().unwrap_or(if env("ATELIER_OPENAI_BASE_URL").is_some() {
+        "openai"
+    } else {
+        "ollama"
+    });
+    Ok(match chosen {
+        "ollama" => Arc::new(OllamaProvider::new(atelier_llm::ollama_host_from_env(), config)?),
+        "openai" => {
+            // A local OpenAI-compatible server (vLLM, LM Studio) needs no key; OpenAI itself does.
+            let custom = env("ATELIER_OPENAI_BASE_URL").is_some();
+            let base = url("ATELIER_OPENAI_BASE_URL", "https://api.openai.com/v1")?;
+            let key = if custom { env("OPENAI_API_KEY") } else { Some(key("OPENAI_API_KEY", "openai")?) };
+            Arc::new(OpenAiCompatProvider::new(base, key, config)?)
+        }
+        "deepseek" => {
+            let key = key("DEEPSEEK_API_KEY", "deepseek")?;
+            let base = DEEPSEEK_BASE_URL.parse().context("DeepSeek's base URL")?;
+            Arc::new(OpenAiCompatProvider::new(base, Some(key), config)?)
+        }
+        "anthropic" => {
+            let key = key("ANTHROPIC_API_KEY", "anthropic")?;
+            let base = url("ATELIER_ANTHROPIC_BASE_URL", AnthropicProvider::DEFAULT_BASE_URL)?;
+            Arc::new(AnthropicProvider::new(base, key, config)?)
+        }
+        "gemini" => {
+            let key = key("GEMINI_API_KEY", "gemini")?;
+            let base = url("ATELIER_GEMINI_BASE_URL", GeminiProvider::DEFAULT_BASE_URL)?;
+            Arc::new(GeminiProvider::new(base, key, config)?)
+        }
+        other => bail!(
+            "ATELIER_PROVIDER `{other}` is not a provider Atelier knows; use ollama, openai, anthropic, gemini or deepseek"
+        ),
+    })
+}
+
+/// DeepSeek's OpenAI-compatible API.
+const DEEPSEEK_BASE_URL: &str = "https://api.deepseek.com/v1";
 
 /// Starts the engine on `data_dir`. `model` (a flag) wins over `ATELIER_MODEL`.
 pub async fn start(data_dir: PathBuf, model: Option<String>) -> anyhow::Result<App> {
@@ -52,4 +101,67 @@ pub async fn call(client: &Client, method: &str, params: Value) -> anyhow::Resul
         bail!("{}", error.get("message").and_then(Value::as_str).unwrap_or("request failed"));
     }
     Ok(response["result"].take())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn select(vars: &[(&str, &str)]) -> anyhow::Result<Arc<dyn Provider>> {
+        let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        provider_from(&move |name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
+    }
+
+    fn chosen(vars: &[(&str, &str)]) -> (String, String) {
+        let provider = select(vars).unwrap_or_else(|e| panic!("{vars:?}: {e:#}"));
+        (provider.name().to_owned(), provider.endpoint().to_owned())
+    }
+
+    #[test]
+    fn the_provider_comes_from_the_environment() {
+        assert_eq!(chosen(&[]).0, "ollama");
+        assert_eq!(
+            chosen(&[("ATELIER_OPENAI_BASE_URL", "http://127.0.0.1:8000")]),
+            ("openai".into(), "http://127.0.0.1:8000/v1".into())
+        );
+        assert_eq!(
+            chosen(&[("ATELIER_PROVIDER", "openai"), ("OPENAI_API_KEY", "sk-x")]).1,
+            "https://api.openai.com/v1"
+        );
+        assert_eq!(
+            chosen(&[("ATELIER_PROVIDER", "deepseek"), ("DEEPSEEK_API_KEY", "sk-x")]),
+            ("openai".into(), "https://api.deepseek.com/v1".into())
+        );
+        assert_eq!(
+            chosen(&[("ATELIER_PROVIDER", "Anthropic"), ("ANTHROPIC_API_KEY", "sk-ant")]),
+            ("anthropic".into(), "https://api.anthropic.com".into())
+        );
+        assert_eq!(
+            chosen(&[
+                ("ATELIER_PROVIDER", "gemini"),
+                ("GEMINI_API_KEY", "AIza"),
+                ("ATELIER_GEMINI_BASE_URL", "http://127.0.0.1:9/")
+            ]),
+            ("gemini".into(), "http://127.0.0.1:9".into())
+        );
+    }
+
+    #[test]
+    fn a_missing_key_or_unknown_provider_is_a_clear_error() {
+        for (provider, var) in [
+            ("anthropic", "ANTHROPIC_API_KEY"),
+            ("gemini", "GEMINI_API_KEY"),
+            ("deepseek", "DEEPSEEK_API_KEY"),
+            ("openai", "OPENAI_API_KEY"),
+        ] {
+            let error = select(&[("ATELIER_PROVIDER", provider)]).err().map(|e| format!("{e:#}"));
+            assert!(error.as_deref().is_some_and(|e| e.contains(var)), "{provider}: {error:?}");
+        }
+        let error =
+            select(&[("ATELIER_PROVIDER", "bard")]).err().map(|e| format!("{e:#}")).unwrap_or_default();
+        assert!(error.contains("bard") && error.contains("anthropic"), "{error}");
+        let secret =
+            select(&[("ATELIER_PROVIDER", "anthropic"), ("ANTHROPIC_API_KEY", "sk-ant-secret")]).expect("ok");
+        assert!(!format!("{secret:?}").contains("sk-ant-secret"));
+    }
 }

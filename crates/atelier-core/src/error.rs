@@ -67,8 +67,9 @@ impl CoreError {
                  OLLAMA_HOST to where it runs; everything else keeps working."
             ),
             CoreError::Llm(LlmError::ModelNotFound { model }) => format!(
-                "The model `{model}` is not installed. Pull it with `ollama pull {model}` or pick \
-                 another model."
+                "The model `{model}` is not available on the model server. With Ollama, pull it \
+                 (`ollama pull {model}`, or Settings → Models); otherwise pick a model the \
+                 server lists."
             ),
             other => other.to_string(),
         }

@@ -93,6 +93,12 @@ impl App {
         self.in_repo(project_id, move |root| atelier_git::diff(root, path.as_deref(), staged)).await
     }
 
+    pub async fn git_show(&self, project_id: &str, rev: String, path: String) -> CoreResult<Option<String>> {
+        let root = PathBuf::from(self.store().get_project(project_id).await?.path);
+        atelier_files::resolve(&root, &path)?;
+        self.in_repo(project_id, move |root| atelier_git::file_at(root, &rev, &path)).await
+    }
+
     pub async fn git_stage(&self, project_id: &str, paths: Vec<String>, stage: bool) -> CoreResult<()> {
         let root = PathBuf::from(self.store().get_project(project_id).await?.path);
         // The same resolver as files.*: no path may leave the project.

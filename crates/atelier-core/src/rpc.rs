@@ -9,11 +9,11 @@ use std::sync::Arc;
 
 use atelier_protocol::{
     AgentsList, CheckpointRestored, CheckpointsRestore, Empty, FileContent, FilesRead, FilesTree, FilesWrite,
-    GitCheckout, GitCommit, GitDiff, GitLog, GitPaths, GitRemote, IdParams, MessagesList, MessagesSearch,
-    MessagesSend, MessagesStop, ModelName, ModelsList, Pong, ProjectParams, ProjectsCreate, ProjectsDelete,
-    ProjectsImport, Response, RpcError, SessionsCreate, SessionsList, Subscribe, Subscribed, TerminalId,
-    TerminalOpened, TerminalsOpen, TerminalsResize, TerminalsWrite, Unsubscribe, WorkflowsApprove,
-    WorkflowsControl, WorkflowsList, WorkflowsStart, to_value, topics,
+    GitCheckout, GitCommit, GitDiff, GitLog, GitPaths, GitRemote, GitShow, GitShown, IdParams, MessagesList,
+    MessagesSearch, MessagesSend, MessagesStop, ModelName, ModelsList, Pong, ProjectParams, ProjectsCreate,
+    ProjectsDelete, ProjectsImport, Response, RpcError, SessionsCreate, SessionsList, Subscribe, Subscribed,
+    TerminalId, TerminalOpened, TerminalsOpen, TerminalsResize, TerminalsWrite, Unsubscribe,
+    WorkflowsApprove, WorkflowsControl, WorkflowsList, WorkflowsStart, to_value, topics,
 };
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
@@ -298,6 +298,10 @@ impl Client {
             "git.diff" => {
                 let p: GitDiff = params(method, p)?;
                 ok(serde_json::json!({ "diff": app.git_diff(&p.project_id, p.path, p.staged).await? }))
+            }
+            "git.show" => {
+                let p: GitShow = params(method, p)?;
+                ok(GitShown { content: app.git_show(&p.project_id, p.rev, p.path).await? })
             }
             "git.stage" | "git.unstage" => {
                 let p: GitPaths = params(method, p)?;

@@ -269,6 +269,30 @@ fn commit_index(repo_path: &Path, message: &str) -> Result<String, GitError> {
     Ok(id.to_string())
 }
 
+/// A file's text as it was at `rev` (a commit, branch, tag, or `<commit>^` for its parent):
+/// `None` when the file did not exist there (or `rev` is a parent that does not exist, as
+/// for a first commit). Binary content is refused.
+pub fn file_at(repo_path: &Path, rev: &str, path: &str) -> Result<Option<String>, GitError> {
+    let wrap = |source| GitError::Repository { path: repo_path.to_path_buf(), source };
+    let repo = open(repo_path)?;
+    let tree = match repo.revparse_single(rev).and_then(|o| o.peel_to_tree()) {
+        Ok(tree) => tree,
+        // The parent of a root commit: nothing existed before it.
+        Err(e) if e.code() == git2::ErrorCode::NotFound && rev.ends_with('^') => return Ok(None),
+        Err(e) => return Err(wrap(e)),
+    };
+    let entry = match tree.get_path(Path::new(path)) {
+        Ok(entry) => entry,
+        Err(e) if e.code() == git2::ErrorCode::NotFound => return Ok(None),
+        Err(e) => return Err(wrap(e)),
+    };
+    let blob = entry.to_object(&repo).and_then(|o| o.peel_to_blob()).map_err(wrap)?;
+    if blob.is_binary() {
+        return Err(wrap(git2::Error::from_str(&format!("`{path}` is a binary file at {rev}"))));
+    }
+    Ok(Some(String::from_utf8_lossy(blob.content()).into_owned()))
+}
+
 /// The newest `limit` commits of the current branch.
 pub fn log(repo_path: &Path, limit: usize) -> Result<Vec<LogEntry>, GitError> {
     let wrap = |source| GitError::Repository { path: repo_path.to_path_buf(), source };

@@ -1,5 +1,6 @@
-//! Atelier's model providers behind one [`Provider`] trait: Ollama's native API and any
-//! OpenAI-compatible server (vLLM, LM Studio, llama.cpp's server, DeepSeek). Each streams,
+//! Atelier's model providers behind one [`Provider`] trait: Ollama's native API, Anthropic's
+//! Messages API, Google's Gemini API, and any OpenAI-compatible server (OpenAI, DeepSeek, vLLM,
+//! LM Studio, llama.cpp's server). Each streams,
 //! cancels within milliseconds, retries what is worth retrying, and keeps a model's reasoning
 //! apart from its reply.
 
@@ -8,16 +9,23 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
+mod anthropic;
+mod gemini;
 mod host;
+mod key;
 mod ollama;
 mod openai;
 mod stream;
 mod think;
 
+pub use anthropic::AnthropicProvider;
+pub use gemini::GeminiProvider;
 pub use host::{ollama_host_from_env, parse_ollama_host};
 pub use ollama::OllamaProvider;
 pub use openai::OpenAiCompatProvider;
 pub use think::ThinkSplitter;
+/// Base URLs are `url::Url`s; re-exported so callers need no `url` dependency of their own.
+pub use url::Url;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -76,6 +84,8 @@ pub struct ModelInfo {
     pub family: Option<String>,
     pub quantization: Option<String>,
     pub context_length: Option<u32>,
+    /// The name people know the model by (Anthropic's `display_name`, Gemini's `displayName`).
+    pub display_name: Option<String>,
 }
 
 /// One step of a model download (Ollama's `/api/pull` lines).
@@ -155,7 +165,7 @@ impl LlmError {
 
 #[async_trait::async_trait]
 pub trait Provider: Send + Sync + std::fmt::Debug {
-    /// `ollama` or `openai`.
+    /// `ollama`, `openai`, `anthropic` or `gemini`.
     fn name(&self) -> &str;
     /// The base URL, for messages and health.
     fn endpoint(&self) -> &str;
@@ -192,6 +202,35 @@ pub trait Provider: Send + Sync + std::fmt::Debug {
             "{} servers cannot remove `{name}` through Atelier; use the server's own tools",
             self.name()
         )))
+    }
+}
+
+/// A chat as the cloud APIs want it: the system messages joined into one instruction, and the
+/// rest as alternating turns (consecutive messages of one role merged, empty ones dropped),
+/// since Anthropic and Gemini take the system prompt apart and expect turns to alternate.
+pub(crate) struct Conversation {
+    pub system: String,
+    pub turns: Vec<(Role, String)>,
+}
+
+impl Conversation {
+    pub fn new(messages: &[ChatMessage]) -> Conversation {
+        let mut system: Vec<&str> = Vec::new();
+        let mut turns: Vec<(Role, String)> = Vec::new();
+        for message in messages {
+            if message.content.is_empty() {
+                continue;
+            }
+            match (message.role, turns.last_mut()) {
+                (Role::System, _) => system.push(&message.content),
+                (role, Some((last, text))) if *last == role => {
+                    text.push_str("\n\n");
+                    text.push_str(&message.content);
+                }
+                (role, _) => turns.push((role, message.content.clone())),
+            }
+        }
+        Conversation { system: system.join("\n\n"), turns }
     }
 }
 

@@ -185,6 +185,7 @@ impl Provider for OllamaProvider {
                 family: m["details"]["family"].as_str().map(str::to_owned),
                 quantization: m["details"]["quantization_level"].as_str().map(str::to_owned),
                 context_length,
+                display_name: None,
                 name,
             }
         });

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
+use crate::key::ApiKey;
 use crate::stream::{Emitter, check_status, http_client, send, with_retries};
 use crate::think::ThinkSplitter;
 use crate::{ChatRequest, Completion, Delta, LlmConfig, LlmError, ModelInfo, Provider};
@@ -16,7 +17,7 @@ use crate::{ChatRequest, Completion, Delta, LlmConfig, LlmError, ModelInfo, Prov
 pub struct OpenAiCompatProvider {
     /// Ends in `/v1` (or whatever version path the server uses), without a trailing slash.
     endpoint: String,
-    api_key: Option<String>,
+    api_key: Option<ApiKey>,
     client: reqwest::Client,
     config: LlmConfig,
 }
@@ -36,12 +37,12 @@ impl OpenAiCompatProvider {
         if !versioned {
             endpoint.push_str("/v1");
         }
-        Ok(Self { client: http_client(&config)?, endpoint, api_key, config })
+        Ok(Self { client: http_client(&config)?, endpoint, api_key: api_key.map(ApiKey::new), config })
     }
 
     fn request(&self, builder: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
         match &self.api_key {
-            Some(key) => builder.bearer_auth(key),
+            Some(key) => builder.bearer_auth(key.expose()),
             None => builder,
         }
     }
@@ -202,6 +203,7 @@ impl Provider for OpenAiCompatProvider {
                         family: None,
                         quantization: None,
                         context_length: None,
+                        display_name: None,
                     })
                     .collect()
             })

@@ -1,4 +1,4 @@
-//! What both providers share: sending a request under cancellation and timeouts, turning HTTP
+//! What the providers share: sending a request under cancellation and timeouts, turning HTTP
 //! failures into [`LlmError`]s, reading a body chunk by chunk, and the retry loop.
 
 use std::future::Future;
@@ -73,31 +73,80 @@ pub(crate) fn looks_like_missing_model(message: &str) -> bool {
 /// nobody expects.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 
+/// A non-success response, read whole so a provider can look at it before it becomes an error.
+pub(crate) struct Failure {
+    pub status: u16,
+    pub retry_after: Option<Duration>,
+    pub body: String,
+}
+
+impl Failure {
+    pub async fn read(response: reqwest::Response) -> Failure {
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let body = response.text().await.unwrap_or_default();
+        Failure { status, retry_after, body }
+    }
+
+    /// The error every provider agrees on for this status.
+    pub fn into_error(self, endpoint: &str, model: &str) -> LlmError {
+        let message = error_text(&self.body);
+        let endpoint = endpoint.to_owned();
+        match self.status {
+            401 | 403 => LlmError::Unauthorized { endpoint },
+            404 if looks_like_missing_model(&message) => LlmError::ModelNotFound { model: model.to_owned() },
+            429 => LlmError::RateLimited { endpoint, retry_after: self.retry_after },
+            status => LlmError::Http { endpoint, status, body: message },
+        }
+    }
+}
+
 /// Turns a non-success response into the matching error.
 pub(crate) async fn check_status(
     endpoint: &str,
     model: &str,
     response: reqwest::Response,
 ) -> Result<reqwest::Response, LlmError> {
-    let status = response.status();
-    if status.is_success() {
+    if response.status().is_success() {
         return Ok(response);
     }
-    let retry_after = response
-        .headers()
-        .get(reqwest::header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(Duration::from_secs);
-    let body = response.text().await.unwrap_or_default();
-    let message = error_text(&body);
-    let endpoint = endpoint.to_owned();
-    Err(match status.as_u16() {
-        401 | 403 => LlmError::Unauthorized { endpoint },
-        404 if looks_like_missing_model(&message) => LlmError::ModelNotFound { model: model.to_owned() },
-        429 => LlmError::RateLimited { endpoint, retry_after },
-        code => LlmError::Http { endpoint, status: code, body: message },
-    })
+    Err(Failure::read(response).await.into_error(endpoint, model))
+}
+
+/// Reads the next server-sent event: `first_byte` applies until something arrived, `idle`
+/// after. `Ok(None)` is the end of the stream.
+pub(crate) async fn next_event<S>(
+    endpoint: &str,
+    events: &mut S,
+    wait: Duration,
+    cancel: &CancellationToken,
+) -> Result<Option<eventsource_stream::Event>, LlmError>
+where
+    S: Stream<Item = Result<eventsource_stream::Event, eventsource_stream::EventStreamError<reqwest::Error>>>
+        + Unpin,
+{
+    tokio::select! {
+        () = cancel.cancelled() => Err(LlmError::Cancelled),
+        next = tokio::time::timeout(wait, events.next()) => match next {
+            Err(_) => Err(LlmError::Timeout { endpoint: endpoint.to_owned(), what: "the next part of the reply" }),
+            Ok(None) => Ok(None),
+            Ok(Some(Err(e))) => Err(LlmError::Stream { endpoint: endpoint.to_owned(), message: format!("the connection broke: {e}") }),
+            Ok(Some(Ok(event))) => Ok(Some(event)),
+        },
+    }
+}
+
+/// The error for a stream that ended before the server said the reply was complete.
+pub(crate) fn cut_short(endpoint: &str) -> LlmError {
+    LlmError::Stream {
+        endpoint: endpoint.to_owned(),
+        message: "the connection closed before the reply finished".into(),
+    }
 }
 
 /// Reads the next chunk of a body: `first_byte` applies until something arrived, `idle` after.

@@ -397,6 +397,22 @@ pub struct GitStatus {
     pub entries: Vec<GitStatusEntry>,
 }
 
+/// `git.show`: a file as it was at a revision.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(optional_fields = nullable)]
+pub struct GitShow {
+    pub project_id: String,
+    pub rev: String,
+    pub path: String,
+}
+
+/// `git.show`'s result: `content` is `null` when the file did not exist at that revision.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(optional_fields = nullable)]
+pub struct GitShown {
+    pub content: Option<String>,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, TS)]
 #[ts(optional_fields = nullable)]
 pub struct GitDiff {

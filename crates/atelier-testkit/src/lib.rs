@@ -1,9 +1,9 @@
-//! A scripted model server for tests and benchmarks: it speaks Ollama's native API and the
-//! OpenAI-compatible API on `127.0.0.1:0` and plays [`Scenario`]s, including the faults real
-//! model servers have (errors mid-stream, 503s, dropped connections, hangs). No product code
-//! path uses it.
+//! A scripted model server for tests and benchmarks: it speaks Ollama's native API, the
+//! OpenAI-compatible API, Anthropic's Messages API and Google's Gemini API on `127.0.0.1:0`
+//! and plays [`Scenario`]s, including the faults real model servers have (errors mid-stream,
+//! 503s, dropped connections, hangs, refused keys). No product code path uses it.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -22,7 +22,8 @@ use tokio::sync::mpsc;
 #[derive(Debug, Clone, Default)]
 pub struct Reply {
     pub tokens: Vec<String>,
-    /// Reasoning streamed before the reply (Ollama `thinking`, OpenAI `reasoning_content`).
+    /// Reasoning streamed before the reply (Ollama `thinking`, OpenAI `reasoning_content`,
+    /// Anthropic `thinking_delta`, Gemini parts with `"thought": true`).
     pub thinking: Vec<String>,
     pub token_delay: Duration,
     /// Write each line in two or more TCP writes, split mid-line (and mid-character when the
@@ -81,8 +82,9 @@ impl Reply {
 #[derive(Debug, Clone)]
 pub enum Scenario {
     Reply(Reply),
-    /// HTTP 200, streams `before` as tokens, then an error line (Ollama `{"error": …}`, or an
-    /// OpenAI SSE `{"error": {"message": …}}` event).
+    /// HTTP 200, streams `before` as tokens, then an error line (Ollama `{"error": …}`, an
+    /// OpenAI SSE `{"error": {"message": …}}` event, Anthropic's `event: error` — an
+    /// `overloaded_error` when the text says "overloaded" — or Gemini's `{"error": {…}}`).
     ErrorLine {
         before: String,
         error: String,
@@ -131,7 +133,18 @@ impl TestModel {
 #[derive(Debug, Clone)]
 pub struct RecordedRequest {
     pub path: String,
+    /// The query string without `?` (empty when there is none).
+    pub query: String,
+    /// Header names in lower case.
+    pub headers: BTreeMap<String, String>,
     pub body: Value,
+}
+
+impl RecordedRequest {
+    /// A header's value; `name` in any case.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(&name.to_ascii_lowercase()).map(String::as_str)
+    }
 }
 
 struct Script {
@@ -148,6 +161,8 @@ struct Script {
     partial_pulls: std::collections::HashMap<String, u64>,
     requests: Vec<RecordedRequest>,
     chat_requests: usize,
+    /// When set, the OpenAI, Anthropic and Gemini routes refuse any other key as those services do.
+    required_key: Option<String>,
 }
 
 #[derive(Clone)]
@@ -195,6 +210,7 @@ impl TestLlm {
                 partial_pulls: std::collections::HashMap::new(),
                 requests: Vec::new(),
                 chat_requests: 0,
+                required_key: None,
             })),
             stop: stop::Stop::default(),
         };
@@ -206,7 +222,10 @@ impl TestLlm {
             .route("/api/delete", axum::routing::delete(ollama_delete))
             .route("/api/version", get(|| async { axum::Json(json!({ "version": "0.12.0-testkit" })) }))
             .route("/v1/chat/completions", post(openai_chat))
-            .route("/v1/models", get(openai_models))
+            .route("/v1/models", get(v1_models))
+            .route("/v1/messages", post(anthropic_messages))
+            .route("/v1beta/models", get(gemini_models))
+            .route("/v1beta/models/{model_action}", post(gemini_generate).get(gemini_model))
             .with_state(shared.clone());
         let stop = shared.stop.clone();
         let task = tokio::spawn(async move {
@@ -268,6 +287,13 @@ impl TestLlm {
         self.shared.script().models.iter().map(|m| m.name.clone()).collect()
     }
 
+    /// With `Some(key)`, the OpenAI, Anthropic and Gemini routes answer any request without
+    /// that key (`Authorization: Bearer`, `x-api-key`, `x-goog-api-key` or `?key=`) the way
+    /// the real service does; `None` accepts anything. Ollama has no keys.
+    pub fn require_key(&self, key: Option<&str>) {
+        self.shared.script().required_key = key.map(str::to_owned);
+    }
+
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.shared.script().requests.clone()
     }
@@ -293,11 +319,64 @@ impl Drop for TestLlm {
 }
 
 async fn read_json(shared: &Shared, request: Request) -> Value {
+    read_request(shared, request).await.body
+}
+
+/// Reads and records a request.
+async fn read_request(shared: &Shared, request: Request) -> RecordedRequest {
     let path = request.uri().path().to_owned();
+    let query = request.uri().query().unwrap_or_default().to_owned();
+    let headers = request
+        .headers()
+        .iter()
+        .map(|(name, value)| {
+            (name.as_str().to_owned(), String::from_utf8_lossy(value.as_bytes()).into_owned())
+        })
+        .collect();
     let bytes = axum::body::to_bytes(request.into_body(), 64 * 1024 * 1024).await.unwrap_or_default();
     let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    shared.script().requests.push(RecordedRequest { path, body: body.clone() });
-    body
+    let recorded = RecordedRequest { path, query, headers, body };
+    shared.script().requests.push(recorded.clone());
+    recorded
+}
+
+/// Which service's rules and error shapes a route follows.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Api {
+    OpenAi,
+    Anthropic,
+    Gemini,
+}
+
+/// The answer the real service gives a request without the required key, if it lacks it.
+fn key_refusal(shared: &Shared, api: Api, request: &RecordedRequest) -> Option<Response> {
+    let required = shared.script().required_key.clone()?;
+    let query_key = request.query.split('&').find_map(|pair| pair.strip_prefix("key="));
+    let given = match api {
+        Api::OpenAi => request.header("authorization").and_then(|v| v.strip_prefix("Bearer ")),
+        Api::Anthropic => request.header("x-api-key"),
+        Api::Gemini => request.header("x-goog-api-key").or(query_key),
+    };
+    if given == Some(required.as_str()) {
+        return None;
+    }
+    let (status, body) = match api {
+        Api::OpenAi => (
+            StatusCode::UNAUTHORIZED,
+            json!({ "error": { "message": "Incorrect API key provided", "type": "invalid_request_error",
+                               "param": null, "code": "invalid_api_key" } }),
+        ),
+        Api::Anthropic => (
+            StatusCode::UNAUTHORIZED,
+            json!({ "type": "error", "error": { "type": "authentication_error", "message": "invalid x-api-key" } }),
+        ),
+        Api::Gemini => (
+            StatusCode::BAD_REQUEST,
+            json!({ "error": { "code": 400, "message": "API key not valid. Please pass a valid API key.",
+                               "status": "INVALID_ARGUMENT" } }),
+        ),
+    };
+    Some((status, axum::Json(body)).into_response())
 }
 
 fn next_scenario(shared: &Shared, body: &Value) -> Scenario {
@@ -318,13 +397,34 @@ fn model_known(shared: &Shared, name: &str) -> bool {
     script.models.iter().any(|m| m.name == name || format!("{}:latest", m.name) == name)
 }
 
+/// The text of the last user message: `messages[].content` (a string, or Anthropic's content
+/// blocks) or Gemini's `contents[].parts[].text`.
 fn last_user_message(body: &Value) -> String {
+    let text_of = |blocks: &Value, field: &str| -> String {
+        blocks
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|b| b["text"].as_str())
+            .collect::<Vec<_>>()
+            .join(field)
+    };
+    if let Some(contents) = body["contents"].as_array() {
+        return contents
+            .iter()
+            .rev()
+            .find(|c| c["role"] == "user" || c.get("role").is_none())
+            .map(|c| text_of(&c["parts"], ""))
+            .unwrap_or_default();
+    }
     body["messages"]
         .as_array()
         .and_then(|m| m.iter().rev().find(|m| m["role"] == "user"))
-        .and_then(|m| m["content"].as_str())
+        .map(|m| match m["content"].as_str() {
+            Some(text) => text.to_owned(),
+            None => text_of(&m["content"], "\n"),
+        })
         .unwrap_or_default()
-        .to_owned()
 }
 
 /// What a stream sends, independent of the wire format.
@@ -382,9 +482,13 @@ fn plan(scenario: Scenario, body: &Value) -> Result<Plan, Box<Response>> {
 
 /// How a wire format renders a stream.
 trait Format: Send + 'static {
-    fn piece(&self, piece: &Piece) -> String;
-    fn done(&self, prompt_tokens: u32, completion: u32) -> String;
-    fn error(&self, message: &str) -> String;
+    /// What comes before the first piece (Anthropic's `message_start`).
+    fn start(&mut self, _prompt_tokens: u32) -> String {
+        String::new()
+    }
+    fn piece(&mut self, piece: &Piece) -> String;
+    fn done(&mut self, prompt_tokens: u32, completion: u32) -> String;
+    fn error(&mut self, message: &str) -> String;
     const CONTENT_TYPE: &'static str;
 }
 
@@ -395,7 +499,7 @@ struct Ollama {
 impl Format for Ollama {
     const CONTENT_TYPE: &'static str = "application/x-ndjson";
 
-    fn piece(&self, piece: &Piece) -> String {
+    fn piece(&mut self, piece: &Piece) -> String {
         let message = match piece {
             Piece::Thinking(t) => json!({ "role": "assistant", "content": "", "thinking": t }),
             Piece::Content(t) => json!({ "role": "assistant", "content": t }),
@@ -404,7 +508,7 @@ impl Format for Ollama {
         format!("{line}\n")
     }
 
-    fn done(&self, prompt_tokens: u32, completion: u32) -> String {
+    fn done(&mut self, prompt_tokens: u32, completion: u32) -> String {
         let line = json!({
             "model": self.model, "created_at": "2026-01-01T00:00:00Z",
             "message": { "role": "assistant", "content": "" },
@@ -416,7 +520,7 @@ impl Format for Ollama {
         format!("{line}\n")
     }
 
-    fn error(&self, message: &str) -> String {
+    fn error(&mut self, message: &str) -> String {
         format!("{}\n", json!({ "error": message }))
     }
 }
@@ -429,7 +533,7 @@ struct OpenAi {
 impl Format for OpenAi {
     const CONTENT_TYPE: &'static str = "text/event-stream";
 
-    fn piece(&self, piece: &Piece) -> String {
+    fn piece(&mut self, piece: &Piece) -> String {
         let delta = match piece {
             Piece::Thinking(t) => json!({ "role": "assistant", "reasoning_content": t }),
             Piece::Content(t) => json!({ "role": "assistant", "content": t }),
@@ -441,7 +545,7 @@ impl Format for OpenAi {
         format!("data: {chunk}\n\n")
     }
 
-    fn done(&self, prompt_tokens: u32, completion: u32) -> String {
+    fn done(&mut self, prompt_tokens: u32, completion: u32) -> String {
         let finish = json!({
             "id": "chatcmpl-testkit", "object": "chat.completion.chunk", "created": 1_767_225_600,
             "model": self.model, "choices": [{ "index": 0, "delta": {}, "finish_reason": "stop" }],
@@ -460,7 +564,7 @@ impl Format for OpenAi {
         out
     }
 
-    fn error(&self, message: &str) -> String {
+    fn error(&mut self, message: &str) -> String {
         format!("data: {}\n\n", json!({ "error": { "message": message, "type": "server_error" } }))
     }
 }
@@ -475,7 +579,7 @@ fn split_in_two(line: &[u8]) -> (Bytes, Bytes) {
     (Bytes::copy_from_slice(&line[..cut]), Bytes::copy_from_slice(&line[cut..]))
 }
 
-fn stream_body<F: Format>(format: F, plan: Plan, stop: stop::Stop) -> Body {
+fn stream_body<F: Format>(mut format: F, plan: Plan, stop: stop::Stop) -> Body {
     // A small channel keeps memory flat for huge replies; the producer waits for the client.
     let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(64);
     tokio::spawn(async move {
@@ -495,6 +599,10 @@ fn stream_body<F: Format>(format: F, plan: Plan, stop: stop::Stop) -> Body {
                 }
             }
         };
+        let start = format.start(plan.prompt_tokens);
+        if !start.is_empty() && !send(start).await {
+            return;
+        }
         let mut count = 0u32;
         for piece in &plan.pieces {
             if !plan.delay.is_zero() {
@@ -703,7 +811,11 @@ async fn ollama_show(State(shared): State<Shared>, request: Request) -> Response
 }
 
 async fn openai_chat(State(shared): State<Shared>, request: Request) -> Response {
-    let body = read_json(&shared, request).await;
+    let recorded = read_request(&shared, request).await;
+    if let Some(refusal) = key_refusal(&shared, Api::OpenAi, &recorded) {
+        return refusal;
+    }
+    let body = recorded.body;
     let model = body["model"].as_str().unwrap_or_default().to_owned();
     if !model_known(&shared, &model) {
         let error = json!({ "error": { "message": format!("The model `{model}` does not exist"), "type": "invalid_request_error", "code": "model_not_found" } });
@@ -739,14 +851,378 @@ async fn openai_chat(State(shared): State<Shared>, request: Request) -> Response
     streaming_response(OpenAi::CONTENT_TYPE, stream_body(format, plan, shared.stop.clone()))
 }
 
-async fn openai_models(State(shared): State<Shared>) -> Response {
+/// `/v1/models` is both OpenAI's and Anthropic's list; the answer is a superset of the two
+/// shapes. A request with `anthropic-version` or `x-api-key` is checked as Anthropic's.
+async fn v1_models(State(shared): State<Shared>, request: Request) -> Response {
+    let recorded = read_request(&shared, request).await;
+    let api = if recorded.header("anthropic-version").is_some() || recorded.header("x-api-key").is_some() {
+        Api::Anthropic
+    } else {
+        Api::OpenAi
+    };
+    if let Some(refusal) = key_refusal(&shared, api, &recorded) {
+        return refusal;
+    }
     let data: Vec<Value> = shared
         .script()
         .models
         .iter()
-        .map(|m| json!({ "id": m.name, "object": "model", "created": 1_767_225_600, "owned_by": "testkit" }))
+        .map(|m| {
+            json!({ "id": m.name, "object": "model", "created": 1_767_225_600, "owned_by": "testkit",
+                    "type": "model", "display_name": display_name(&m.name),
+                    "created_at": "2026-01-01T00:00:00Z" })
+        })
         .collect();
-    axum::Json(json!({ "object": "list", "data": data })).into_response()
+    let first = data.first().map(|m| m["id"].clone()).unwrap_or(Value::Null);
+    let last = data.last().map(|m| m["id"].clone()).unwrap_or(Value::Null);
+    axum::Json(
+        json!({ "object": "list", "data": data, "has_more": false, "first_id": first, "last_id": last }),
+    )
+    .into_response()
+}
+
+/// "claude-test-model" -> "Claude Test Model".
+fn display_name(name: &str) -> String {
+    name.split(['-', '_'])
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let mut chars = w.chars();
+            chars.next().map(|c| c.to_uppercase().chain(chars).collect::<String>()).unwrap_or_default()
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Anthropic's Messages API streaming format, event by event as Anthropic documents it.
+struct Anthropic {
+    model: String,
+    /// The open content block: its index and whether it holds thinking.
+    block: Option<(usize, bool)>,
+    blocks: usize,
+}
+
+fn sse_event(name: &str, data: &Value) -> String {
+    format!("event: {name}\ndata: {data}\n\n")
+}
+
+impl Anthropic {
+    fn close_block(&mut self) -> String {
+        let Some((index, thinking)) = self.block.take() else { return String::new() };
+        let mut out = String::new();
+        if thinking {
+            let signature = json!({ "type": "signature_delta", "signature": "EqQBCgIYAhIM1gbcDa9GJwZA2b3h" });
+            out.push_str(&sse_event(
+                "content_block_delta",
+                &json!({ "type": "content_block_delta", "index": index, "delta": signature }),
+            ));
+        }
+        out.push_str(&sse_event(
+            "content_block_stop",
+            &json!({ "type": "content_block_stop", "index": index }),
+        ));
+        out
+    }
+}
+
+impl Format for Anthropic {
+    const CONTENT_TYPE: &'static str = "text/event-stream";
+
+    fn start(&mut self, prompt_tokens: u32) -> String {
+        let message = json!({
+            "id": "msg_testkit", "type": "message", "role": "assistant", "model": self.model,
+            "content": [], "stop_reason": null, "stop_sequence": null,
+            "usage": { "input_tokens": prompt_tokens, "output_tokens": 1 },
+        });
+        let mut out = sse_event("message_start", &json!({ "type": "message_start", "message": message }));
+        out.push_str(&sse_event("ping", &json!({ "type": "ping" })));
+        out
+    }
+
+    fn piece(&mut self, piece: &Piece) -> String {
+        let (thinking, text) = match piece {
+            Piece::Thinking(t) => (true, t),
+            Piece::Content(t) => (false, t),
+        };
+        let mut out = String::new();
+        let index = match self.block {
+            Some((index, open_thinking)) if open_thinking == thinking => index,
+            _ => {
+                out.push_str(&self.close_block());
+                let index = self.blocks;
+                self.blocks += 1;
+                self.block = Some((index, thinking));
+                let block = if thinking {
+                    json!({ "type": "thinking", "thinking": "", "signature": "" })
+                } else {
+                    json!({ "type": "text", "text": "" })
+                };
+                out.push_str(&sse_event(
+                    "content_block_start",
+                    &json!({ "type": "content_block_start", "index": index, "content_block": block }),
+                ));
+                index
+            }
+        };
+        let delta = if thinking {
+            json!({ "type": "thinking_delta", "thinking": text })
+        } else {
+            json!({ "type": "text_delta", "text": text })
+        };
+        out.push_str(&sse_event(
+            "content_block_delta",
+            &json!({ "type": "content_block_delta", "index": index, "delta": delta }),
+        ));
+        out
+    }
+
+    fn done(&mut self, _prompt_tokens: u32, completion: u32) -> String {
+        let mut out = self.close_block();
+        out.push_str(&sse_event(
+            "message_delta",
+            &json!({ "type": "message_delta", "delta": { "stop_reason": "end_turn", "stop_sequence": null },
+                     "usage": { "output_tokens": completion } }),
+        ));
+        out.push_str(&sse_event("message_stop", &json!({ "type": "message_stop" })));
+        out
+    }
+
+    fn error(&mut self, message: &str) -> String {
+        let kind = if message.to_ascii_lowercase().contains("overloaded") {
+            "overloaded_error"
+        } else {
+            "api_error"
+        };
+        sse_event("error", &json!({ "type": "error", "error": { "type": kind, "message": message } }))
+    }
+}
+
+/// `POST /v1/messages`: Anthropic's Messages API.
+async fn anthropic_messages(State(shared): State<Shared>, request: Request) -> Response {
+    let recorded = read_request(&shared, request).await;
+    let invalid = |message: &str| {
+        let error =
+            json!({ "type": "error", "error": { "type": "invalid_request_error", "message": message } });
+        (StatusCode::BAD_REQUEST, axum::Json(error)).into_response()
+    };
+    if recorded.header("anthropic-version").is_none() {
+        return invalid("anthropic-version: header is required");
+    }
+    if let Some(refusal) = key_refusal(&shared, Api::Anthropic, &recorded) {
+        return refusal;
+    }
+    let body = recorded.body;
+    if !body["max_tokens"].is_u64() {
+        return invalid("max_tokens: Field required");
+    }
+    let model = body["model"].as_str().unwrap_or_default().to_owned();
+    if !model_known(&shared, &model) {
+        let error = json!({ "type": "error", "error": { "type": "not_found_error", "message": format!("model: {model}") } });
+        return (StatusCode::NOT_FOUND, axum::Json(error)).into_response();
+    }
+    let scenario = next_scenario(&shared, &body);
+    if matches!(scenario, Scenario::Hang) {
+        return hang(&shared.stop).await;
+    }
+    let plan = match plan(scenario, &body) {
+        Ok(plan) => plan,
+        Err(response) => return *response,
+    };
+    if body["stream"] != true {
+        let mut content = Vec::new();
+        let thinking: String = plan
+            .pieces
+            .iter()
+            .filter_map(|p| match p {
+                Piece::Thinking(t) => Some(t.as_str()),
+                Piece::Content(_) => None,
+            })
+            .collect();
+        let text: String = plan
+            .pieces
+            .iter()
+            .filter_map(|p| match p {
+                Piece::Content(t) => Some(t.as_str()),
+                Piece::Thinking(_) => None,
+            })
+            .collect();
+        if !thinking.is_empty() {
+            content.push(json!({ "type": "thinking", "thinking": thinking, "signature": "EqQBCgIYAhIM1gbcDa9GJwZA2b3h" }));
+        }
+        content.push(json!({ "type": "text", "text": text }));
+        return axum::Json(json!({
+            "id": "msg_testkit", "type": "message", "role": "assistant", "model": model, "content": content,
+            "stop_reason": "end_turn", "stop_sequence": null,
+            "usage": { "input_tokens": plan.prompt_tokens, "output_tokens": plan.pieces.len() },
+        }))
+        .into_response();
+    }
+    let format = Anthropic { model, block: None, blocks: 0 };
+    streaming_response(Anthropic::CONTENT_TYPE, stream_body(format, plan, shared.stop.clone()))
+}
+
+/// Gemini's `streamGenerateContent?alt=sse`: each event a whole `GenerateContentResponse`,
+/// events separated by CRLF as Google's servers send them.
+struct Gemini {
+    model: String,
+    prompt_tokens: u32,
+    thoughts: u32,
+    content: u32,
+}
+
+impl Gemini {
+    fn event(&self, candidate: Value, usage: Value) -> String {
+        let response = json!({ "candidates": [candidate], "usageMetadata": usage,
+                               "modelVersion": self.model, "responseId": "testkit-response" });
+        format!("data: {response}\r\n\r\n")
+    }
+}
+
+impl Format for Gemini {
+    const CONTENT_TYPE: &'static str = "text/event-stream";
+
+    fn start(&mut self, prompt_tokens: u32) -> String {
+        self.prompt_tokens = prompt_tokens;
+        String::new()
+    }
+
+    fn piece(&mut self, piece: &Piece) -> String {
+        let part = match piece {
+            Piece::Thinking(t) => {
+                self.thoughts += 1;
+                json!({ "text": t, "thought": true })
+            }
+            Piece::Content(t) => {
+                self.content += 1;
+                json!({ "text": t })
+            }
+        };
+        let candidate = json!({ "content": { "parts": [part], "role": "model" }, "index": 0 });
+        let usage = json!({ "promptTokenCount": self.prompt_tokens, "totalTokenCount": self.prompt_tokens });
+        self.event(candidate, usage)
+    }
+
+    fn done(&mut self, prompt_tokens: u32, _completion: u32) -> String {
+        let candidate = json!({ "content": { "parts": [{ "text": "" }], "role": "model" }, "finishReason": "STOP", "index": 0 });
+        let mut usage = json!({ "promptTokenCount": prompt_tokens, "candidatesTokenCount": self.content,
+                                "totalTokenCount": prompt_tokens + self.content + self.thoughts });
+        if self.thoughts > 0 {
+            usage["thoughtsTokenCount"] = json!(self.thoughts);
+        }
+        self.event(candidate, usage)
+    }
+
+    fn error(&mut self, message: &str) -> String {
+        format!(
+            "data: {}\r\n\r\n",
+            json!({ "error": { "code": 500, "message": message, "status": "INTERNAL" } })
+        )
+    }
+}
+
+fn gemini_error(status: StatusCode, message: &str, code: &str) -> Response {
+    let error = json!({ "error": { "code": status.as_u16(), "message": message, "status": code } });
+    (status, axum::Json(error)).into_response()
+}
+
+fn gemini_model_json(m: &TestModel) -> Value {
+    json!({
+        "name": format!("models/{}", m.name), "version": "001", "displayName": display_name(&m.name),
+        "description": "A testkit model", "inputTokenLimit": m.context_length, "outputTokenLimit": 8192,
+        "supportedGenerationMethods": ["generateContent", "countTokens"],
+    })
+}
+
+/// `GET /v1beta/models`.
+async fn gemini_models(State(shared): State<Shared>, request: Request) -> Response {
+    let recorded = read_request(&shared, request).await;
+    if let Some(refusal) = key_refusal(&shared, Api::Gemini, &recorded) {
+        return refusal;
+    }
+    let models: Vec<Value> = shared.script().models.iter().map(gemini_model_json).collect();
+    axum::Json(json!({ "models": models })).into_response()
+}
+
+/// `GET /v1beta/models/{model}`.
+async fn gemini_model(
+    State(shared): State<Shared>,
+    axum::extract::Path(name): axum::extract::Path<String>,
+    request: Request,
+) -> Response {
+    let recorded = read_request(&shared, request).await;
+    if let Some(refusal) = key_refusal(&shared, Api::Gemini, &recorded) {
+        return refusal;
+    }
+    let found = shared.script().models.iter().find(|m| m.name == name).map(gemini_model_json);
+    match found {
+        Some(model) => axum::Json(model).into_response(),
+        None => gemini_error(
+            StatusCode::NOT_FOUND,
+            &format!(
+                "models/{name} is not found for API version v1beta, or is not supported for generateContent. Call ListModels to see the list of available models and their supported methods."
+            ),
+            "NOT_FOUND",
+        ),
+    }
+}
+
+/// `POST /v1beta/models/{model}:streamGenerateContent?alt=sse`.
+async fn gemini_generate(
+    State(shared): State<Shared>,
+    axum::extract::Path(model_action): axum::extract::Path<String>,
+    request: Request,
+) -> Response {
+    let recorded = read_request(&shared, request).await;
+    if let Some(refusal) = key_refusal(&shared, Api::Gemini, &recorded) {
+        return refusal;
+    }
+    let Some((model, action)) = model_action.split_once(':') else {
+        return gemini_error(
+            StatusCode::NOT_FOUND,
+            "The requested URL was not found on this server.",
+            "NOT_FOUND",
+        );
+    };
+    if action != "streamGenerateContent" {
+        return gemini_error(
+            StatusCode::NOT_FOUND,
+            &format!("the testkit does not serve `{action}`"),
+            "NOT_FOUND",
+        );
+    }
+    if !recorded.query.split('&').any(|pair| pair == "alt=sse") {
+        return gemini_error(
+            StatusCode::BAD_REQUEST,
+            "the testkit serves only alt=sse streams",
+            "INVALID_ARGUMENT",
+        );
+    }
+    let body = recorded.body;
+    if !body["contents"].is_array() {
+        return gemini_error(
+            StatusCode::BAD_REQUEST,
+            "* GenerateContentRequest.contents: contents is not specified",
+            "INVALID_ARGUMENT",
+        );
+    }
+    if !model_known(&shared, model) {
+        return gemini_error(
+            StatusCode::NOT_FOUND,
+            &format!(
+                "models/{model} is not found for API version v1beta, or is not supported for generateContent. Call ListModels to see the list of available models and their supported methods."
+            ),
+            "NOT_FOUND",
+        );
+    }
+    let scenario = next_scenario(&shared, &body);
+    if matches!(scenario, Scenario::Hang) {
+        return hang(&shared.stop).await;
+    }
+    let plan = match plan(scenario, &body) {
+        Ok(plan) => plan,
+        Err(response) => return *response,
+    };
+    let format = Gemini { model: model.to_owned(), prompt_tokens: 0, thoughts: 0, content: 0 };
+    streaming_response(Gemini::CONTENT_TYPE, stream_body(format, plan, shared.stop.clone()))
 }
 
 /// A one-shot stop signal that any number of tasks can wait on.

@@ -1,4 +1,5 @@
 import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
+import { useVirtualizer } from '@tanstack/react-virtual';
 import ReactMarkdown from 'react-markdown';
 import rehypeHighlight from 'rehype-highlight';
 import remarkGfm from 'remark-gfm';
@@ -25,6 +26,13 @@ function CodeBlock({ children }: { children?: ReactNode }) {
   );
 }
 
+/** Streaming replies longer than this show as plain text until they complete… */
+const PLAIN_WHILE_STREAMING = 16_384;
+/** …and replies longer than this always do (parsing them as markdown takes seconds). */
+const PLAIN_ALWAYS = 131_072;
+/** Messages loaded at a time; older ones load when scrolled to. */
+const PAGE = 200;
+
 export function MessageView({ message }: { message: Message }) {
   return (
     <article className={`msg ${message.role} ${message.status}`} aria-label={`${message.role} message`}>
@@ -40,9 +48,14 @@ export function MessageView({ message }: { message: Message }) {
         </details>
       ) : null}
       <div className="body">
-        <ReactMarkdown remarkPlugins={[remarkGfm]} rehypePlugins={[rehypeHighlight]} components={{ pre: CodeBlock }}>
-          {message.content}
-        </ReactMarkdown>
+        {message.content.length > (message.status === 'streaming' ? PLAIN_WHILE_STREAMING : PLAIN_ALWAYS) ? (
+          // Re-parsing a long reply's markdown on every token would stall typing.
+          <pre className="plain">{message.content}</pre>
+        ) : (
+          <ReactMarkdown remarkPlugins={[remarkGfm]} rehypePlugins={[rehypeHighlight]} components={{ pre: CodeBlock }}>
+            {message.content}
+          </ReactMarkdown>
+        )}
       </div>
       {message.error ? (
         <p className="error" role="alert">
@@ -94,7 +107,6 @@ export function Chat({ project }: { project: Project }) {
   const [error, setError] = useState<string | null>(null);
   const [usage, setUsage] = useState<ContextUsage | null>(null);
   const [searching, setSearching] = useState(false);
-  const bottom = useRef<HTMLDivElement>(null);
 
   // The newest session, or a new one for a project without any.
   useEffect(() => {
@@ -104,26 +116,54 @@ export function Chat({ project }: { project: Project }) {
       client.call<Session>('sessions.create', { project_id: project.id }).then(setSession, (e: unknown) => setError(errorText(e)));
   }, [sessions.data, session, project.id]);
 
-  const history = useLoad(() => (session ? client.call<Message[]>('messages.list', { session_id: session.id, limit: 200 }) : Promise.resolve([])), [session?.id]);
+  const history = useLoad(() => (session ? client.call<Message[]>('messages.list', { session_id: session.id, limit: PAGE }) : Promise.resolve([])), [session?.id]);
+  const [hasOlder, setHasOlder] = useState(false);
+  const loadingOlder = useRef(false);
   useEffect(() => {
-    if (history.data) setMessages(history.data);
+    if (!history.data) return;
+    setMessages(history.data);
+    setHasOlder(history.data.length === PAGE);
   }, [history.data]);
 
+  const pendingDeltas = useRef(new Map<string, { content: string; reasoning: string }>());
+  const frame = useRef<number | null>(null);
+  const flush = useCallback(() => {
+    frame.current = null;
+    const pending = pendingDeltas.current;
+    if (pending.size === 0) return;
+    pendingDeltas.current = new Map();
+    setMessages((ms) =>
+      ms.map((x) => {
+        const d = pending.get(x.id);
+        return d ? { ...x, content: x.content + d.content, reasoning: d.reasoning ? (x.reasoning ?? '') + d.reasoning : x.reasoning } : x;
+      }),
+    );
+  }, []);
+  const flushSoon = useCallback(() => {
+    frame.current ??= requestAnimationFrame(flush);
+  }, [flush]);
   const onEvent = useCallback(
     (e: Event) => {
       const data = e.data as Record<string, unknown>;
       switch (e.type) {
         case 'message.created':
         case 'message.completed': {
+          // Deltas still waiting belong before the final text.
+          flush();
           const m = data.message as Message;
           setMessages((ms) => (ms.some((x) => x.id === m.id) ? ms.map((x) => (x.id === m.id ? m : x)) : [...ms, m]));
           break;
         }
         case 'message.delta': {
+          // Deltas are applied once per frame: a fast stream re-renders 60 times a second, not
+          // once per token.
           const { message_id, delta, reasoning } = data as { message_id: string; delta?: string; reasoning?: string };
-          setMessages((ms) =>
-            ms.map((x) => (x.id === message_id ? { ...x, content: x.content + (delta ?? ''), reasoning: reasoning ? (x.reasoning ?? '') + reasoning : x.reasoning } : x)),
-          );
+          const p = pendingDeltas.current;
+          const entry = p.get(message_id) ?? { content: '', reasoning: '' };
+          entry.content += delta ?? '';
+          entry.reasoning += reasoning ?? '';
+          p.set(message_id, entry);
+          flushSoon();
           break;
         }
         case 'message.failed': {
@@ -140,11 +180,45 @@ export function Chat({ project }: { project: Project }) {
       }
     },
     // eslint-disable-next-line react-hooks/exhaustive-deps
-    [],
+    [flush, flushSoon],
   );
   useTopic(session ? `session/${session.id}` : null, onEvent);
 
-  useEffect(() => bottom.current?.scrollIntoView?.({ block: 'end' }), [messages]);
+  const scroller = useRef<HTMLDivElement>(null);
+  const virtualizer = useVirtualizer({
+    count: messages.length,
+    getScrollElement: () => scroller.current,
+    estimateSize: () => 96,
+    overscan: 6,
+    getItemKey: (i) => messages[i]?.id ?? i,
+  });
+  // Follow the conversation while the reader is at the bottom.
+  const atBottom = useRef(true);
+  useEffect(() => {
+    if (atBottom.current && messages.length > 0) virtualizer.scrollToIndex(messages.length - 1, { align: 'end' });
+  }, [messages, virtualizer]);
+  const onScroll = () => {
+    const el = scroller.current;
+    if (!el) return;
+    atBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < 80;
+    if (el.scrollTop < 300 && hasOlder && !loadingOlder.current && session && messages.length > 0) {
+      loadingOlder.current = true;
+      client
+        .call<Message[]>('messages.list', { session_id: session.id, before: messages[0].id, limit: PAGE })
+        .then(
+          (older) => {
+            setHasOlder(older.length === PAGE);
+            setMessages((ms) => [...older.filter((o) => !ms.some((m) => m.id === o.id)), ...ms]);
+            // Keep the message the reader was looking at in place.
+            requestAnimationFrame(() => virtualizer.scrollToIndex(older.length, { align: 'start' }));
+          },
+          (e: unknown) => setError(errorText(e)),
+        )
+        .finally(() => {
+          loadingOlder.current = false;
+        });
+    }
+  };
 
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
@@ -203,11 +277,19 @@ export function Chat({ project }: { project: Project }) {
         ) : null}
       </div>
       {searching ? <Search projectId={project.id} onClose={() => setSearching(false)} /> : null}
-      <div className="messages" aria-live="polite">
-        {messages.map((m) => (
-          <MessageView key={m.id} message={m} />
-        ))}
-        <div ref={bottom} />
+      <div className="messages" ref={scroller} onScroll={onScroll} aria-label="Messages">
+        <div style={{ height: virtualizer.getTotalSize(), position: 'relative' }}>
+          {virtualizer.getVirtualItems().map((item) => (
+            <div
+              key={item.key}
+              data-index={item.index}
+              ref={virtualizer.measureElement}
+              style={{ position: 'absolute', top: 0, left: 0, width: '100%', transform: `translateY(${item.start}px)` }}
+            >
+              <MessageView message={messages[item.index]} />
+            </div>
+          ))}
+        </div>
       </div>
       {error ? (
         <p className="error" role="alert">

@@ -7,7 +7,7 @@ type MonacoModule = typeof Monaco;
 let monacoPromise: Promise<MonacoModule> | null = null;
 
 /** Monaco is loaded on first use, from the bundle (never a CDN). */
-function loadMonaco(): Promise<MonacoModule> {
+export function loadMonaco(): Promise<MonacoModule> {
   monacoPromise ??= (async () => {
     const [{ default: EditorWorker }, monaco] = await Promise.all([
       import('monaco-editor/editor/editor.worker?worker'),
@@ -25,7 +25,7 @@ const LANGUAGES: Record<string, string> = {
   cpp: 'cpp', sh: 'shell', sql: 'sql',
 };
 
-function language(path: string): string {
+export function language(path: string): string {
   return LANGUAGES[path.split('.').pop()?.toLowerCase() ?? ''] ?? 'plaintext';
 }
 

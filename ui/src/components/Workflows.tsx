@@ -2,6 +2,7 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import { client, errorText, useLoad, useTopic } from '../api';
 import { useLiveFiles } from '../live';
 import type { Agent, Event, Project, Workflow } from '../protocol/generated';
+import { DiffView } from './DiffView';
 
 const FINISHED = ['completed', 'failed', 'cancelled'];
 
@@ -37,7 +38,9 @@ function AgentNode({ agent, agents, current }: { agent: Agent; agents: Agent[]; 
   );
 }
 
-function WorkflowView({ id, onOpenFile, onFinished }: { id: string; onOpenFile: (path: string) => void; onFinished: () => void }) {
+function WorkflowView({ id, projectId, onOpenFile, onFinished }: { id: string; projectId: string; onOpenFile: (path: string) => void; onFinished: () => void }) {
+  const [diff, setDiff] = useState<string | null>(null);
+  const [planText, setPlanText] = useState<string | null>(null);
   const loaded = useLoad(() => client.call<Workflow>('workflows.get', { id }), [id]);
   const [workflow, setWorkflow] = useState<Workflow | null>(null);
   const [agents, setAgents] = useState<Agent[]>([]);
@@ -53,6 +56,12 @@ function WorkflowView({ id, onOpenFile, onFinished }: { id: string; onOpenFile: 
     if (!loaded.data) return;
     setWorkflow(loaded.data);
     setAgents(loaded.data.agents ?? []);
+    // A finished workflow opened later: its files are the plan's.
+    if (loaded.data.commit) {
+      const plan = loaded.data.plan as { modules?: { files?: { path: string }[] }[] } | null;
+      const planned = (plan?.modules ?? []).flatMap((m) => (m.files ?? []).map((f) => f.path));
+      setFiles((f) => [...new Set([...f, ...planned])]);
+    }
     started.current = Date.parse(loaded.data.created_at) || Date.now();
   }, [loaded.data]);
 
@@ -100,7 +109,25 @@ function WorkflowView({ id, onOpenFile, onFinished }: { id: string; onOpenFile: 
 
   const control = (action: string) =>
     client.call<Workflow>('workflows.control', { id, action }).then(setWorkflow, (e: unknown) => setError(errorText(e)));
-  const approve = () => client.call<Workflow>('workflows.approve_plan', { id }).then(setWorkflow, (e: unknown) => setError(errorText(e)));
+  const approve = () => {
+    let plan: unknown = undefined;
+    if (planText !== null) {
+      try {
+        plan = JSON.parse(planText);
+      } catch (e) {
+        setError(`The edited plan is not valid JSON: ${errorText(e)}`);
+        return;
+      }
+    }
+    client.call<Workflow>('workflows.approve_plan', { id, plan }).then(
+      (w) => {
+        setWorkflow(w);
+        setPlanText(null);
+        setError(null);
+      },
+      (e: unknown) => setError(errorText(e)),
+    );
+  };
 
   if (!workflow) return <p className="muted">{loaded.error ?? 'Loading…'}</p>;
   const finished = FINISHED.includes(workflow.state);
@@ -133,8 +160,18 @@ function WorkflowView({ id, onOpenFile, onFinished }: { id: string; onOpenFile: 
       </div>
       {workflow.error ? <p className="error">{workflow.error}</p> : null}
       {error ? <p className="error" role="alert">{error}</p> : null}
-      {workflow.plan ? (
-        <details open={workflow.state === 'awaiting_approval'}>
+      {workflow.plan && workflow.state === 'awaiting_approval' ? (
+        <div>
+          <p>Review the plan; edit it if needed, then approve it.</p>
+          <textarea
+            aria-label="Plan"
+            className="plan-edit"
+            value={planText ?? JSON.stringify(workflow.plan, null, 2)}
+            onChange={(e) => setPlanText(e.target.value)}
+          />
+        </div>
+      ) : workflow.plan ? (
+        <details>
           <summary>Plan</summary>
           <pre>{JSON.stringify(workflow.plan, null, 2)}</pre>
         </details>
@@ -154,13 +191,19 @@ function WorkflowView({ id, onOpenFile, onFinished }: { id: string; onOpenFile: 
               <li key={f}>
                 <button className="link" onClick={() => onOpenFile(f)}>
                   {f}
-                </button>
+                </button>{' '}
+                {workflow.commit ? (
+                  <button aria-label={`Show changes to ${f}`} onClick={() => setDiff(f)}>
+                    Diff
+                  </button>
+                ) : null}
               </li>
             ))}
           </ul>
         </>
       ) : null}
       {workflow.summary ? <p>{workflow.summary}</p> : null}
+      {diff && workflow.commit ? <DiffView projectId={projectId} commit={workflow.commit} path={diff} onClose={() => setDiff(null)} /> : null}
     </div>
   );
 }
@@ -204,7 +247,7 @@ export function Workflows({ project, onOpenFile }: { project: Project; onOpenFil
         </select>
       </div>
       {error ? <p className="error" role="alert">{error}</p> : null}
-      {selected ? <WorkflowView key={selected} id={selected} onOpenFile={onOpenFile} onFinished={list.reload} /> : <p className="muted">No workflows yet.</p>}
+      {selected ? <WorkflowView key={selected} id={selected} projectId={project.id} onOpenFile={onOpenFile} onFinished={list.reload} /> : <p className="muted">No workflows yet.</p>}
     </section>
   );
 }

@@ -63,6 +63,10 @@ export type GitPaths = { project_id: string, paths: Array<string>, };
 
 export type GitRemote = { project_id: string, remote?: string | null, branch?: string | null, };
 
+export type GitShow = { project_id: string, rev: string, path: string, };
+
+export type GitShown = { content?: string | null, };
+
 export type GitStatus = { branch: string, entries: Array<GitStatusEntry>, };
 
 export type GitStatusEntry = { path: string, index: string, worktree: string, };

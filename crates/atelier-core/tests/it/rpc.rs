@@ -299,6 +299,30 @@ async fn git_through_the_api_makes_commits_git_accepts() {
     let left = call(&client, "git.status", json!({ "project_id": pid })).await;
     assert_eq!(left["entries"].as_array().expect("entries").len(), 1, "b.txt is still untracked");
 
+    // A file as a commit left it, and before it (what a workflow's diff view shows).
+    let sha = commit["commit"].as_str().expect("sha");
+    let show = |rev: String, path: &str| {
+        let client = &client;
+        let (pid, path) = (pid.clone(), path.to_owned());
+        async move {
+            crate::support::rpc(client, "git.show", json!({ "project_id": pid, "rev": rev, "path": path }))
+                .await
+        }
+    };
+    assert_eq!(show(sha.to_owned(), "a.txt").await["result"]["content"], "a\n");
+    assert_eq!(
+        show(format!("{sha}^"), "a.txt").await["result"]["content"],
+        json!(null),
+        "the first commit has no parent"
+    );
+    assert_eq!(
+        show(sha.to_owned(), "b.txt").await["result"]["content"],
+        json!(null),
+        "b.txt was not committed"
+    );
+    assert_eq!(show("no-such-rev".to_owned(), "a.txt").await["error"]["data"]["kind"], "not_found");
+    assert_eq!(show(sha.to_owned(), "../etc/passwd").await["error"]["data"]["kind"], "invalid_input");
+
     call(&client, "git.checkout", json!({ "project_id": pid, "branch": "feature", "create": true })).await;
     let branches = call(&client, "git.branches", json!({ "project_id": pid })).await;
     assert_eq!(

@@ -1,10 +1,13 @@
 //! Integration tests for atelier-llm against the testkit over real HTTP: whole replies,
-//! reasoning, every fault scenario, cancellation, and the OpenAI-compatible path.
+//! reasoning, every fault scenario, cancellation, the OpenAI-compatible path, and Anthropic's
+//! and Gemini's own wire formats.
 
 // In tests a failed expect is the test failing, with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod anthropic;
 mod faults;
+mod gemini;
 mod ollama;
 mod openai;
 
@@ -69,4 +72,29 @@ pub async fn chat_with(provider: &dyn Provider, req: &ChatRequest, cancel: &Canc
         })
         .await;
     Outcome { content, reasoning, deltas, result }
+}
+
+/// Streams a chat and cancels it as soon as `after` deltas have arrived, from inside the
+/// delta callback, so the test does not depend on timing.
+pub async fn chat_cancelled_after(provider: &dyn Provider, req: &ChatRequest, after: usize) -> Outcome {
+    let cancel = CancellationToken::new();
+    let (mut content, mut reasoning, mut deltas) = (String::new(), String::new(), 0);
+    let result = provider
+        .chat(req, &cancel, &mut |d| {
+            deltas += 1;
+            if deltas == after {
+                cancel.cancel();
+            }
+            match d {
+                Delta::Content(t) => content.push_str(&t),
+                Delta::Reasoning(t) => reasoning.push_str(&t),
+            }
+        })
+        .await;
+    Outcome { content, reasoning, deltas, result }
+}
+
+/// How many requests the testkit got on `path`.
+pub fn requests_to(llm: &TestLlm, path: &str) -> usize {
+    llm.requests().iter().filter(|r| r.path == path).count()
 }

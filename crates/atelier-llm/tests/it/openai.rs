@@ -93,3 +93,24 @@ fn base_urls_get_v1_unless_they_name_a_version() {
         assert_eq!(provider.endpoint(), want, "{base}");
     }
 }
+
+#[tokio::test]
+async fn a_wrong_key_is_refused_once_and_the_key_never_shows() {
+    let (llm, provider) = setup(Some("sk-wrong")).await;
+    llm.require_key(Some("sk-right"));
+    let out = chat(&provider, &request("test-model", "q")).await;
+    let error = out.result.expect_err("refused");
+    assert!(matches!(error, LlmError::Unauthorized { .. }), "{error:?}");
+    assert_eq!(crate::requests_to(&llm, "/v1/chat/completions"), 1, "no retry storm");
+    let sent = llm.requests().into_iter().find(|r| r.path == "/v1/chat/completions").expect("request");
+    assert_eq!(sent.header("authorization"), Some("Bearer sk-wrong"));
+    let debug = format!("{provider:?}");
+    assert!(!debug.contains("sk-wrong") && debug.contains("<redacted>"), "{debug}");
+
+    let (llm, provider) = setup(Some("sk-right")).await;
+    llm.require_key(Some("sk-right"));
+    assert_eq!(
+        chat(&provider, &request("test-model", "hi")).await.result.expect("reply").content,
+        "echo: hi"
+    );
+}

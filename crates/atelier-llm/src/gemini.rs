@@ -1,0 +1,300 @@
+//! Google's Gemini API: `POST /v1beta/models/{model}:streamGenerateContent?alt=sse`, each
+//! server-sent event a whole `GenerateContentResponse`; and `GET /v1beta/models`. Parts marked
+//! `"thought": true` are the model's reasoning and are kept apart.
+
+use std::time::Duration;
+
+use eventsource_stream::Eventsource;
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+use url::Url;
+
+use crate::key::{ApiKey, header_value};
+use crate::stream::{Emitter, Failure, cut_short, http_client, next_event, send, with_retries};
+use crate::{ChatRequest, Completion, Conversation, Delta, LlmConfig, LlmError, ModelInfo, Provider, Role};
+
+#[derive(Debug, Clone)]
+pub struct GeminiProvider {
+    /// The server's root (`https://generativelanguage.googleapis.com`), no trailing slash.
+    endpoint: String,
+    api_key: ApiKey,
+    client: reqwest::Client,
+    config: LlmConfig,
+}
+
+impl GeminiProvider {
+    pub const DEFAULT_BASE_URL: &str = "https://generativelanguage.googleapis.com";
+
+    /// `base_url` is the server's root; a trailing `/v1beta` is tolerated.
+    pub fn new(base_url: Url, api_key: String, config: LlmConfig) -> Result<Self, LlmError> {
+        let root = base_url.as_str().trim_end_matches('/');
+        let endpoint = root.strip_suffix("/v1beta").unwrap_or(root).to_owned();
+        Ok(Self { client: http_client(&config)?, endpoint, api_key: ApiKey::new(api_key), config })
+    }
+
+    fn request(&self, builder: reqwest::RequestBuilder) -> Result<reqwest::RequestBuilder, LlmError> {
+        Ok(builder.header("x-goog-api-key", header_value(&self.api_key)?))
+    }
+
+    fn body(req: &ChatRequest) -> Value {
+        let conversation = Conversation::new(&req.messages);
+        let contents: Vec<Value> = conversation
+            .turns
+            .iter()
+            .map(|(role, text)| {
+                let role = if *role == Role::Assistant { "model" } else { "user" };
+                json!({ "role": role, "parts": [{ "text": text }] })
+            })
+            .collect();
+        let mut body = json!({ "contents": contents });
+        if !conversation.system.is_empty() {
+            body["systemInstruction"] = json!({ "parts": [{ "text": conversation.system }] });
+        }
+        let mut generation = serde_json::Map::new();
+        if let Some(t) = req.temperature {
+            generation.insert("temperature".into(), json!(t));
+        }
+        if let Some(schema) = &req.format {
+            generation.insert("responseMimeType".into(), json!("application/json"));
+            generation.insert("responseJsonSchema".into(), schema.clone());
+        }
+        if !generation.is_empty() {
+            body["generationConfig"] = Value::Object(generation);
+        }
+        body
+    }
+
+    /// Gemini's `{"error": {"code", "message", "status"}}`: a bad key is a 400 there, and a
+    /// rate limit says when to come back in its details rather than in `Retry-After`.
+    async fn check(&self, model: &str, response: reqwest::Response) -> Result<reqwest::Response, LlmError> {
+        if response.status().is_success() {
+            return Ok(response);
+        }
+        let mut failure = Failure::read(response).await;
+        let error = serde_json::from_str::<Value>(&failure.body).ok().map(|v| v["error"].clone());
+        let error = error.unwrap_or(Value::Null);
+        if key_refused(&error) {
+            return Err(LlmError::Unauthorized { endpoint: self.endpoint.clone() });
+        }
+        if failure.status == 429 && failure.retry_after.is_none() {
+            failure.retry_after = retry_delay(&error);
+        }
+        Err(failure.into_error(&self.endpoint, model))
+    }
+
+    /// `models/gemini-2.5-flash` and `gemini-2.5-flash` both name the same model.
+    fn model_path(model: &str) -> Result<String, LlmError> {
+        let name = model.trim().trim_start_matches("models/");
+        let safe = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+        if !safe {
+            return Err(LlmError::InvalidRequest(format!("`{model}` is not a Gemini model name")));
+        }
+        Ok(format!("models/{name}"))
+    }
+
+    async fn attempt(
+        &self,
+        req: &ChatRequest,
+        url: &str,
+        body: &Value,
+        cancel: &CancellationToken,
+        emitter: &mut Emitter<'_>,
+    ) -> Result<(), LlmError> {
+        let request = self.request(self.client.post(url).json(body))?;
+        let response = send(&self.endpoint, request, self.config.first_byte_timeout, cancel).await?;
+        let response = self.check(&req.model, response).await?;
+        let mut events = response.bytes_stream().eventsource();
+        let mut wait = self.config.first_byte_timeout;
+        let mut finished = false;
+        loop {
+            let Some(event) = next_event(&self.endpoint, &mut events, wait, cancel).await? else {
+                // Gemini ends the stream after the chunk with a finishReason; nothing else
+                // marks the end.
+                return if finished { Ok(()) } else { Err(cut_short(&self.endpoint)) };
+            };
+            wait = self.config.idle_timeout;
+            let data = event.data.trim();
+            if data.is_empty() {
+                continue;
+            }
+            let value: Value = match serde_json::from_str(data) {
+                Ok(value) => value,
+                Err(e) => {
+                    tracing::debug!(error = %e, "skipping an event that is not JSON");
+                    continue;
+                }
+            };
+            if let Some(error) = value.get("error") {
+                let message =
+                    error["message"].as_str().map(str::to_owned).unwrap_or_else(|| error.to_string());
+                return Err(LlmError::Stream { endpoint: self.endpoint.clone(), message });
+            }
+            if let Some(reason) = value["promptFeedback"]["blockReason"].as_str() {
+                return Err(LlmError::InvalidRequest(format!("Gemini refused the prompt ({reason})")));
+            }
+            let candidate = &value["candidates"][0];
+            for part in candidate["content"]["parts"].as_array().into_iter().flatten() {
+                let Some(text) = part["text"].as_str().filter(|t| !t.is_empty()) else { continue };
+                if part["thought"] == true {
+                    emitter.emit(Delta::Reasoning(text.to_owned()));
+                } else {
+                    emitter.emit(Delta::Content(text.to_owned()));
+                }
+            }
+            if let Some(reason) = candidate["finishReason"].as_str() {
+                emitter.completion.done_reason = Some(finish_reason(reason));
+                finished = true;
+            }
+            let usage = &value["usageMetadata"];
+            if let Some(n) = usage["promptTokenCount"].as_u64() {
+                emitter.completion.usage.prompt_tokens = n as u32;
+            }
+            // Thinking tokens are counted apart from the reply's; both were generated.
+            let generated = usage["candidatesTokenCount"].as_u64().unwrap_or(0)
+                + usage["thoughtsTokenCount"].as_u64().unwrap_or(0);
+            if generated > 0 {
+                emitter.completion.usage.completion_tokens = generated as u32;
+            }
+        }
+    }
+
+    async fn get(&self, path: &str, model: &str) -> Result<Value, LlmError> {
+        let never = CancellationToken::new();
+        let request = self.request(self.client.get(format!("{}/v1beta/{path}", self.endpoint)))?;
+        let response = send(&self.endpoint, request, self.config.connect_timeout * 2, &never).await?;
+        let response = self.check(model, response).await?;
+        response
+            .json()
+            .await
+            .map_err(|e| LlmError::Stream { endpoint: self.endpoint.clone(), message: e.to_string() })
+    }
+}
+
+/// A missing or wrong key: Gemini answers 400 INVALID_ARGUMENT "API key not valid" (with
+/// reason `API_KEY_INVALID`), not 401.
+fn key_refused(error: &Value) -> bool {
+    let message = error["message"].as_str().unwrap_or_default().to_ascii_lowercase();
+    let reason_invalid = error["details"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|d| d["reason"].as_str().is_some_and(|r| r.starts_with("API_KEY_")));
+    reason_invalid || message.contains("api key not valid") || message.contains("api key expired")
+}
+
+/// The `RetryInfo` detail of a 429: `{"@type": "…RetryInfo", "retryDelay": "37s"}`.
+fn retry_delay(error: &Value) -> Option<Duration> {
+    error["details"].as_array()?.iter().find_map(|d| {
+        let delay = d["retryDelay"].as_str()?.strip_suffix('s')?;
+        let secs: f64 = delay.parse().ok()?;
+        (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.ceil()))
+    })
+}
+
+/// Gemini's finish reasons in the words the other providers use.
+fn finish_reason(reason: &str) -> String {
+    match reason {
+        "STOP" => "stop".into(),
+        "MAX_TOKENS" => "length".into(),
+        other => other.to_ascii_lowercase(),
+    }
+}
+
+fn model_info(m: &Value) -> Option<ModelInfo> {
+    let name = m["name"].as_str()?;
+    Some(ModelInfo {
+        name: name.trim_start_matches("models/").to_owned(),
+        provider: "gemini".into(),
+        size: None,
+        family: None,
+        quantization: None,
+        context_length: m["inputTokenLimit"].as_u64().map(|n| n.min(u64::from(u32::MAX)) as u32),
+        display_name: m["displayName"].as_str().map(str::to_owned),
+    })
+}
+
+#[async_trait::async_trait]
+impl Provider for GeminiProvider {
+    fn name(&self) -> &str {
+        "gemini"
+    }
+
+    fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    async fn chat(
+        &self,
+        req: &ChatRequest,
+        cancel: &CancellationToken,
+        on_delta: &mut (dyn FnMut(Delta) + Send),
+    ) -> Result<Completion, LlmError> {
+        if req.model.trim().is_empty() {
+            return Err(LlmError::InvalidRequest("no model was given".into()));
+        }
+        let url = format!(
+            "{}/v1beta/{}:streamGenerateContent?alt=sse",
+            self.endpoint,
+            Self::model_path(&req.model)?
+        );
+        let started = std::time::Instant::now();
+        let body = Self::body(req);
+        let (body, url) = (&body, url.as_str());
+        let mut completion = with_retries(&self.config, cancel, on_delta, |mut emitter| async move {
+            let result = self.attempt(req, url, body, cancel, &mut emitter).await;
+            (emitter, result)
+        })
+        .await?;
+        completion.usage.total_ms = started.elapsed().as_millis() as u64;
+        Ok(completion)
+    }
+
+    async fn list_models(&self) -> Result<Vec<ModelInfo>, LlmError> {
+        let list = self.get("models?pageSize=1000", "").await?;
+        Ok(list["models"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            // Embedding and other models that cannot chat are left out.
+            .filter(|m| match m["supportedGenerationMethods"].as_array() {
+                Some(methods) => methods.iter().any(|x| x == "generateContent"),
+                None => true,
+            })
+            .filter_map(model_info)
+            .collect())
+    }
+
+    async fn context_length(&self, model: &str) -> Result<Option<u32>, LlmError> {
+        let info = self.get(&Self::model_path(model)?, model).await?;
+        Ok(model_info(&info).and_then(|m| m.context_length))
+    }
+
+    async fn version(&self) -> Result<String, LlmError> {
+        self.get("models?pageSize=1", "").await?;
+        Ok("gemini".into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_bodies_are_read_for_keys_and_retry_delays() {
+        let bad_key = json!({ "code": 400, "message": "API key not valid. Please pass a valid API key.",
+                              "status": "INVALID_ARGUMENT" });
+        assert!(key_refused(&bad_key));
+        let bad_request =
+            json!({ "code": 400, "message": "Invalid JSON payload", "status": "INVALID_ARGUMENT" });
+        assert!(!key_refused(&bad_request));
+        let quota = json!({ "code": 429, "status": "RESOURCE_EXHAUSTED", "details": [
+            { "@type": "type.googleapis.com/google.rpc.QuotaFailure" },
+            { "@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "36.5s" } ] });
+        assert_eq!(retry_delay(&quota), Some(Duration::from_secs(37)));
+        assert_eq!(
+            GeminiProvider::model_path("models/gemini-2.5-flash").expect("ok"),
+            "models/gemini-2.5-flash"
+        );
+        assert!(GeminiProvider::model_path("../x?y").is_err());
+    }
+}

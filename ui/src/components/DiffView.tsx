@@ -1,0 +1,44 @@
+import { useEffect, useRef, useState } from 'react';
+import type * as Monaco from 'monaco-editor';
+import { client, errorText } from '../api';
+import type { GitShown } from '../protocol/generated';
+import { language, loadMonaco } from './Editor';
+
+/** What a commit changed in one file, side by side in Monaco's diff editor. */
+export function DiffView({ projectId, commit, path, onClose }: { projectId: string; commit: string; path: string; onClose: () => void }) {
+  const host = useRef<HTMLDivElement>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    let editor: Monaco.editor.IStandaloneDiffEditor | null = null;
+    const models: Monaco.editor.ITextModel[] = [];
+    let live = true;
+    const show = (rev: string) => client.call<GitShown>('git.show', { project_id: projectId, rev, path });
+    Promise.all([loadMonaco(), show(`${commit}^`), show(commit)]).then(
+      ([monaco, before, after]) => {
+        if (!live || !host.current) return;
+        const dark = window.matchMedia?.('(prefers-color-scheme: dark)').matches;
+        editor = monaco.editor.createDiffEditor(host.current, { automaticLayout: true, readOnly: true, theme: dark ? 'vs-dark' : 'vs', renderSideBySide: true });
+        const original = monaco.editor.createModel(before.content ?? '', language(path));
+        const modified = monaco.editor.createModel(after.content ?? '', language(path));
+        models.push(original, modified);
+        editor.setModel({ original, modified });
+      },
+      (e: unknown) => live && setError(errorText(e)),
+    );
+    return () => {
+      live = false;
+      editor?.dispose();
+      for (const m of models) m.dispose();
+    };
+  }, [projectId, commit, path]);
+  return (
+    <div className="diffview" role="dialog" aria-label={`Changes to ${path}`}>
+      <div className="row">
+        <strong>{path}</strong> <span className="muted">as commit {commit.slice(0, 8)} changed it</span>
+        <button onClick={onClose}>Close diff</button>
+      </div>
+      {error ? <p className="error">{error}</p> : null}
+      <div ref={host} className="monaco-diff" />
+    </div>
+  );
+}

@@ -4,7 +4,7 @@
 # the web UI, Chromium for its browser tests) and the Rust toolchain.
 set -euo pipefail
 
-APT_PACKAGES=(build-essential pkg-config git curl ca-certificates unzip libssl-dev chromium)
+APT_PACKAGES=(build-essential pkg-config git curl ca-certificates unzip libssl-dev chromium python3)
 # Node.js and npm: Debian's packages unless a Node.js 18 or newer is already installed.
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then APT_PACKAGES+=(nodejs npm); fi
 

@@ -59,6 +59,9 @@ pub struct Options {
     pub verify: Option<String>,
     pub max_fix_rounds: u32,
     pub model: Option<String>,
+    /// A model per agent role (`master`, `manager`, `coder`), e.g. a strong one to plan and a
+    /// fast one to write; roles not named use `model`.
+    pub models: std::collections::BTreeMap<String, String>,
     pub budget: Budget,
 }
 
@@ -70,6 +73,7 @@ impl Default for Options {
             verify: None,
             max_fix_rounds: 2,
             model: None,
+            models: Default::default(),
             budget: Budget::default(),
         }
     }
@@ -205,6 +209,13 @@ impl Engine {
     ) -> Result<WorkflowRow> {
         if request.trim().is_empty() {
             return Err(WorkflowError::Invalid("the request is empty".into()));
+        }
+        if let Some(role) =
+            options.models.keys().find(|r| !["master", "manager", "coder"].contains(&r.as_str()))
+        {
+            return Err(WorkflowError::Invalid(format!(
+                "`{role}` is not an agent role; models can be chosen for master, manager and coder"
+            )));
         }
         let options = Options { max_parallel: options.max_parallel.clamp(1, 32), ..options };
         let row = WorkflowRow {
@@ -353,6 +364,16 @@ impl Engine {
 }
 
 impl Run {
+    /// The model an agent of `role` uses: its role's model, else the workflow's.
+    fn model_for(&self, role: &str) -> String {
+        self.options
+            .models
+            .get(role)
+            .filter(|m| !m.trim().is_empty())
+            .cloned()
+            .unwrap_or_else(|| self.model.clone())
+    }
+
     fn row(&self) -> MutexGuard<'_, WorkflowRow> {
         self.row.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -479,8 +500,9 @@ impl Run {
             });
             agent.status = "busy".into();
             self.agent(agent).await?;
+            let model = self.model_for(&agent.role);
             let request = ChatRequest {
-                model: self.model.clone(),
+                model: model.clone(),
                 messages: messages.clone(),
                 format: format.clone(),
                 // Room for the prompt and a whole file in reply.
@@ -511,7 +533,7 @@ impl Run {
                         .insert_usage(atelier_store::UsageRow {
                             id: new_id("use"),
                             provider: self.engine.inner.provider.name().to_owned(),
-                            model: self.model.clone(),
+                            model: model.clone(),
                             session_id: None,
                             workflow_id: Some(id.clone()),
                             agent_id: Some(agent.id.clone()),

@@ -293,7 +293,7 @@ impl App {
         if let Some(model) = &self.inner.config.default_model {
             return Ok(model.clone());
         }
-        if let Some(model) = self.store().get_setting("default_model").await? {
+        if let Some(model) = self.setting("default_model").await? {
             return Ok(model);
         }
         let models = self.provider().list_models().await?;

@@ -21,6 +21,7 @@ mod git;
 mod models;
 mod project;
 mod rpc;
+mod settings;
 mod system;
 mod terminal;
 mod workflow;

@@ -11,8 +11,8 @@ use atelier_protocol::{
     AgentsList, CheckpointRestored, CheckpointsRestore, Empty, FileContent, FilesRead, FilesTree, FilesWrite,
     GitCheckout, GitCommit, GitDiff, GitLog, GitPaths, GitRemote, GitShow, GitShown, IdParams, MessagesList,
     MessagesSearch, MessagesSend, MessagesStop, ModelName, ModelsList, Pong, ProjectParams, ProjectsCreate,
-    ProjectsDelete, ProjectsImport, Response, RpcError, SessionsCreate, SessionsList, Subscribe, Subscribed,
-    TerminalId, TerminalOpened, TerminalsOpen, TerminalsResize, TerminalsWrite, Unsubscribe,
+    ProjectsDelete, ProjectsImport, Response, RpcError, SessionsCreate, SessionsList, SettingsSet, Subscribe,
+    Subscribed, TerminalId, TerminalOpened, TerminalsOpen, TerminalsResize, TerminalsWrite, Unsubscribe,
     WorkflowsApprove, WorkflowsControl, WorkflowsList, WorkflowsStart, to_value, topics,
 };
 use governor::clock::{Clock, DefaultClock};
@@ -364,6 +364,12 @@ impl Client {
             "checkpoints.restore" => {
                 let p: CheckpointsRestore = params(method, p)?;
                 ok(CheckpointRestored { undo: app.restore_checkpoint(&p.project_id, p.id).await? })
+            }
+            "settings.get" => ok(app.settings().await?),
+            "settings.set" => {
+                let p: SettingsSet = params(method, p)?;
+                app.set_setting(&p.key, p.value).await?;
+                ok(app.settings().await?)
             }
             "models.list" => {
                 let _: ModelsList = params(method, p)?;

@@ -124,11 +124,19 @@ impl App {
         options: Option<Value>,
     ) -> CoreResult<Workflow> {
         let project = self.store().get_project(project_id).await?;
-        let options: Options = match options {
+        let mut options: Options = match options {
             None | Some(Value::Null) => Options::default(),
             Some(v) => serde_json::from_value(v)
                 .map_err(|e| CoreError::InvalidInput(format!("invalid workflow options: {e}")))?,
         };
+        // Roles the request leaves open take their model from Settings.
+        for role in ["master", "manager", "coder"] {
+            if !options.models.contains_key(role)
+                && let Some(model) = self.setting(&format!("model.{role}")).await?
+            {
+                options.models.insert(role.to_owned(), model);
+            }
+        }
         let row = self.engine().start(project_id, PathBuf::from(project.path), request, options).await?;
         Ok(workflow_to_api(row, None))
     }

@@ -560,6 +560,15 @@ pub struct ModelsList {
     pub provider: Option<String>,
 }
 
+/// `settings.set`: `value` `null` (or empty) clears the setting.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(optional_fields = nullable)]
+pub struct SettingsSet {
+    pub key: String,
+    #[serde(default)]
+    pub value: Option<String>,
+}
+
 /// `models.pull`, `models.pull_cancel`, `models.delete`.
 #[derive(Debug, Clone, Serialize, Deserialize, TS)]
 #[ts(optional_fields = nullable)]

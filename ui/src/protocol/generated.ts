@@ -157,6 +157,8 @@ export type SessionsCreate = { project_id?: string | null, agent?: string | null
 
 export type SessionsList = { project_id?: string | null, };
 
+export type SettingsSet = { key: string, value?: string | null, };
+
 export type StreamGap = { from_seq: number, to_seq: number, };
 
 export type Subscribe = { topics: Array<string>, after_seq?: number | null, };

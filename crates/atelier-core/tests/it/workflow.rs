@@ -138,3 +138,58 @@ async fn metrics_are_pushed_every_two_seconds_to_whoever_subscribes() {
     }
     assert!(kinds.contains("system.metrics") && kinds.contains("coordinator.metrics"), "{kinds:?}");
 }
+
+#[tokio::test]
+async fn each_agent_role_can_use_its_own_model_from_settings_or_the_request() {
+    use atelier_testkit::TestModel;
+    let h = Harness::new().await;
+    h.llm.set_models(vec![
+        TestModel::new("test-model", 8192),
+        TestModel::new("big-planner", 32_768),
+        TestModel::new("fast-coder", 8192),
+    ]);
+    h.llm.route("Your module:", Scenario::Reply(Reply::text("Keep it small.")));
+    h.llm.route("Write the file `hello.py`", Scenario::Reply(Reply::text("```python\nprint('hello')\n```")));
+    h.llm.push(Scenario::Reply(Reply::text(
+        r#"{"summary": "Add hello", "modules": [{"name": "app", "responsibility": "the program", "files": [{"path": "hello.py", "purpose": "prints hello"}]}]}"#,
+    )));
+    let client = h.client();
+    let bad = rpc(&client, "settings.set", json!({ "key": "api_key", "value": "x" })).await;
+    assert_eq!(bad["error"]["data"]["kind"], "invalid_input", "only known settings: {bad}");
+    let settings =
+        call(&client, "settings.set", json!({ "key": "model.coder", "value": "fast-coder" })).await;
+    assert_eq!(settings["model.coder"], "fast-coder");
+    assert_eq!(settings["model.master"], json!(null));
+
+    let project = call(&client, "projects.create", json!({ "name": "roles" })).await;
+    let wrong = rpc(
+        &client,
+        "workflows.start",
+        json!({ "project_id": project["id"], "request": "x", "options": { "models": { "boss": "m" } } }),
+    )
+    .await;
+    assert_eq!(wrong["error"]["data"]["kind"], "invalid_input", "{wrong}");
+    let started = call(
+        &client,
+        "workflows.start",
+        json!({ "project_id": project["id"], "request": "print hello",
+                "options": { "model": "test-model", "models": { "master": "big-planner" } } }),
+    )
+    .await;
+    let id = started["id"].as_str().expect("id").to_owned();
+    call(&client, "subscribe", json!({ "topics": [format!("workflow/{id}")], "after_seq": 0 })).await;
+    events_until(&client, "workflow.completed").await;
+
+    let model_of = |needle: &str| {
+        let request = h.llm.requests().into_iter().find(|r| {
+            r.path == "/api/chat"
+                && r.body["messages"].as_array().is_some_and(|ms| {
+                    ms.last().and_then(|m| m["content"].as_str()).is_some_and(|c| c.contains(needle))
+                })
+        });
+        request.expect(needle).body["model"].clone()
+    };
+    assert_eq!(model_of("Request:\nprint hello"), "big-planner", "the master's model from the request");
+    assert_eq!(model_of("Your module:"), "test-model", "managers use the workflow's model");
+    assert_eq!(model_of("Write the file `hello.py`"), "fast-coder", "coders use Settings' coder model");
+}

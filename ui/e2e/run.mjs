@@ -2,17 +2,20 @@
 // server, driven through Debian's Chromium with playwright-core. Fails on any console error
 // and on any request to another host. Screenshots of each step go to e2e/artifacts/.
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import WebSocket from 'ws';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const target = process.env.CARGO_TARGET_DIR ?? join(process.env.HOME, '.cache/atelier-target');
 const ATELIER = process.env.ATELIER_BIN ?? join(target, 'debug/atelier');
 const TESTKIT = process.env.ATELIER_TESTKIT_BIN ?? join(target, 'debug/atelier-testkit');
 const artifacts = join(here, 'artifacts');
+// Each run's screenshots alone: an older run's would be mistaken for this one's.
+rmSync(artifacts, { recursive: true, force: true });
 mkdirSync(artifacts, { recursive: true });
 const work = mkdtempSync(join(tmpdir(), 'atelier-e2e-'));
 const children = [];
@@ -43,8 +46,8 @@ const script = {
       when: 'Request:',
       reply: '{"summary": "Add a greeting", "modules": [{"name": "greet", "responsibility": "greetings", "files": [{"path": "src/greet.txt", "purpose": "a greeting"}]}]}',
     },
-    // About 100 KB/s: 2,500 tokens of 200 characters, 2 ms apart.
-    { when: 'stream fast', reply: Array.from({ length: 2500 }, (_, i) => `${String(i).padStart(5, '0')}${'x'.repeat(195)}`).join(' '), delay_ms: 2 },
+    // At least 100 KB/s: 1,250 tokens of 400 characters, 2 ms apart (timers make it ~3 ms).
+    { when: 'stream fast', reply: Array.from({ length: 1250 }, (_, i) => `${String(i).padStart(5, '0')}${'x'.repeat(395)}`).join(' '), delay_ms: 2 },
     { when: 'say hi', reply: 'Hi there! Here is **bold** text and code:\n\n```rust\nfn main() {}\n```', delay_ms: 15 },
   ],
 };
@@ -58,10 +61,77 @@ async function shot(page, name) {
   console.log(`ok ${step} - ${name}`);
 }
 
+/** One JSON-RPC call to the server from the test itself (to check what the UI did). */
+function rpc(origin, method, params = {}) {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`${origin.replace('http', 'ws')}/ws?token=e2e-token`);
+    ws.on('open', () => ws.send(JSON.stringify({ jsonrpc: '2.0', id: 1, method, params })));
+    ws.on('message', (raw) => {
+      const msg = JSON.parse(String(raw));
+      if (msg.id !== 1) return;
+      ws.close();
+      if (msg.error) reject(new Error(`${method}: ${msg.error.message}`));
+      else resolve(msg.result);
+    });
+    ws.on('error', reject);
+  });
+}
+
+/** Every control the browser exposes must have an accessible name (computed by Chromium itself). */
+const NAMED_ROLES = new Set(['button', 'link', 'textbox', 'searchbox', 'combobox', 'checkbox', 'radio', 'tab', 'slider', 'spinbutton', 'listbox', 'menuitem', 'switch', 'meter', 'progressbar']);
+async function auditNames(page, where) {
+  const cdp = await page.context().newCDPSession(page);
+  const { nodes } = await cdp.send('Accessibility.getFullAXTree');
+  await cdp.detach();
+  const unnamed = nodes
+    .filter((n) => !n.ignored && NAMED_ROLES.has(n.role?.value) && !String(n.name?.value ?? '').trim())
+    .map((n) => `${n.role.value}#${n.backendDOMNodeId}`);
+  if (unnamed.length) {
+    const html = await Promise.all(
+      unnamed.slice(0, 5).map(async (u) => {
+        const cdp2 = await page.context().newCDPSession(page);
+        const { outerHTML } = await cdp2.send('DOM.getOuterHTML', { backendNodeId: Number(u.split('#')[1]) }).catch(() => ({ outerHTML: '?' }));
+        await cdp2.detach();
+        return outerHTML.slice(0, 160);
+      }),
+    );
+    problems.push(`controls without an accessible name in ${where}: ${unnamed.length}: ${html.join(' | ')}`);
+  }
+  timings.audited_views = (timings.audited_views ?? 0) + 1;
+}
+
+/**
+ * ATELIER_E2E_PROFILE=1: a CPU profile of the page over a step, with the functions that took the
+ * most time printed (and the profile kept in e2e/artifacts for Chromium's DevTools).
+ */
+async function startProfile(page) {
+  if (!process.env.ATELIER_E2E_PROFILE) return null;
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Profiler.enable');
+  await cdp.send('Profiler.start');
+  return cdp;
+}
+async function stopProfile(cdp, name) {
+  if (!cdp) return;
+  const { profile } = await cdp.send('Profiler.stop');
+  await cdp.detach();
+  writeFileSync(join(artifacts, `${name}.cpuprofile`), JSON.stringify(profile));
+  const self = new Map();
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  profile.samples.forEach((id, i) => {
+    const f = byId.get(id).callFrame;
+    const key = `${f.functionName || '(anonymous)'} ${f.url.split('/').pop()}:${f.lineNumber}`;
+    self.set(key, (self.get(key) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000);
+  });
+  const top = [...self].sort((a, b) => b[1] - a[1]).slice(0, 15);
+  console.log(`   profile of ${name} (self ms):\n${top.map(([k, v]) => `     ${Math.round(v)} ${k}`).join('\n')}`);
+}
+
 let page = null;
+let browser = null;
 let problems = [];
 async function main() {
-  const { match: llm } = await start(TESTKIT, ['--port', '0', '--script', join(work, 'script.json')], /listening on (http:\/\/\S+)/);
+  const { child: testkit, match: llm } = await start(TESTKIT, ['--port', '0', '--script', join(work, 'script.json')], /listening on (http:\/\/\S+)/);
   const dataDir = join(work, 'data');
   const serveArgs = ['serve', '--bind', '127.0.0.1:0', '--data-dir', dataDir, '--token', 'e2e-token', '--model', 'test-model'];
   const env = { OLLAMA_HOST: llm[1], ATELIER_LOG: 'warn' };
@@ -69,7 +139,7 @@ async function main() {
   const origin = server.match[1];
   const port = new URL(origin).port;
 
-  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', headless: true, args: ['--no-sandbox'] });
+  browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', headless: true, args: ['--no-sandbox'] });
   const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1400, height: 900 } });
   page = await context.newPage();
   page.on('console', (m) => m.type() === 'error' && problems.push(`console error: ${m.text()}`));
@@ -85,12 +155,15 @@ async function main() {
   await page.getByRole('button', { name: 'New project' }).waitFor();
   timings.first_load_to_interactive_ms = Date.now() - t0;
   if (page.url().includes('token=')) throw new Error('the token stayed in the address bar');
+  await auditNames(page, 'the project list');
   await shot(page, 'loaded');
 
   await page.getByRole('button', { name: 'New project' }).click();
   await page.getByRole('textbox', { name: 'Project name' }).fill('e2e app');
   await page.getByRole('button', { name: 'Create' }).click();
   await page.getByRole('textbox', { name: 'Message' }).waitFor();
+  // The assistant's system message is shown as the session opens.
+  await page.locator('.msg.system').first().waitFor({ timeout: 10000 });
   await shot(page, 'project-created');
 
   await page.getByRole('textbox', { name: 'Message' }).fill('say hi');
@@ -112,6 +185,12 @@ async function main() {
   await page.locator('.monaco .view-lines', { hasText: 'hello from the agents' }).waitFor({ timeout: 15000 });
   await shot(page, 'file-in-editor');
 
+  // What the workflow changed, side by side (Monaco's diff editor over git.show).
+  await page.getByRole('button', { name: 'Show changes to src/greet.txt' }).click();
+  await page.getByRole('dialog', { name: 'Changes to src/greet.txt' }).locator('.modified .view-lines', { hasText: 'hello from the agents' }).waitFor({ timeout: 15000 });
+  await shot(page, 'workflow-diff');
+  await page.getByRole('button', { name: 'Close diff' }).click();
+
   await page.getByRole('button', { name: 'New terminal' }).click();
   await page.locator('.xterm-host').first().waitFor();
   await page.waitForTimeout(500);
@@ -120,10 +199,25 @@ async function main() {
   await page.waitForFunction(() => document.querySelector('.xterm-host')?.textContent?.includes('hello-42-e2e'), null, { timeout: 10000 });
   await shot(page, 'terminal-echo');
 
+  // Ctrl+` hides the terminal panel and shows it again: the shell is reattached and its
+  // scrollback replayed.
+  await page.keyboard.press('Control+Backquote');
+  await page.locator('.xterm-host').first().waitFor({ state: 'detached', timeout: 5000 });
+  await page.keyboard.press('Control+Backquote');
+  await page.waitForFunction(() => document.querySelector('.xterm-host')?.textContent?.includes('hello-42-e2e'), null, { timeout: 10000 });
+  await shot(page, 'terminal-reattached');
+
+  // Every panel's controls are named.
+  for (const tab of ['Workflows', 'Git', 'Checkpoints', 'Monitor', 'Chat']) {
+    await page.getByRole('tab', { name: tab }).click();
+    await page.waitForTimeout(300);
+    await auditNames(page, `the ${tab} panel`);
+  }
+
   // Commit from the git panel: an outside file, staged and committed through the UI.
-  const projects = JSON.parse(await page.evaluate(() => fetch('/health').then((r) => r.text())));
-  if (!projects.status) throw new Error('health unreadable');
-  const projectDir = join(dataDir, 'projects', 'e2e-app');
+  const listed = await rpc(origin, 'projects.list');
+  const projectDir = listed.find((p) => p.name === 'e2e app')?.path;
+  if (!projectDir) throw new Error(`the project is not listed: ${JSON.stringify(listed)}`);
   writeFileSync(join(projectDir, 'NOTES.md'), '# notes from outside\n');
   await page.getByRole('tab', { name: 'Git' }).click();
   await page.getByRole('button', { name: 'Stage NOTES.md' }).click({ timeout: 10000 });
@@ -136,6 +230,10 @@ async function main() {
   await shot(page, 'committed');
 
   // Export downloads a zip that unzip accepts.
+  await page.getByRole('button', { name: 'Settings' }).click();
+  await page.getByRole('heading', { name: 'Models', exact: true }).waitFor();
+  await auditNames(page, 'the settings');
+  await page.getByRole('button', { name: 'Settings' }).click();
   await page.getByRole('button', { name: 'All projects' }).click();
   const downloadPromise = page.waitForEvent('download');
   await page.getByRole('link', { name: 'Export e2e app' }).click();
@@ -178,12 +276,14 @@ async function main() {
   await box.fill('stream fast');
   await box.press('Control+Enter');
   await page.getByText('writing…').waitFor({ timeout: 15000 });
+  const profiler = await startProfile(page);
   const streamStart = Date.now();
   await box.pressSequentially('typing while the reply streams in', { delay: 40 });
   const typed = await box.inputValue();
   if (typed !== 'typing while the reply streams in') throw new Error(`typed text was lost: ${typed}`);
-  await page.locator('.msg.assistant.complete pre.plain').waitFor({ timeout: 60000 });
+  await page.locator('.msg.assistant.complete .plain').waitFor({ timeout: 60000 });
   const streamSeconds = (Date.now() - streamStart) / 1000;
+  await stopProfile(profiler, 'stream');
   const perf = await page.evaluate(() => {
     window.__perf.on = false;
     return window.__perf;
@@ -200,10 +300,11 @@ async function main() {
   // A 10,000-message session: written straight into the database, then opened and scrolled.
   execFileSync('python3', [join(here, 'seed_session.py'), join(dataDir, 'atelier.db'), '10000']);
   const openStart = Date.now();
+  // The reload reopens the project the tab had open (then its newest session, the long one).
   await page.reload();
-  await page.getByRole('button', { name: 'Open e2e app' }).click();
   await page.getByText('message 9999 of the long session').waitFor({ timeout: 20000 });
   timings.long_session_open_ms = Date.now() - openStart;
+  const scrollProfile = await startProfile(page);
   const frames = await page.evaluate(async () => {
     const el = document.querySelector('.messages');
     const gaps = [];
@@ -217,11 +318,46 @@ async function main() {
     }
     return { gaps, rendered: document.querySelectorAll('.messages .msg').length };
   });
+  await stopProfile(scrollProfile, 'long-session-scroll');
   timings.long_session_scroll_frame_p95_ms = Math.round(pct(frames.gaps, 0.95));
   timings.long_session_scroll_frame_max_ms = Math.round(Math.max(...frames.gaps));
   timings.long_session_rendered_messages = frames.rendered;
   if (frames.rendered > 100) throw new Error(`${frames.rendered} messages in the DOM: the list is not virtualized`);
   await shot(page, 'long-session');
+
+  // Settings: a model per agent role, kept by the server.
+  await page.getByRole('button', { name: 'Settings' }).click();
+  await page.getByRole('combobox', { name: 'Coders (write files)' }).selectOption('test-model');
+  await page.waitForTimeout(300);
+  await page.reload();
+  await page.getByRole('button', { name: 'Settings' }).click();
+  const coder = page.getByRole('combobox', { name: 'Coders (write files)' });
+  await page.waitForFunction(() => document.querySelector('select[aria-label="Coders (write files)"]')?.value === 'test-model', null, { timeout: 10000 });
+  if ((await coder.inputValue()) !== 'test-model') throw new Error('the coder model setting was not kept');
+  await shot(page, 'settings');
+
+  // The OS switches to dark: the page follows at once (no reload).
+  await page.getByRole('button', { name: 'Settings' }).click();
+  await page.getByRole('textbox', { name: 'Message' }).waitFor();
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await page.waitForFunction(() => getComputedStyle(document.body).backgroundColor === 'rgb(13, 17, 23)', null, { timeout: 5000 });
+  await shot(page, 'dark-theme');
+  await page.emulateMedia({ colorScheme: 'light' });
+  await page.getByRole('button', { name: 'Settings' }).click();
+
+  // No model server: the reply fails and the UI says why, in the server's words (nothing made up).
+  testkit.kill('SIGKILL');
+  await page.getByRole('button', { name: 'Settings' }).click();
+  // The open project survived the reload.
+  await box.waitFor();
+  await box.fill('anyone there?');
+  await box.press('Control+Enter');
+  const failure = page.locator('.msg.assistant.failed .error').last();
+  await failure.waitFor({ timeout: 60000 });
+  const why = await failure.textContent();
+  if (!why || why.length < 10) throw new Error(`the failed reply does not say why: ${why}`);
+  console.log(`   model unreachable → "${why.slice(0, 120)}"`);
+  await shot(page, 'model-unreachable');
 
   // Failed requests during the planned outage are expected; anything else is a defect.
   const real = problems.filter((p) => !/ERR_CONNECTION_REFUSED|WebSocket connection to .* failed|status of 40[13]/.test(p));
@@ -242,7 +378,11 @@ main()
     await page?.screenshot({ path: join(artifacts, 'failure.png') }).catch(() => undefined);
     process.exitCode = 1;
   })
-  .finally(() => {
+  .finally(async () => {
+    await browser?.close().catch(() => undefined);
     for (const c of children) c.kill('SIGKILL');
+    // The data folder, project and downloads of this run (ATELIER_E2E_KEEP=1 keeps them to look at).
+    if (!process.env.ATELIER_E2E_KEEP) setTimeout(() => rmSync(work, { recursive: true, force: true }), 500);
+    else console.log(`kept ${work}`);
     void readFileSync;
   });

@@ -1,6 +1,15 @@
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
+import { Download, FolderInput, FolderPlus, RefreshCw, Settings as SettingsIcon, Trash2 } from 'lucide-react';
 import { client, errorText, token, useConnection, useLoad, useTopic } from './api';
-import type { Project } from './protocol/generated';
+import type { Event, Project } from './protocol/generated';
+
+interface ImportProgress {
+  path: string;
+  files_done: number;
+  files_total: number;
+  bytes_done: number;
+  bytes_total: number;
+}
 import { Workspace } from './components/Workspace';
 import { Settings } from './components/Settings';
 
@@ -19,12 +28,15 @@ export function ConnectionBanner() {
     <div className="banner error" role="alert">
       Connection lost — retrying in {seconds} s (attempt {state.attempt})
       {state.lastError ? <span className="muted"> ({state.lastError})</span> : null}
-      <button onClick={() => client.retryNow()}>Retry now</button>
+      <button onClick={() => client.retryNow()}>
+        <RefreshCw size={14} />
+        Retry now
+      </button>
     </div>
   );
 }
 
-function ProjectList({ onOpen }: { onOpen: (p: Project) => void }) {
+export function ProjectList({ onOpen }: { onOpen: (p: Project) => void }) {
   const projects = useLoad(() => client.call<Project[]>('projects.list'), []);
   const [creating, setCreating] = useState(false);
   const [name, setName] = useState('');
@@ -55,11 +67,26 @@ function ProjectList({ onOpen }: { onOpen: (p: Project) => void }) {
         setCreating(false);
       },
     );
-  const importFolder = () => openWith(() => client.call<Project>('projects.import', { path: importPath.trim(), copy }), () => setImportPath(''));
-  const remove = async (p: Project) => {
-    if (!window.confirm(`Remove the project “${p.name}” from Atelier? Its folder stays on disk.`)) return;
+  const [importing, setImporting] = useState(false);
+  const [progress, setProgress] = useState<ImportProgress | null>(null);
+  const importFolder = () => {
+    setImporting(true);
+    setProgress(null);
+    return openWith(() => client.call<Project>('projects.import', { path: importPath.trim(), copy }), () => setImportPath('')).finally(() => setImporting(false));
+  };
+  // A copying import reports its progress on `system` (only listened to meanwhile).
+  useTopic(
+    importing && copy ? 'system' : null,
+    useCallback((e: Event) => {
+      if (e.type === 'project.import_progress') setProgress(e.data as unknown as ImportProgress);
+    }, []),
+  );
+  /** The project whose removal is being confirmed (inline: no blocking dialogs in the desktop webview). */
+  const [removing, setRemoving] = useState<string | null>(null);
+  const remove = async (p: Project, deleteFiles: boolean) => {
+    setRemoving(null);
     try {
-      await client.call('projects.delete', { id: p.id });
+      await client.call('projects.delete', deleteFiles ? { id: p.id, delete_files: true } : { id: p.id });
       projects.reload();
     } catch (e) {
       setError(errorText(e));
@@ -91,7 +118,10 @@ function ProjectList({ onOpen }: { onOpen: (p: Project) => void }) {
           </button>
         </form>
       ) : (
-        <button onClick={() => setCreating(true)}>New project</button>
+        <button onClick={() => setCreating(true)}>
+          <FolderPlus size={14} />
+          New project
+        </button>
       )}
       <form
         className="row"
@@ -105,9 +135,16 @@ function ProjectList({ onOpen }: { onOpen: (p: Project) => void }) {
           <input type="checkbox" checked={copy} onChange={(e) => setCopy(e.target.checked)} /> copy into Atelier's folder
         </label>
         <button type="submit" disabled={busy || !importPath.trim()}>
+          <FolderInput size={14} />
           Import folder
         </button>
       </form>
+      {importing && progress ? (
+        <div className="row">
+          Copying {progress.files_done} of {progress.files_total} files
+          <progress aria-label="Import progress" max={Math.max(1, progress.bytes_total)} value={progress.bytes_done} />
+        </div>
+      ) : null}
       {projects.error ? <p className="error">{projects.error}</p> : null}
       <ul className="project-list" aria-label="Projects">
         {(projects.data ?? []).map((p) => (
@@ -117,11 +154,23 @@ function ProjectList({ onOpen }: { onOpen: (p: Project) => void }) {
             </button>
             <span className="muted">{p.path}</span>
             <a href={`/download/${p.id}?token=${encodeURIComponent(token ?? '')}`} download aria-label={`Export ${p.name}`}>
-              Export
+              <Download size={14} /> Export
             </a>
-            <button onClick={() => void remove(p)} aria-label={`Remove ${p.name}`}>
-              Remove
-            </button>
+            {removing === p.id ? (
+              <span className="confirm" role="group" aria-label={`Confirm removing ${p.name}`}>
+                Remove “{p.name}”?
+                <button onClick={() => void remove(p, false)}>Remove, keep the folder</button>
+                <button className="danger" onClick={() => void remove(p, true)}>
+                  Remove and delete {p.path}
+                </button>
+                <button onClick={() => setRemoving(null)}>Keep</button>
+              </span>
+            ) : (
+              <button onClick={() => setRemoving(p.id)} aria-label={`Remove ${p.name}`}>
+                <Trash2 size={14} />
+                Remove
+              </button>
+            )}
           </li>
         ))}
       </ul>
@@ -130,10 +179,30 @@ function ProjectList({ onOpen }: { onOpen: (p: Project) => void }) {
   );
 }
 
+const OPEN_PROJECT = 'atelier.project';
+
 export function App() {
-  const [project, setProject] = useState<Project | null>(() => null);
+  const [project, setProjectState] = useState<Project | null>(() => null);
   const [settings, setSettings] = useState(false);
-  const onDeleted = useCallback(() => setProject(null), []);
+  // The open project survives a reload of the tab (kept in sessionStorage, checked with the server).
+  const setProject = useCallback((p: Project | null) => {
+    setProjectState(p);
+    if (p) window.sessionStorage.setItem(OPEN_PROJECT, p.id);
+    else window.sessionStorage.removeItem(OPEN_PROJECT);
+  }, []);
+  const remembered = useLoad(() => {
+    const id = window.sessionStorage.getItem(OPEN_PROJECT);
+    return id ? client.call<Project>('projects.get', { id }).catch(() => null) : Promise.resolve(null);
+  }, []);
+  const restored = useRef(false);
+  useEffect(() => {
+    if (restored.current || remembered.data === undefined) return;
+    restored.current = true;
+    const again = remembered.data;
+    if (again) setProjectState((current) => current ?? again);
+    else window.sessionStorage.removeItem(OPEN_PROJECT);
+  }, [remembered.data]);
+  const onDeleted = useCallback(() => setProject(null), [setProject]);
   useTopic(project ? `project/${project.id}` : null, useCallback((e) => e.type === 'project.deleted' && onDeleted(), [onDeleted]));
   return (
     <div className="app">
@@ -144,6 +213,7 @@ export function App() {
         {project ? <span className="crumb">{project.name}</span> : null}
         <span className="spacer" />
         <button onClick={() => setSettings((s) => !s)} aria-pressed={settings}>
+          <SettingsIcon size={14} />
           Settings
         </button>
       </header>

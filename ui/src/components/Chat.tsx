@@ -1,4 +1,5 @@
-import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
+import { memo, useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
+import { Check, Copy, Plus, Search as SearchIcon, Send, Square, Trash2 } from 'lucide-react';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import ReactMarkdown from 'react-markdown';
 import rehypeHighlight from 'rehype-highlight';
@@ -19,6 +20,7 @@ function CodeBlock({ children }: { children?: ReactNode }) {
           setTimeout(() => setCopied(false), 1500);
         }}
       >
+        {copied ? <Check size={12} /> : <Copy size={12} />}
         {copied ? 'Copied' : 'Copy'}
       </button>
       <pre ref={ref}>{children}</pre>
@@ -33,7 +35,52 @@ const PLAIN_ALWAYS = 131_072;
 /** Messages loaded at a time; older ones load when scrolled to. */
 const PAGE = 200;
 
-export function MessageView({ message }: { message: Message }) {
+const CHUNK = 8192;
+
+/** One fixed slice of a long text: unchanged slices are not rendered again. */
+const Chunk = memo(function Chunk({ text }: { text: string }) {
+  return <div>{text}</div>;
+});
+
+/** Where the slice starting at `at` ends: after a newline, else after a space, near `at + CHUNK`. */
+function sliceEnd(text: string, at: number): number {
+  const limit = at + CHUNK;
+  if (limit >= text.length) return text.length;
+  const tail = text.slice(limit - 2048, limit);
+  const newline = tail.lastIndexOf('\n');
+  if (newline >= 0) return limit - 2048 + newline + 1;
+  const space = tail.lastIndexOf(' ');
+  if (space >= 0) return limit - 2048 + space + 1;
+  // Never split a surrogate pair between two text nodes.
+  return /[\uD800-\uDBFF]/.test(text[limit - 1]) ? limit + 1 : limit;
+}
+
+/**
+ * A long text as blocks of about 8 KiB, cut after a newline or a space. As a reply streams in,
+ * only the last block changes: the browser lays out that block again, not the whole reply
+ * (one paragraph of 500 KB took most of every frame).
+ */
+export function PlainText({ text }: { text: string }) {
+  const chunks: string[] = [];
+  for (let at = 0; at < text.length; ) {
+    const end = sliceEnd(text, at);
+    chunks.push(text.slice(at, end));
+    at = end;
+  }
+  return (
+    <div className="plain">
+      {chunks.map((c, i) => (
+        <Chunk key={i} text={c} />
+      ))}
+    </div>
+  );
+}
+
+/**
+ * One message. Memoized: a streamed delta replaces only its own message object, so the other
+ * messages on screen are not parsed as markdown again on every frame.
+ */
+export const MessageView = memo(function MessageView({ message }: { message: Message }) {
   return (
     <article className={`msg ${message.role} ${message.status}`} aria-label={`${message.role} message`}>
       <div className="who">
@@ -50,7 +97,7 @@ export function MessageView({ message }: { message: Message }) {
       <div className="body">
         {message.content.length > (message.status === 'streaming' ? PLAIN_WHILE_STREAMING : PLAIN_ALWAYS) ? (
           // Re-parsing a long reply's markdown on every token would stall typing.
-          <pre className="plain">{message.content}</pre>
+          <PlainText text={message.content} />
         ) : (
           <ReactMarkdown remarkPlugins={[remarkGfm]} rehypePlugins={[rehypeHighlight]} components={{ pre: CodeBlock }}>
             {message.content}
@@ -64,16 +111,28 @@ export function MessageView({ message }: { message: Message }) {
       ) : null}
     </article>
   );
-}
+});
 
-function Search({ projectId, onClose }: { projectId: string; onClose: () => void }) {
+function Search({
+  projectId,
+  sessionIds,
+  onClose,
+  onPick,
+}: {
+  projectId: string;
+  /** This project's sessions: hits in them open here; others are in another project. */
+  sessionIds: Set<string>;
+  onClose: () => void;
+  onPick: (hit: SearchHit) => void;
+}) {
   const [query, setQuery] = useState('');
+  const [everywhere, setEverywhere] = useState(false);
   const [hits, setHits] = useState<SearchHit[]>([]);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
     if (!query.trim()) return;
     const id = setTimeout(() => {
-      client.call<SearchHit[]>('messages.search', { query, project_id: projectId, limit: 20 }).then(
+      client.call<SearchHit[]>('messages.search', everywhere ? { query, limit: 20 } : { query, project_id: projectId, limit: 20 }).then(
         (h) => {
           setHits(h);
           setError(null);
@@ -82,16 +141,28 @@ function Search({ projectId, onClose }: { projectId: string; onClose: () => void
       );
     }, 200);
     return () => clearTimeout(id);
-  }, [query, projectId]);
+  }, [query, projectId, everywhere]);
   return (
     <div className="dialog" role="dialog" aria-label="Search history" onKeyDown={(e) => e.key === 'Escape' && onClose()}>
       <input aria-label="Search" autoFocus value={query} onChange={(e) => setQuery(e.target.value)} placeholder="Search all chats…" />
+      <label>
+        <input type="checkbox" checked={everywhere} onChange={(e) => setEverywhere(e.target.checked)} /> all projects
+      </label>
       <button onClick={onClose}>Close</button>
       {error ? <p className="error">{error}</p> : null}
+      {query.trim() && hits.length === 0 && !error ? <p className="muted">No messages match.</p> : null}
       <ul>
         {hits.map((h) => (
           <li key={h.message.id}>
-            <span className="muted">{h.message.role}</span> {h.snippet}
+            {sessionIds.has(h.message.session_id) ? (
+              <button className="link" onClick={() => onPick(h)} aria-label={`Open the chat of: ${h.snippet}`}>
+                <span className="muted">{h.message.role}</span> {h.snippet}
+              </button>
+            ) : (
+              <span>
+                <span className="muted">{h.message.role} · in another project</span> {h.snippet}
+              </span>
+            )}
           </li>
         ))}
       </ul>
@@ -99,7 +170,8 @@ function Search({ projectId, onClose }: { projectId: string; onClose: () => void
   );
 }
 
-export function Chat({ project }: { project: Project }) {
+/** `searchSignal`: bumped to open the history search (Ctrl/Cmd+K). */
+export function Chat({ project, searchSignal = 0 }: { project: Project; searchSignal?: number }) {
   const sessions = useLoad(() => client.call<Session[]>('sessions.list', { project_id: project.id }), [project.id]);
   const [session, setSession] = useState<Session | null>(null);
   const [messages, setMessages] = useState<Message[]>([]);
@@ -107,6 +179,9 @@ export function Chat({ project }: { project: Project }) {
   const [error, setError] = useState<string | null>(null);
   const [usage, setUsage] = useState<ContextUsage | null>(null);
   const [searching, setSearching] = useState(false);
+  const [announcement, setAnnouncement] = useState('');
+  // Another session's context usage says nothing about this one.
+  useEffect(() => setUsage(null), [session?.id]);
 
   // The newest session, or a new one for a project without any.
   useEffect(() => {
@@ -115,6 +190,21 @@ export function Chat({ project }: { project: Project }) {
     else
       client.call<Session>('sessions.create', { project_id: project.id }).then(setSession, (e: unknown) => setError(errorText(e)));
   }, [sessions.data, session, project.id]);
+
+  const [confirmDelete, setConfirmDelete] = useState(false);
+  const deleteSession = async () => {
+    if (!session) return;
+    setConfirmDelete(false);
+    try {
+      await client.call('sessions.delete', { id: session.id });
+      // The next newest chat, or a new one: never the list's stale copy of the deleted chat.
+      const rest = (sessions.data ?? []).filter((s) => s.id !== session.id);
+      setSession(rest[0] ?? (await client.call<Session>('sessions.create', { project_id: project.id })));
+      sessions.reload();
+    } catch (e) {
+      setError(errorText(e));
+    }
+  };
 
   const history = useLoad(() => (session ? client.call<Message[]>('messages.list', { session_id: session.id, limit: PAGE }) : Promise.resolve([])), [session?.id]);
   const [hasOlder, setHasOlder] = useState(false);
@@ -152,6 +242,8 @@ export function Chat({ project }: { project: Project }) {
           flush();
           const m = data.message as Message;
           setMessages((ms) => (ms.some((x) => x.id === m.id) ? ms.map((x) => (x.id === m.id ? m : x)) : [...ms, m]));
+          // For screen readers: that the reply finished (each streamed token is not announced).
+          if (e.type === 'message.completed' && m.role === 'assistant') setAnnouncement(m.status === 'interrupted' ? 'The reply was stopped.' : 'The reply is complete.');
           break;
         }
         case 'message.delta': {
@@ -169,6 +261,7 @@ export function Chat({ project }: { project: Project }) {
         case 'message.failed': {
           const { message_id, error: failure } = data as { message_id: string; error: { message: string } };
           setMessages((ms) => ms.map((x) => (x.id === message_id ? { ...x, status: 'failed', error: failure.message } : x)));
+          setAnnouncement(`The reply failed: ${failure.message}`);
           break;
         }
         case 'context.usage':
@@ -220,20 +313,17 @@ export function Chat({ project }: { project: Project }) {
     }
   };
 
+  // Ctrl/Cmd+K (handled by the workspace, which shows this panel) opens the search.
   useEffect(() => {
-    const onKey = (e: KeyboardEvent) => {
-      if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === 'k') {
-        e.preventDefault();
-        setSearching(true);
-      }
-    };
-    window.addEventListener('keydown', onKey);
-    return () => window.removeEventListener('keydown', onKey);
-  }, []);
+    if (searchSignal) setSearching(true);
+  }, [searchSignal]);
 
   const streaming = messages.some((m) => m.status === 'streaming');
   const send = async () => {
     if (!session || !draft.trim()) return;
+    // Sending jumps to the end of the conversation and follows the reply.
+    atBottom.current = true;
+    if (messages.length > 0) virtualizer.scrollToIndex(messages.length - 1, { align: 'end' });
     try {
       await client.call('messages.send', { session_id: session.id, content: draft });
       setDraft('');
@@ -267,16 +357,48 @@ export function Chat({ project }: { project: Project }) {
             })
           }
         >
+          <Plus size={14} />
           New chat
         </button>
+        {confirmDelete ? (
+          <span className="confirm" role="group" aria-label="Confirm deleting this chat">
+            Delete this chat and its messages?
+            <button className="danger" onClick={() => void deleteSession()}>
+              Delete
+            </button>
+            <button onClick={() => setConfirmDelete(false)}>Keep</button>
+          </span>
+        ) : (
+          <button onClick={() => setConfirmDelete(true)} disabled={!session} aria-label="Delete chat">
+            <Trash2 size={14} />
+          </button>
+        )}
         <button onClick={() => setSearching(true)} aria-label="Search history (Ctrl+K)">
+          <SearchIcon size={14} />
           Search
         </button>
         {usage ? (
-          <meter aria-label="Context used" min={0} max={usage.limit_tokens} value={usage.used_tokens} title={`${usage.used_tokens} of ${usage.limit_tokens} tokens`} />
+          <span className="usage" title={`${usage.used_tokens} of ${usage.limit_tokens} tokens of context used`}>
+            <meter aria-label="Context used" min={0} max={usage.limit_tokens} value={usage.used_tokens} />{' '}
+            <span className="muted">{Math.round((100 * usage.used_tokens) / Math.max(1, usage.limit_tokens))}%</span>
+          </span>
         ) : null}
       </div>
-      {searching ? <Search projectId={project.id} onClose={() => setSearching(false)} /> : null}
+      {searching ? (
+        <Search
+          projectId={project.id}
+          sessionIds={new Set([...(sessions.data ?? []).map((x) => x.id), ...(session ? [session.id] : [])])}
+          onClose={() => setSearching(false)}
+          onPick={(hit) => {
+            const s = sessions.data?.find((x) => x.id === hit.message.session_id);
+            if (s) setSession(s);
+            setSearching(false);
+          }}
+        />
+      ) : null}
+      <div className="sr-only" aria-live="polite">
+        {announcement}
+      </div>
       <div className="messages" ref={scroller} onScroll={onScroll} aria-label="Messages">
         <div style={{ height: virtualizer.getTotalSize(), position: 'relative' }}>
           {virtualizer.getVirtualItems().map((item) => (
@@ -310,9 +432,11 @@ export function Chat({ project }: { project: Project }) {
           }}
         />
         <button onClick={() => void send()} disabled={!draft.trim() || streaming}>
+          <Send size={14} />
           Send
         </button>
         <button onClick={() => void stop()} disabled={!streaming}>
+          <Square size={14} />
           Stop
         </button>
       </div>

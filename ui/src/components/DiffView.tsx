@@ -3,6 +3,7 @@ import type * as Monaco from 'monaco-editor';
 import { client, errorText } from '../api';
 import type { GitShown } from '../protocol/generated';
 import { language, loadMonaco } from './Editor';
+import { currentTheme, monacoTheme } from '../theme';
 
 /** What a commit changed in one file, side by side in Monaco's diff editor. */
 export function DiffView({ projectId, commit, path, onClose }: { projectId: string; commit: string; path: string; onClose: () => void }) {
@@ -16,8 +17,7 @@ export function DiffView({ projectId, commit, path, onClose }: { projectId: stri
     Promise.all([loadMonaco(), show(`${commit}^`), show(commit)]).then(
       ([monaco, before, after]) => {
         if (!live || !host.current) return;
-        const dark = window.matchMedia?.('(prefers-color-scheme: dark)').matches;
-        editor = monaco.editor.createDiffEditor(host.current, { automaticLayout: true, readOnly: true, theme: dark ? 'vs-dark' : 'vs', renderSideBySide: true });
+        editor = monaco.editor.createDiffEditor(host.current, { automaticLayout: true, readOnly: true, theme: monacoTheme(currentTheme()), renderSideBySide: true });
         const original = monaco.editor.createModel(before.content ?? '', language(path));
         const modified = monaco.editor.createModel(after.content ?? '', language(path));
         models.push(original, modified);

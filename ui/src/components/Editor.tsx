@@ -1,7 +1,10 @@
 import { useEffect, useRef, useState } from 'react';
+import { Save, X } from 'lucide-react';
 import type * as Monaco from 'monaco-editor';
 import { client, errorText } from '../api';
+import { onTabKeys } from '../tabs';
 import { useLiveFiles } from '../live';
+import { currentTheme, monacoTheme, useTheme } from '../theme';
 
 type MonacoModule = typeof Monaco;
 let monacoPromise: Promise<MonacoModule> | null = null;
@@ -35,7 +38,7 @@ interface Props {
   active: string | null;
   onActivate: (path: string) => void;
   onClose: (path: string) => void;
-  changed: { n: number; paths: string[] };
+  changed: { n: number; paths: string[] | null };
 }
 
 export function Editor({ projectId, open, active, onActivate, onClose, changed }: Props) {
@@ -54,8 +57,7 @@ export function Editor({ projectId, open, active, onActivate, onClose, changed }
     void loadMonaco().then((monaco) => {
       if (disposed || !host.current) return;
       monacoRef.current = monaco;
-      const dark = window.matchMedia?.('(prefers-color-scheme: dark)').matches;
-      editor.current = monaco.editor.create(host.current, { automaticLayout: true, theme: dark ? 'vs-dark' : 'vs', minimap: { enabled: false }, fontSize: 13 });
+      editor.current = monaco.editor.create(host.current, { automaticLayout: true, theme: monacoTheme(currentTheme()), minimap: { enabled: false }, fontSize: 13 });
       setReady(true);
     });
     const modelMap = models.current;
@@ -66,6 +68,12 @@ export function Editor({ projectId, open, active, onActivate, onClose, changed }
       modelMap.clear();
     };
   }, []);
+
+  // The OS switched between light and dark (Monaco's theme is global to the page).
+  const theme = useTheme();
+  useEffect(() => {
+    if (ready) monacoRef.current?.editor.setTheme(monacoTheme(theme));
+  }, [theme, ready]);
 
   // Opens (or re-reads) the active file.
   const load = async (path: string, force: boolean) => {
@@ -101,7 +109,7 @@ export function Editor({ projectId, open, active, onActivate, onClose, changed }
 
   // Outside edits and agents' writes: reload open files that changed and have no unsaved edits.
   useEffect(() => {
-    for (const path of changed.paths) {
+    for (const path of changed.paths ?? [...models.current.keys()]) {
       if (models.current.has(path) && !dirty[path]) void load(path, true);
     }
     // eslint-disable-next-line react-hooks/exhaustive-deps
@@ -111,8 +119,20 @@ export function Editor({ projectId, open, active, onActivate, onClose, changed }
   useEffect(() => {
     if (live === undefined || !active) return;
     const model = models.current.get(active);
-    if (model && model.getValue() !== live) model.setValue(live);
+    if (!model || model.getValue() === live) return;
+    // The agent's text is what the file will hold: not an unsaved edit of the person's.
+    saved.current.set(active, live);
+    model.setValue(live);
   }, [live, active]);
+
+  // Unsaved edits: the browser asks before the page is closed or reloaded.
+  const anyDirty = Object.values(dirty).some(Boolean);
+  useEffect(() => {
+    if (!anyDirty) return;
+    const warn = (e: BeforeUnloadEvent) => e.preventDefault();
+    window.addEventListener('beforeunload', warn);
+    return () => window.removeEventListener('beforeunload', warn);
+  }, [anyDirty]);
 
   const save = async () => {
     if (!active) return;
@@ -139,7 +159,7 @@ export function Editor({ projectId, open, active, onActivate, onClose, changed }
         }
       }}
     >
-      <div role="tablist" aria-label="Open files" className="tabs">
+      <div role="tablist" aria-label="Open files" className="tabs" onKeyDown={onTabKeys}>
         {open.map((p) => (
           <span key={p} className="tab">
             <button role="tab" aria-selected={p === active} onClick={() => onActivate(p)}>
@@ -149,17 +169,20 @@ export function Editor({ projectId, open, active, onActivate, onClose, changed }
             <button
               aria-label={`Close ${p}`}
               onClick={() => {
+                if (dirty[p] && !window.confirm(`Close ${p} without saving your changes?`)) return;
+                setDirty((d) => ({ ...d, [p]: false }));
                 models.current.get(p)?.dispose();
                 models.current.delete(p);
                 onClose(p);
               }}
             >
-              ×
+              <X size={12} />
             </button>
           </span>
         ))}
         {active ? (
           <button onClick={() => void save()} disabled={!dirty[active]} aria-label="Save file">
+            <Save size={14} />
             Save
           </button>
         ) : null}

@@ -1,15 +1,33 @@
 import { useState } from 'react';
+import { ArrowDownToLine, ArrowUpFromLine, GitCommitHorizontal } from 'lucide-react';
 import { client, errorText, useLoad } from '../api';
 import type { GitBranch, GitLogEntry, GitStatus } from '../protocol/generated';
 
 export function GitPanel({ projectId, changed }: { projectId: string; changed: number }) {
-  const status = useLoad(() => client.call<GitStatus>('git.status', { project_id: projectId }), [projectId, changed]);
-  const branches = useLoad(() => client.call<GitBranch[]>('git.branches', { project_id: projectId }), [projectId, changed]);
-  const log = useLoad(() => client.call<GitLogEntry[]>('git.log', { project_id: projectId, limit: 20 }), [projectId, changed]);
+  // Status, branches and history in one batch: one round trip (and one message) per refresh.
+  const repo = useLoad(async () => {
+    const [status, branches, log] = await client.batch([
+      { method: 'git.status', params: { project_id: projectId } },
+      { method: 'git.branches', params: { project_id: projectId } },
+      { method: 'git.log', params: { project_id: projectId, limit: 20 } },
+    ]);
+    if (status.status === 'rejected') throw status.reason;
+    return {
+      status: status.value as GitStatus,
+      branches: branches.status === 'fulfilled' ? (branches.value as GitBranch[]) : [],
+      // A repository without a commit yet has no history to show.
+      log: log.status === 'fulfilled' ? (log.value as GitLogEntry[]) : [],
+    };
+  }, [projectId, changed]);
+  const status = { data: repo.data?.status, error: repo.error };
+  const branches = { data: repo.data?.branches };
+  const log = { data: repo.data?.log };
   const [message, setMessage] = useState('');
   const [diff, setDiff] = useState<{ path: string; text: string } | null>(null);
   const [note, setNote] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  /** The name typed for a new branch (inline: no blocking prompt in the desktop webview). */
+  const [newBranch, setNewBranch] = useState<string | null>(null);
 
   const run = async (what: () => Promise<unknown>, done?: string) => {
     setBusy(true);
@@ -20,9 +38,7 @@ export function GitPanel({ projectId, changed }: { projectId: string; changed: n
       setNote(errorText(e));
     } finally {
       setBusy(false);
-      status.reload();
-      log.reload();
-      branches.reload();
+      repo.reload();
     }
   };
   const showDiff = async (path: string, staged: boolean) => {
@@ -50,18 +66,30 @@ export function GitPanel({ projectId, changed }: { projectId: string; changed: n
             <option key={b.name}>{b.name}</option>
           ))}
         </select>
-        <button
-          onClick={() => {
-            const name = window.prompt('New branch name');
-            if (name) void run(() => client.call('git.checkout', { project_id: projectId, branch: name, create: true }));
-          }}
-        >
-          New branch
-        </button>
+        {newBranch === null ? (
+          <button onClick={() => setNewBranch('')}>New branch</button>
+        ) : (
+          <span className="confirm">
+            <input aria-label="New branch name" autoFocus value={newBranch} onChange={(e) => setNewBranch(e.target.value)} placeholder="feature/x" />
+            <button
+              disabled={!newBranch.trim()}
+              onClick={() => {
+                const branch = newBranch.trim();
+                setNewBranch(null);
+                void run(() => client.call('git.checkout', { project_id: projectId, branch, create: true }), `On the new branch ${branch}.`);
+              }}
+            >
+              Create branch
+            </button>
+            <button onClick={() => setNewBranch(null)}>Cancel</button>
+          </span>
+        )}
         <button disabled={busy} onClick={() => void run(() => client.call('git.pull', { project_id: projectId }), 'Pulled.')}>
+          <ArrowDownToLine size={14} />
           Pull
         </button>
         <button disabled={busy} onClick={() => void run(() => client.call('git.push', { project_id: projectId }), 'Pushed.')}>
+          <ArrowUpFromLine size={14} />
           Push
         </button>
       </p>
@@ -114,6 +142,7 @@ export function GitPanel({ projectId, changed }: { projectId: string; changed: n
             })
           }
         >
+          <GitCommitHorizontal size={14} />
           Commit
         </button>
       </div>

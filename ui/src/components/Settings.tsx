@@ -7,6 +7,9 @@ const gb = (b?: number | null) => (b ? `${(b / 1e9).toFixed(1)} GB` : '');
 export function Settings() {
   const models = useLoad(() => client.call<Model[]>('models.list'), []);
   const health = useLoad(() => client.call<Health>('system.health'), []);
+  const settings = useLoad(() => client.call<Record<string, string | null>>('settings.get'), []);
+  const save = (key: string, value: string) =>
+    client.call('settings.set', { key, value: value || null }).then(settings.reload, (e: unknown) => setNote(errorText(e)));
   const [pulls, setPulls] = useState<Record<string, ModelPullProgress>>({});
   const [name, setName] = useState('');
   const [note, setNote] = useState<string | null>(null);
@@ -45,13 +48,52 @@ export function Settings() {
           ))}
         </ul>
       ) : null}
+      <h2>Models for each job</h2>
+      <p className="muted">Chats and workflows use the default model; a workflow's master, managers and coders can each use another (e.g. a strong model to plan, a fast one to write).</p>
+      {(
+        [
+          ['default_model', 'Default model'],
+          ['model.master', 'Master (plans)'],
+          ['model.manager', 'Managers (refine modules)'],
+          ['model.coder', 'Coders (write files)'],
+        ] as const
+      ).map(([key, label]) => (
+        <div className="row" key={key}>
+          <label>
+            {label}{' '}
+            <select aria-label={label} value={settings.data?.[key] ?? ''} onChange={(e) => void save(key, e.target.value)}>
+              <option value="">{key === 'default_model' ? 'the first model the server lists' : 'the default model'}</option>
+              {(models.data ?? []).map((m) => (
+                <option key={m.name} value={m.name}>
+                  {m.name}
+                </option>
+              ))}
+              {settings.data?.[key] && !models.data?.some((m) => m.name === settings.data?.[key]) ? (
+                <option value={settings.data[key] ?? ''}>{settings.data[key]} (not on the server)</option>
+              ) : null}
+            </select>
+          </label>
+        </div>
+      ))}
       <h2>Models</h2>
       {models.error ? <p className="error">{models.error}</p> : null}
-      <table>
+      <table aria-label="Models">
+        <thead>
+          <tr>
+            <th>name</th>
+            <th>provider</th>
+            <th>family</th>
+            <th>quantization</th>
+            <th>size</th>
+            <th>context</th>
+            <th />
+          </tr>
+        </thead>
         <tbody>
           {(models.data ?? []).map((m) => (
             <tr key={m.name}>
               <td>{m.name}</td>
+              <td>{m.provider}</td>
               <td>{m.family}</td>
               <td>{m.quantization}</td>
               <td>{gb(m.size)}</td>
@@ -79,7 +121,8 @@ export function Settings() {
         .filter((p) => !['success', 'cancelled', 'error'].includes(p.status))
         .map((p) => (
           <div key={p.name} className="row">
-            {p.name}: {p.status} <progress aria-label={`Download of ${p.name}`} max={p.total ?? 1} value={p.completed ?? 0} />
+            {p.name}: {p.status}
+            {p.total ? ` · ${Math.floor((100 * (p.completed ?? 0)) / p.total)}%` : ''} <progress aria-label={`Download of ${p.name}`} max={p.total ?? 1} value={p.completed ?? 0} />
             <button aria-label={`Cancel download of ${p.name}`} onClick={() => void client.call('models.pull_cancel', { name: p.name })}>
               Cancel
             </button>

@@ -1,9 +1,43 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
+import { Plus, X } from 'lucide-react';
 import { Terminal } from '@xterm/xterm';
 import { FitAddon } from '@xterm/addon-fit';
 import '@xterm/xterm/css/xterm.css';
-import { client, errorText, useTopic } from '../api';
+import { client, errorText } from '../api';
+import { onTabKeys } from '../tabs';
 import type { Event, TerminalOpened, TerminalScrollback } from '../protocol/generated';
+import { RpcError } from '../rpc/client';
+import { useTheme } from '../theme';
+
+/**
+ * The project's open terminals, kept in sessionStorage: the shells live on in the server when
+ * the panel is hidden, another project is opened or the page reloads, and are reattached
+ * (their scrollback replayed) when shown again.
+ */
+const storageKey = (projectId: string) => `atelier.terminals.${projectId}`;
+export function savedTerminals(projectId: string): string[] {
+  try {
+    const ids: unknown = JSON.parse(window.sessionStorage.getItem(storageKey(projectId)) ?? '[]');
+    return Array.isArray(ids) ? ids.filter((x): x is string => typeof x === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+function saveTerminals(projectId: string, ids: string[]): void {
+  window.sessionStorage.setItem(storageKey(projectId), JSON.stringify(ids));
+}
+
+const DARK = { background: '#0d1117', foreground: '#e6edf3', cursor: '#e6edf3', selectionBackground: '#264f78' };
+const LIGHT = { background: '#ffffff', foreground: '#1f2328', cursor: '#1f2328', selectionBackground: '#add6ff' };
+
+/**
+ * The part of an output batch (bytes from `start`) past `shownUpTo`, the offset up to which the
+ * screen already has the output; `null` when it has all of it.
+ */
+export function unseen(data: Uint8Array, start: number, shownUpTo: number): Uint8Array | null {
+  if (start + data.length <= shownUpTo) return null;
+  return start >= shownUpTo ? data : data.subarray(shownUpTo - start);
+}
 
 function decode(b64: string): Uint8Array {
   const bin = atob(b64);
@@ -13,7 +47,7 @@ function decode(b64: string): Uint8Array {
 }
 
 /** One shell: xterm.js with the fit addon, WebGL when it works (DOM renderer otherwise). */
-function TerminalView({ id, visible, onExit }: { id: string; visible: boolean; onExit: (code: number | null) => void }) {
+function TerminalView({ id, visible, onExit }: { id: string; visible: boolean; onExit: (code: number | null | 'gone') => void }) {
   const host = useRef<HTMLDivElement>(null);
   const term = useRef<Terminal | null>(null);
   const fit = useRef<FitAddon | null>(null);
@@ -28,17 +62,20 @@ function TerminalView({ id, visible, onExit }: { id: string; visible: boolean; o
   useEffect(() => {
     if (!host.current) return;
     // Screen-reader mode keeps the rows' text in the DOM (the WebGL renderer draws on a canvas).
-    const t = new Terminal({ fontSize: 13, cursorBlink: true, allowProposedApi: true, screenReaderMode: true });
+    const dark = window.matchMedia?.('(prefers-color-scheme: dark)').matches ?? false;
+    const t = new Terminal({ fontSize: 13, cursorBlink: true, allowProposedApi: true, screenReaderMode: true, theme: dark ? DARK : LIGHT });
     const f = new FitAddon();
     t.loadAddon(f);
     t.open(host.current);
     import('@xterm/addon-webgl')
       .then(({ WebglAddon }) => {
+        // preserveDrawingBuffer: WebKitGTK (the Linux desktop shell) shows a blank canvas without it.
         const webgl = new WebglAddon(true);
+        // A lost context (GPU reset, too many contexts): back to the DOM renderer.
         webgl.onContextLoss(() => webgl.dispose());
         t.loadAddon(webgl);
       })
-      .catch(() => undefined);
+      .catch(() => undefined); // No WebGL here: xterm keeps its DOM renderer.
     term.current = t;
     fit.current = f;
     let pending = '';
@@ -49,26 +86,72 @@ function TerminalView({ id, visible, onExit }: { id: string; visible: boolean; o
         const chunk = pending;
         pending = '';
         timer = null;
-        client.call('terminals.write', { terminal_id: id, data: chunk }).catch(() => undefined);
+        client.call('terminals.write', { terminal_id: id, data: chunk }).catch((e: unknown) => {
+          if (e instanceof RpcError && e.kind === 'not_found') exitRef.current('gone');
+        });
       }, 8);
     });
     const resize = t.onResize(({ cols, rows }) => void client.call('terminals.resize', { terminal_id: id, cols, rows }).catch(() => undefined));
-    // Reattaching: the screen so far, then only output past it.
-    client.call<TerminalScrollback>('terminals.scrollback', { terminal_id: id }).then(
-      (s) => {
-        t.write(decode(s.data_b64));
-        shownUpTo.current = s.offset;
-        for (const e of early.current ?? []) if (e.offset > shownUpTo.current) t.write(e.data);
-        early.current = null;
-      },
-      () => (early.current = null),
-    );
+    /** Writes a batch that starts at byte `start`, skipping what is already on screen. */
+    const show = (data: Uint8Array, start: number) => {
+      const fresh = unseen(data, start, shownUpTo.current);
+      if (!fresh) return;
+      t.write(fresh);
+      shownUpTo.current = start + data.length;
+    };
+    /** The screen so far from the scrollback, then the output that arrived meanwhile. */
+    let attached = false;
+    const attach = () => {
+      early.current = [];
+      client.call<TerminalScrollback>('terminals.scrollback', { terminal_id: id }).then(
+        (s) => {
+          attached = true;
+          t.reset();
+          t.write(decode(s.data_b64));
+          shownUpTo.current = s.offset;
+          for (const e of early.current ?? []) show(e.data, e.offset);
+          early.current = null;
+        },
+        (e: unknown) => {
+          early.current = null;
+          // The shell is gone (closed elsewhere, or the server restarted): nothing to attach to.
+          if (e instanceof RpcError && e.kind === 'not_found') {
+            attached = true;
+            exitRef.current('gone');
+          }
+        },
+      );
+    };
+    // Reattaching: subscribe first, then fetch the scrollback, so no output falls between them.
+    const unsubscribe = client.subscribe(`terminal/${id}`, (e: Event) => {
+      const d = e.data as { data_b64?: string; offset?: number; code?: number | null };
+      if (e.type === 'terminal.output' && d.data_b64) {
+        const data = decode(d.data_b64);
+        const start = d.offset ?? 0;
+        if (early.current) early.current.push({ data, offset: start });
+        else show(data, start);
+      } else if (e.type === 'terminal.exited') exitRef.current(d.code ?? null);
+      // Output was missed (a long disconnection): the scrollback has the screen.
+      else if (e.type === 'stream.gap') attach();
+    });
+    attach();
+    // Mounted while the connection was down: attach once it is back.
+    const offState = client.onState(() => {
+      if (!attached && early.current === null && client.state.status === 'open') attach();
+    });
     return () => {
+      offState();
+      unsubscribe();
       input.dispose();
       resize.dispose();
       t.dispose();
     };
   }, [id]);
+
+  const theme = useTheme();
+  useEffect(() => {
+    if (term.current) term.current.options.theme = theme === 'dark' ? DARK : LIGHT;
+  }, [theme]);
 
   useEffect(() => {
     if (!visible) return;
@@ -87,31 +170,16 @@ function TerminalView({ id, visible, onExit }: { id: string; visible: boolean; o
     return () => observer.disconnect();
   }, [visible]);
 
-  useTopic(
-    `terminal/${id}`,
-    useCallback(
-      (e: Event) => {
-        const d = e.data as { data_b64?: string; offset?: number; code?: number | null };
-        if (e.type === 'terminal.output' && d.data_b64) {
-          const data = decode(d.data_b64);
-          const end = d.offset ?? 0;
-          if (early.current) early.current.push({ data, offset: end });
-          else if (end > shownUpTo.current) {
-            term.current?.write(data);
-            shownUpTo.current = end;
-          }
-        } else if (e.type === 'terminal.exited') exitRef.current(d.code ?? null);
-      },
-      [],
-    ),
-  );
   return <div ref={host} className="xterm-host" style={{ display: visible ? 'block' : 'none' }} aria-label="Terminal output" />;
 }
 
+type Exit = number | null | 'gone' | undefined;
+
 export function Terminals({ projectId }: { projectId: string }) {
-  const [terms, setTerms] = useState<{ id: string; exited: number | null | undefined }[]>([]);
-  const [active, setActive] = useState<string | null>(null);
+  const [terms, setTerms] = useState<{ id: string; exited: Exit }[]>(() => savedTerminals(projectId).map((id) => ({ id, exited: undefined })));
+  const [active, setActive] = useState<string | null>(() => terms[terms.length - 1]?.id ?? null);
   const [error, setError] = useState<string | null>(null);
+  useEffect(() => saveTerminals(projectId, terms.filter((t) => t.exited !== 'gone').map((t) => t.id)), [projectId, terms]);
   const open = async () => {
     try {
       const { terminal_id } = await client.call<TerminalOpened>('terminals.open', { project_id: projectId, cols: 100, rows: 20 });
@@ -127,22 +195,26 @@ export function Terminals({ projectId }: { projectId: string }) {
     setTerms((t) => t.filter((x) => x.id !== id));
     setActive((a) => (a === id ? null : a));
   };
-  const onExit = useCallback((id: string, code: number | null) => setTerms((t) => t.map((x) => (x.id === id ? { ...x, exited: code } : x))), []);
+  const onExit = useCallback((id: string, code: Exit) => setTerms((t) => t.map((x) => (x.id === id ? { ...x, exited: code } : x))), []);
+  const label = (exited: Exit) => (exited === undefined ? '' : exited === 'gone' ? ' (ended)' : ` (exited ${exited ?? ''})`);
   return (
     <section className="terminals" aria-label="Terminals">
-      <div role="tablist" aria-label="Terminal tabs" className="tabs">
+      <div role="tablist" aria-label="Terminal tabs" className="tabs" onKeyDown={onTabKeys}>
         {terms.map((t, i) => (
           <span key={t.id} className="tab">
             <button role="tab" aria-selected={t.id === active} onClick={() => setActive(t.id)}>
               Terminal {i + 1}
-              {t.exited !== undefined ? ` (exited ${t.exited ?? ''})` : ''}
+              {label(t.exited)}
             </button>
             <button aria-label={`Close terminal ${i + 1}`} onClick={() => close(t.id)}>
-              ×
+              <X size={12} />
             </button>
           </span>
         ))}
-        <button onClick={() => void open()}>New terminal</button>
+        <button onClick={() => void open()}>
+          <Plus size={14} />
+          New terminal
+        </button>
         <span className="muted hint">Ctrl+` hides or shows this panel</span>
       </div>
       {error ? <p className="error" role="alert">{error}</p> : null}

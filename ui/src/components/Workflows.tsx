@@ -1,7 +1,8 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
+import { CircleX, Pause, Play } from 'lucide-react';
 import { client, errorText, useLoad, useTopic } from '../api';
 import { useLiveFiles } from '../live';
-import type { Agent, Event, Project, Workflow } from '../protocol/generated';
+import type { Agent, Event, Project, Workflow, WorkflowUsage } from '../protocol/generated';
 import { DiffView } from './DiffView';
 
 const FINISHED = ['completed', 'failed', 'cancelled'];
@@ -35,6 +36,38 @@ function AgentNode({ agent, agents, current }: { agent: Agent; agents: Agent[]; 
         </ul>
       ) : null}
     </li>
+  );
+}
+
+/** The workflow's model usage (from the server's ledger): the total and each module's share. */
+function UsageView({ usage }: { usage: WorkflowUsage }) {
+  const t = usage.total;
+  return (
+    <details className="usage-ledger">
+      <summary>
+        Model use: {t.calls} calls · {t.prompt_tokens + t.completion_tokens} tokens ({t.prompt_tokens} in, {t.completion_tokens} out)
+      </summary>
+      <table aria-label="Model use by module">
+        <thead>
+          <tr>
+            <th>module</th>
+            <th>calls</th>
+            <th>tokens in</th>
+            <th>tokens out</th>
+          </tr>
+        </thead>
+        <tbody>
+          {usage.by_module.map((u) => (
+            <tr key={u.key}>
+              <td>{u.key}</td>
+              <td>{u.calls}</td>
+              <td>{u.prompt_tokens}</td>
+              <td>{u.completion_tokens}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </details>
   );
 }
 
@@ -148,12 +181,15 @@ function WorkflowView({ id, projectId, onOpenFile, onFinished }: { id: string; p
       </p>
       <div className="row">
         <button onClick={() => void control('pause')} disabled={done || workflow.state === 'paused'}>
+          <Pause size={14} />
           Pause
         </button>
         <button onClick={() => void control('resume')} disabled={workflow.state !== 'paused'}>
+          <Play size={14} />
           Resume
         </button>
         <button onClick={() => void control('cancel')} disabled={done}>
+          <CircleX size={14} />
           Cancel
         </button>
         {workflow.state === 'awaiting_approval' ? <button onClick={() => void approve()}>Approve plan</button> : null}
@@ -203,6 +239,7 @@ function WorkflowView({ id, projectId, onOpenFile, onFinished }: { id: string; p
         </>
       ) : null}
       {workflow.summary ? <p>{workflow.summary}</p> : null}
+      {loaded.data?.usage ? <UsageView usage={loaded.data.usage} /> : null}
       {diff && workflow.commit ? <DiffView projectId={projectId} commit={workflow.commit} path={diff} onClose={() => setDiff(null)} /> : null}
     </div>
   );
@@ -213,13 +250,18 @@ export function Workflows({ project, onOpenFile }: { project: Project; onOpenFil
   const [selected, setSelected] = useState<string | null>(null);
   const [request, setRequest] = useState('');
   const [approve, setApprove] = useState(false);
+  const [verify, setVerify] = useState('');
+  const [parallel, setParallel] = useState(4);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
     if (!selected && list.data && list.data.length > 0) setSelected(list.data[0].id);
   }, [list.data, selected]);
   const start = async () => {
     try {
-      const w = await client.call<Workflow>('workflows.start', { project_id: project.id, request, options: { approve_plan: approve } });
+      const options: Record<string, unknown> = { approve_plan: approve };
+      if (verify.trim()) options.verify = verify.trim();
+      if (parallel !== 4) options.max_parallel = parallel;
+      const w = await client.call<Workflow>('workflows.start', { project_id: project.id, request, options });
       setRequest('');
       setSelected(w.id);
       list.reload();
@@ -236,6 +278,7 @@ export function Workflows({ project, onOpenFile }: { project: Project; onOpenFil
           <input type="checkbox" checked={approve} onChange={(e) => setApprove(e.target.checked)} /> approve the plan first
         </label>
         <button onClick={() => void start()} disabled={!request.trim()}>
+          <Play size={14} />
           Start workflow
         </button>
         <select aria-label="Workflow" value={selected ?? ''} onChange={(e) => setSelected(e.target.value)}>
@@ -246,6 +289,26 @@ export function Workflows({ project, onOpenFile }: { project: Project; onOpenFil
           ))}
         </select>
       </div>
+      <details className="options">
+        <summary>Options</summary>
+        <div className="row">
+          <label>
+            Check command{' '}
+            <input aria-label="Check command" value={verify} onChange={(e) => setVerify(e.target.value)} placeholder="e.g. cargo test (else the plan's)" />
+          </label>
+          <label>
+            Coders at once{' '}
+            <input
+              aria-label="Coders at once"
+              type="number"
+              min={1}
+              max={32}
+              value={parallel}
+              onChange={(e) => setParallel(Math.min(32, Math.max(1, Number(e.target.value) || 1)))}
+            />
+          </label>
+        </div>
+      </details>
       {error ? <p className="error" role="alert">{error}</p> : null}
       {selected ? <WorkflowView key={selected} id={selected} projectId={project.id} onOpenFile={onOpenFile} onFinished={list.reload} /> : <p className="muted">No workflows yet.</p>}
     </section>

@@ -1,8 +1,11 @@
 import { useCallback, useEffect, useState } from 'react';
+import { Activity, GitBranch, History, MessageSquare, Workflow } from 'lucide-react';
 import { Group, Panel, Separator } from 'react-resizable-panels';
 import { useTopic } from '../api';
+import { onTabKeys } from '../tabs';
 import type { Event, Project } from '../protocol/generated';
 import { Chat } from './Chat';
+import { ErrorBoundary } from './ErrorBoundary';
 import { Checkpoints } from './Checkpoints';
 import { Editor } from './Editor';
 import { FileTree } from './FileTree';
@@ -13,34 +16,55 @@ import { Workflows } from './Workflows';
 
 const SIDE_TABS = ['Chat', 'Workflows', 'Git', 'Checkpoints', 'Monitor'] as const;
 type SideTab = (typeof SIDE_TABS)[number];
+const TAB_ICONS: Record<SideTab, typeof MessageSquare> = { Chat: MessageSquare, Workflows: Workflow, Git: GitBranch, Checkpoints: History, Monitor: Activity };
 
 export function Workspace({ project }: { project: Project }) {
   const [open, setOpen] = useState<string[]>([]);
   const [active, setActive] = useState<string | null>(null);
   const [side, setSide] = useState<SideTab>('Chat');
   const [terminal, setTerminal] = useState(true);
-  /** Bumped on every `files.changed`: the tree and open tabs reload what changed. */
-  const [changed, setChanged] = useState<{ n: number; paths: string[] }>({ n: 0, paths: [] });
+  const [searchSignal, setSearchSignal] = useState(0);
+  /**
+   * Bumped on every `files.changed`: the tree and open tabs reload what changed (`paths: null`
+   * after a `stream.gap`: changes were missed, so every open file is checked).
+   */
+  const [changed, setChanged] = useState<{ n: number; paths: string[] | null }>({ n: 0, paths: [] });
+  /** Bumped on `git.changed` (a stage, commit or checkout, from here or another client). */
+  const [gitChanged, setGitChanged] = useState(0);
 
   useTopic(
     `project/${project.id}`,
     useCallback((e: Event) => {
-      if (e.type === 'files.changed' || e.type === 'stream.gap') {
+      if (e.type === 'files.changed') {
         const paths = (e.data as { paths?: string[] }).paths ?? [];
         setChanged((c) => ({ n: c.n + 1, paths }));
+      } else if (e.type === 'stream.gap') {
+        setChanged((c) => ({ n: c.n + 1, paths: null }));
+        setGitChanged((n) => n + 1);
+      } else if (e.type === 'git.changed') {
+        setGitChanged((n) => n + 1);
       }
     }, []),
   );
 
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
-      if (e.ctrlKey && e.key === '`') {
+      if (e.ctrlKey && (e.key === '`' || e.code === 'Backquote')) {
         e.preventDefault();
+        e.stopPropagation();
         setTerminal((t) => !t);
+      } else if ((e.ctrlKey || e.metaKey) && !e.altKey && e.key.toLowerCase() === 'k') {
+        // Search over all chat history, from anywhere in the workspace.
+        e.preventDefault();
+        e.stopPropagation();
+        setSide('Chat');
+        setSearchSignal((n) => n + 1);
       }
     };
-    window.addEventListener('keydown', onKey);
-    return () => window.removeEventListener('keydown', onKey);
+    // Capture phase: xterm and Monaco handle these keys themselves (xterm would send a NUL,
+    // Monaco starts a chord) and stop them; the workspace's shortcuts come first.
+    window.addEventListener('keydown', onKey, true);
+    return () => window.removeEventListener('keydown', onKey, true);
   }, []);
 
   const openFile = useCallback((path: string) => {
@@ -57,28 +81,38 @@ export function Workspace({ project }: { project: Project }) {
       <Panel defaultSize="72%" minSize="20%">
         <Group orientation="horizontal">
           <Panel defaultSize="18%" minSize="10%">
-            <FileTree projectId={project.id} changed={changed.n} onOpen={openFile} active={active} />
+            <ErrorBoundary name="file tree">
+              <FileTree projectId={project.id} changed={changed.n} onOpen={openFile} active={active} />
+            </ErrorBoundary>
           </Panel>
           <Separator className="sep-v" />
           <Panel defaultSize="47%" minSize="15%">
-            <Editor projectId={project.id} open={open} active={active} onActivate={setActive} onClose={closeFile} changed={changed} />
+            <ErrorBoundary name="editor">
+              <Editor projectId={project.id} open={open} active={active} onActivate={setActive} onClose={closeFile} changed={changed} />
+            </ErrorBoundary>
           </Panel>
           <Separator className="sep-v" />
           <Panel defaultSize="35%" minSize="20%">
             <div className="side">
-              <div role="tablist" aria-label="Panels" className="tabs">
-                {SIDE_TABS.map((t) => (
-                  <button key={t} role="tab" aria-selected={side === t} onClick={() => setSide(t)}>
-                    {t}
-                  </button>
-                ))}
+              <div role="tablist" aria-label="Panels" className="tabs" onKeyDown={onTabKeys}>
+                {SIDE_TABS.map((t) => {
+                  const Icon = TAB_ICONS[t];
+                  return (
+                    <button key={t} role="tab" aria-selected={side === t} onClick={() => setSide(t)}>
+                      <Icon size={14} />
+                      {t}
+                    </button>
+                  );
+                })}
               </div>
               <div className="side-body">
-                {side === 'Chat' ? <Chat project={project} /> : null}
-                {side === 'Workflows' ? <Workflows project={project} onOpenFile={openFile} /> : null}
-                {side === 'Git' ? <GitPanel projectId={project.id} changed={changed.n} /> : null}
-                {side === 'Checkpoints' ? <Checkpoints projectId={project.id} /> : null}
-                {side === 'Monitor' ? <Monitor /> : null}
+                <ErrorBoundary key={side} name={side}>
+                  {side === 'Chat' ? <Chat project={project} searchSignal={searchSignal} /> : null}
+                  {side === 'Workflows' ? <Workflows project={project} onOpenFile={openFile} /> : null}
+                  {side === 'Git' ? <GitPanel projectId={project.id} changed={changed.n + gitChanged} /> : null}
+                  {side === 'Checkpoints' ? <Checkpoints projectId={project.id} changed={changed.n + gitChanged} /> : null}
+                  {side === 'Monitor' ? <Monitor /> : null}
+                </ErrorBoundary>
               </div>
             </div>
           </Panel>
@@ -87,7 +121,9 @@ export function Workspace({ project }: { project: Project }) {
       {terminal ? <Separator className="sep-h" /> : null}
       {terminal ? (
         <Panel defaultSize="28%" minSize="10%">
-          <Terminals projectId={project.id} />
+          <ErrorBoundary name="terminal">
+            <Terminals projectId={project.id} />
+          </ErrorBoundary>
         </Panel>
       ) : null}
     </Group>

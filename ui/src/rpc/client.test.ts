@@ -12,10 +12,14 @@ class FakeEngine {
   wss: WebSocketServer;
   log: { seq: number; topic: string; type: string; data: unknown }[] = [];
   subscribes: unknown[] = [];
+  connections = 0;
+  /** Events with a smaller seq are no longer retained: a replay reaching back before it starts with a gap. */
+  retainedFrom = 1;
   port = 0;
   constructor(port = 0) {
     this.wss = new WebSocketServer({ port });
     this.wss.on('connection', (ws) => {
+      this.connections += 1;
       ws.on('message', (raw) => {
         const msg = JSON.parse(String(raw));
         if (msg.method === 'subscribe') {
@@ -24,7 +28,13 @@ class FakeEngine {
           const last = this.log.length ? this.log[this.log.length - 1].seq : 0;
           ws.send(JSON.stringify({ jsonrpc: '2.0', id: msg.id, result: { last_seq: last } }));
           if (after !== undefined) {
-            for (const e of this.log.filter((e) => e.seq > after && msg.params.topics.includes(e.topic))) ws.send(JSON.stringify({ jsonrpc: '2.0', method: 'event', params: e }));
+            if (after + 1 < this.retainedFrom) {
+              for (const topic of msg.params.topics) {
+                const gap = { seq: this.retainedFrom - 1, topic, type: 'stream.gap', time: '', data: { from_seq: after + 1, to_seq: this.retainedFrom - 1 } };
+                ws.send(JSON.stringify({ jsonrpc: '2.0', method: 'event', params: gap }));
+              }
+            }
+            for (const e of this.log.filter((e) => e.seq > after && e.seq >= this.retainedFrom && msg.params.topics.includes(e.topic))) ws.send(JSON.stringify({ jsonrpc: '2.0', method: 'event', params: e }));
           }
         } else if (msg.method === 'system.ping') {
           ws.send(JSON.stringify({ jsonrpc: '2.0', id: msg.id, result: { pong: true } }));
@@ -128,5 +138,126 @@ describe('RpcClient', () => {
     client.start();
     await until(() => client.state.status === 'reconnecting');
     await expect(client.call('system.ping')).rejects.toMatchObject({ kind: 'unavailable', retryable: true });
+  });
+});
+
+describe('RpcClient resuming', () => {
+  it('resumes several topics from the oldest seq seen and shows each event once', async () => {
+    let engine = new FakeEngine();
+    const port = await engine.ready();
+    const client = new RpcClient(new WebSocketTransport(`ws://127.0.0.1:${port}`), () => 0);
+    cleanup.push(async () => client.stop(), () => engine.close());
+    const seen: string[] = [];
+    client.subscribe('session/a', (e) => seen.push(`a${e.seq}`));
+    client.start();
+    await until(() => client.state.status === 'open' && engine.subscribes.length === 1);
+    // A topic subscribed while connected is subscribed at once.
+    client.subscribe('workflow/b', (e) => seen.push(`b${e.seq}`));
+    await until(() => engine.subscribes.length === 2);
+    engine.emit('session/a', 'x', {}); // 1
+    engine.emit('workflow/b', 'x', {}); // 2
+    engine.emit('workflow/b', 'x', {}); // 3
+    await until(() => seen.length === 3);
+
+    const log = engine.log;
+    await engine.close();
+    await until(() => client.state.status === 'reconnecting');
+    engine = new FakeEngine(port);
+    engine.log = log;
+    engine.emit('workflow/b', 'x', {}, false); // 4
+    engine.emit('session/a', 'x', {}, false); // 5
+    await engine.ready();
+    cleanup.push(() => engine.close());
+    client.retryNow();
+    await until(() => seen.length >= 5);
+    await new Promise((r) => setTimeout(r, 100));
+    // One subscribe for both, after the older of the two positions; b's replayed 2 and 3 are dropped.
+    expect(engine.subscribes).toEqual([{ topics: ['session/a', 'workflow/b'], after_seq: 1 }]);
+    expect(seen).toEqual(['a1', 'b2', 'b3', 'b4', 'a5']);
+  });
+
+  it('hands a stream.gap to the topic’s listeners (who refetch), then continues with what is retained', async () => {
+    let engine = new FakeEngine();
+    const port = await engine.ready();
+    const client = new RpcClient(new WebSocketTransport(`ws://127.0.0.1:${port}`), () => 0);
+    cleanup.push(async () => client.stop(), () => engine.close());
+    const seen: string[] = [];
+    client.subscribe('session/a', (e) => seen.push(`${e.type}:${e.seq}`));
+    client.start();
+    await until(() => engine.subscribes.length === 1);
+    engine.emit('session/a', 'message.delta', {}); // 1
+    await until(() => seen.length === 1);
+
+    const log = engine.log;
+    await engine.close();
+    await until(() => client.state.status === 'reconnecting');
+    engine = new FakeEngine(port);
+    engine.log = log;
+    for (let i = 0; i < 5; i++) engine.emit('session/a', 'message.delta', {}, false); // 2..6
+    engine.retainedFrom = 5; // 2..4 are gone
+    await engine.ready();
+    cleanup.push(() => engine.close());
+    client.retryNow();
+    await until(() => seen.length >= 4);
+    expect(seen).toEqual(['message.delta:1', 'stream.gap:4', 'message.delta:5', 'message.delta:6']);
+  });
+
+  it('unsubscribes when the last listener of a topic goes, and forgets its position', async () => {
+    const engine = new FakeEngine();
+    const port = await engine.ready();
+    const client = new RpcClient(new WebSocketTransport(`ws://127.0.0.1:${port}`));
+    cleanup.push(async () => client.stop(), () => engine.close());
+    client.start();
+    await until(() => client.state.status === 'open');
+    const off1 = client.subscribe('project/p', () => undefined);
+    const off2 = client.subscribe('project/p', () => undefined);
+    await until(() => engine.subscribes.length === 1);
+    const unsubscribed: unknown[] = [];
+    for (const ws of engine.wss.clients) ws.on('message', (raw) => JSON.parse(String(raw)).method === 'unsubscribe' && unsubscribed.push(JSON.parse(String(raw)).params));
+    off1();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(unsubscribed).toEqual([]);
+    off2();
+    await until(() => unsubscribed.length === 1);
+    expect(unsubscribed).toEqual([{ topics: ['project/p'] }]);
+  });
+});
+
+describe('RpcClient backoff', () => {
+  it('waits a full-jitter delay under a ceiling that doubles from 250 ms to 10 s', async () => {
+    // A port nobody listens on: every attempt fails at once.
+    const client = new RpcClient(new WebSocketTransport('ws://127.0.0.1:1'), () => 0.02);
+    cleanup.push(async () => client.stop());
+    const waits: { attempt: number; ms: number }[] = [];
+    client.onState(() => {
+      const s = client.state;
+      if (s.status === 'reconnecting' && s.retryAt !== null && waits.at(-1)?.attempt !== s.attempt) waits.push({ attempt: s.attempt, ms: s.retryAt - Date.now() });
+    });
+    client.start();
+    await until(() => waits.length >= 9, 8000);
+    const expected = [250, 500, 1000, 2000, 4000, 8000, 10000, 10000, 10000].map((ceiling) => 0.02 * ceiling);
+    expect(waits.map((w) => w.attempt)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    waits.slice(0, 9).forEach((w, i) => {
+      expect(w.ms).toBeLessThanOrEqual(expected[i]);
+      expect(w.ms).toBeGreaterThanOrEqual(expected[i] - 5);
+    });
+  });
+
+  it('never runs two connection attempts at once, however often Retry now is pressed', async () => {
+    const engine = new FakeEngine();
+    const port = await engine.ready();
+    await engine.close();
+    const client = new RpcClient(new WebSocketTransport(`ws://127.0.0.1:${port}`), () => 1);
+    cleanup.push(async () => client.stop());
+    client.start();
+    await until(() => client.state.status === 'reconnecting');
+    const back = new FakeEngine(port);
+    await back.ready();
+    cleanup.push(() => back.close());
+    for (let i = 0; i < 5; i++) client.retryNow();
+    await until(() => client.state.status === 'open');
+    for (let i = 0; i < 5; i++) client.retryNow();
+    await new Promise((r) => setTimeout(r, 300));
+    expect(back.connections).toBe(1);
   });
 });

@@ -94,6 +94,26 @@ export class RpcClient {
     });
   }
 
+  /**
+   * Several calls in one JSON-RPC batch (one message, one round trip); each call's outcome is
+   * reported separately, as `Promise.allSettled` does.
+   */
+  batch(calls: { method: string; params?: object }[]): Promise<PromiseSettledResult<unknown>[]> {
+    if (this.state.status !== 'open') {
+      const err = new RpcError('not connected to Atelier; retrying', -32000, 'unavailable', true);
+      return Promise.resolve(calls.map(() => ({ status: 'rejected' as const, reason: err })));
+    }
+    const requests = calls.map(({ method, params }) => ({ jsonrpc: '2.0', id: this.nextId++, method, params: params ?? {} }));
+    const results = requests.map(
+      (r) =>
+        new Promise<unknown>((resolve, reject) => {
+          this.pending.set(r.id, { resolve, reject });
+        }),
+    );
+    this.transport.send(requests);
+    return Promise.allSettled(results);
+  }
+
   /** Listens to a topic; the first listener subscribes. Returns the unsubscribe function. */
   subscribe(topic: string, listener: EventListener): () => void {
     let set = this.listeners.get(topic);
@@ -160,9 +180,11 @@ export class RpcClient {
     for (const p of this.pending.values()) p.reject(new RpcError(`connection lost: ${reason}`, -32000, 'unavailable', true));
     this.pending.clear();
     if (this.stopped) return;
-    const attempt = this.state.status === 'open' ? 0 : this.state.attempt + 1;
-    const delay = backoffDelay(attempt, this.random);
-    this.setState({ status: 'reconnecting', attempt: attempt + 1, retryAt: Date.now() + delay, lastError: reason });
+    // `attempt` numbers the coming attempt: 1 right after losing an open connection, one more
+    // after each failed attempt; the backoff ceiling doubles with each failure.
+    const failed = this.state.status === 'open' ? 0 : this.state.attempt;
+    const delay = backoffDelay(failed, this.random);
+    this.setState({ status: 'reconnecting', attempt: failed + 1, retryAt: Date.now() + delay, lastError: reason });
     this.timer = setTimeout(() => {
       this.timer = null;
       void this.connect();

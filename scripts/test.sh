@@ -31,5 +31,8 @@ awk '/^test result:/ { p += $4; f += $6 } END { printf "\ntests: %d passed, %d f
 if [ "$status" != 0 ]; then exit "$status"; fi
 
 step "ui: browser end-to-end (atelier serve + testkit + Chromium)"
-cargo build --locked -p atelier-cli -p atelier-testkit
+cargo build --locked -p atelier-cli -p atelier-testkit -p atelier-desktop
 (cd ui && npm run e2e)
+
+step "desktop end-to-end (atelier-desktop under Xvfb + WebKitWebDriver + testkit)"
+(cd ui && xvfb-run -a -s "-screen 0 1400x900x24" npm run e2e:desktop)

@@ -207,6 +207,22 @@ async function main() {
   await page.waitForFunction(() => document.querySelector('.xterm-host')?.textContent?.includes('hello-42-e2e'), null, { timeout: 10000 });
   await shot(page, 'terminal-reattached');
 
+  // Another tab (its own sessionStorage, so it cannot know the id) finds the shell through
+  // terminals.list and shows its screen; a tab holding a wrong token says so instead of retrying.
+  const other = await context.newPage();
+  other.on('console', (m) => m.type() === 'error' && problems.push(`console error (second tab): ${m.text()}`));
+  other.on('pageerror', (e) => problems.push(`page error (second tab): ${e.message}`));
+  await other.goto(`${origin}/#token=e2e-token`);
+  await other.getByRole('button', { name: 'Open e2e app' }).click();
+  await other.waitForFunction(() => document.querySelector('.xterm-host')?.textContent?.includes('hello-42-e2e'), null, { timeout: 10000 });
+  await shot(other, 'terminal-in-second-tab');
+  // (Only the fragment changes: reload so the page starts again with the wrong token.)
+  await other.goto(`${origin}/#token=not-the-token`);
+  await other.reload();
+  await other.getByText('The access token was refused').waitFor({ timeout: 10000 });
+  await shot(other, 'token-refused');
+  await other.close();
+
   // Every panel's controls are named.
   for (const tab of ['Workflows', 'Git', 'Checkpoints', 'Monitor', 'Chat']) {
     await page.getByRole('tab', { name: tab }).click();

@@ -1,17 +1,10 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { Download, FolderInput, FolderPlus, RefreshCw, Settings as SettingsIcon, Trash2 } from 'lucide-react';
-import { client, errorText, token, useConnection, useLoad, useTopic } from './api';
-import type { Event, Project } from './protocol/generated';
-
-interface ImportProgress {
-  path: string;
-  files_done: number;
-  files_total: number;
-  bytes_done: number;
-  bytes_total: number;
-}
+import { Download, FolderInput, FolderOpen, FolderPlus, RefreshCw, Settings as SettingsIcon, ShieldAlert, Trash2 } from 'lucide-react';
+import { client, desktop, errorText, token, useConnection, useLoad, useTopic } from './api';
+import type { Event, ImportProgress, Project, ProjectExported } from './protocol/generated';
 import { Workspace } from './components/Workspace';
 import { Settings } from './components/Settings';
+import { chooseFolder, chooseZip, loadServer, setServer, useServer } from './desktop';
 
 export function ConnectionBanner() {
   const state = useConnection();
@@ -23,6 +16,20 @@ export function ConnectionBanner() {
   }, [state.status]);
   if (state.status === 'open') return null;
   if (state.status === 'connecting') return <div className="banner" role="status">Connecting to Atelier…</div>;
+  if (state.tokenRefused) {
+    // Retrying cannot help: the tab holds a token the server does not accept.
+    return (
+      <div className="banner error" role="alert">
+        <span>
+          The access token was refused: open the link <code>atelier serve</code> printed
+        </span>
+        <button onClick={() => client.retryNow()}>
+          <RefreshCw size={14} />
+          Retry now
+        </button>
+      </div>
+    );
+  }
   const seconds = Math.max(0, Math.ceil(((state.retryAt ?? Date.now()) - Date.now()) / 1000));
   return (
     <div className="banner error" role="alert">
@@ -81,6 +88,27 @@ export function ProjectList({ onOpen }: { onOpen: (p: Project) => void }) {
       if (e.type === 'project.import_progress') setProgress(e.data as unknown as ImportProgress);
     }, []),
   );
+  const browse = async () => {
+    try {
+      const folder = await chooseFolder();
+      if (folder) setImportPath(folder);
+    } catch (e) {
+      setError(errorText(e));
+    }
+  };
+  /** The outcome of the last export (desktop: written where the Save dialog said). */
+  const [exported, setExported] = useState<string | null>(null);
+  const exportTo = async (p: Project) => {
+    try {
+      const path = await chooseZip(`${p.name}.zip`);
+      if (!path) return;
+      setExported(null);
+      const done = await client.call<ProjectExported>('projects.export', { id: p.id, path });
+      setExported(`Exported to ${done.path} (${Math.max(1, Math.round(done.bytes / 1024)).toLocaleString()} KB)`);
+    } catch (e) {
+      setError(errorText(e));
+    }
+  };
   /** The project whose removal is being confirmed (inline: no blocking dialogs in the desktop webview). */
   const [removing, setRemoving] = useState<string | null>(null);
   const remove = async (p: Project, deleteFiles: boolean) => {
@@ -131,6 +159,12 @@ export function ProjectList({ onOpen }: { onOpen: (p: Project) => void }) {
         }}
       >
         <input aria-label="Folder to import" value={importPath} onChange={(e) => setImportPath(e.target.value)} placeholder="/home/me/code/app" />
+        {desktop ? (
+          <button type="button" aria-label="Choose a folder to import" onClick={() => void browse()}>
+            <FolderOpen size={14} />
+            Browse…
+          </button>
+        ) : null}
         <label>
           <input type="checkbox" checked={copy} onChange={(e) => setCopy(e.target.checked)} /> copy into Atelier's folder
         </label>
@@ -145,6 +179,11 @@ export function ProjectList({ onOpen }: { onOpen: (p: Project) => void }) {
           <progress aria-label="Import progress" max={Math.max(1, progress.bytes_total)} value={progress.bytes_done} />
         </div>
       ) : null}
+      {exported ? (
+        <p role="status">
+          {exported} <button onClick={() => setExported(null)}>Dismiss</button>
+        </p>
+      ) : null}
       {projects.error ? <p className="error">{projects.error}</p> : null}
       <ul className="project-list" aria-label="Projects">
         {(projects.data ?? []).map((p) => (
@@ -153,9 +192,16 @@ export function ProjectList({ onOpen }: { onOpen: (p: Project) => void }) {
               {p.name}
             </button>
             <span className="muted">{p.path}</span>
-            <a href={`/download/${p.id}?token=${encodeURIComponent(token ?? '')}`} download aria-label={`Export ${p.name}`}>
-              <Download size={14} /> Export
-            </a>
+            {desktop ? (
+              <button onClick={() => void exportTo(p)} aria-label={`Export ${p.name}`}>
+                <Download size={14} />
+                Export
+              </button>
+            ) : (
+              <a href={`/download/${p.id}?token=${encodeURIComponent(token ?? '')}`} download aria-label={`Export ${p.name}`}>
+                <Download size={14} /> Export
+              </a>
+            )}
             {removing === p.id ? (
               <span className="confirm" role="group" aria-label={`Confirm removing ${p.name}`}>
                 Remove “{p.name}”?
@@ -176,6 +222,30 @@ export function ProjectList({ onOpen }: { onOpen: (p: Project) => void }) {
       </ul>
       {projects.data && projects.data.length === 0 ? <p className="muted">No projects yet: create one or import a folder.</p> : null}
     </main>
+  );
+}
+
+/**
+ * Desktop: while the embedded server listens on every interface, a bar that stays at the top of
+ * every view says so, with a way to stop at once (the server keeps running on loopback).
+ */
+export function SharingBar() {
+  const status = useServer((s) => s.status);
+  const busy = useServer((s) => s.busy);
+  useEffect(() => {
+    void loadServer();
+  }, []);
+  if (!status?.running || !status.public) return null;
+  return (
+    <div className="banner warning" role="alert">
+      <ShieldAlert size={16} aria-hidden />
+      <span>
+        Atelier is reachable from other machines at <code>{status.address}</code>: anyone on the network with the access token can use it, terminals included.
+      </span>
+      <button disabled={busy} onClick={() => void setServer({ enabled: true, port: status.port, public: false })}>
+        Stop sharing
+      </button>
+    </div>
   );
 }
 
@@ -206,6 +276,7 @@ export function App() {
   useTopic(project ? `project/${project.id}` : null, useCallback((e) => e.type === 'project.deleted' && onDeleted(), [onDeleted]));
   return (
     <div className="app">
+      {desktop ? <SharingBar /> : null}
       <header className="topbar">
         <button className="link brand" onClick={() => setProject(null)} aria-label="All projects">
           Atelier

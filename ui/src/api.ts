@@ -4,10 +4,13 @@ import type { Event } from './protocol/generated';
 import { RpcClient, type ConnectionState } from './rpc/client';
 import { TauriTransport, WebSocketTransport, takeToken } from './rpc/transport';
 
-export const token: string | null = TauriTransport.available() ? null : takeToken();
+/** In the desktop app (Tauri): native dialogs, the system browser for links, the embedded server's settings. */
+export const desktop: boolean = TauriTransport.available();
+
+export const token: string | null = desktop ? null : takeToken();
 
 function makeClient(): RpcClient {
-  if (TauriTransport.available()) return new RpcClient(new TauriTransport());
+  if (desktop) return new RpcClient(new TauriTransport());
   const scheme = window.location.protocol === 'https:' ? 'wss' : 'ws';
   const url = `${scheme}://${window.location.host}/ws?token=${encodeURIComponent(token ?? '')}`;
   return new RpcClient(new WebSocketTransport(url));

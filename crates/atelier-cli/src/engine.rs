@@ -12,15 +12,32 @@ use atelier_llm::{
 };
 use serde_json::{Value, json};
 
-/// The data folder: `--data-dir`, `ATELIER_DATA_DIR`, else the platform's default.
+/// The application's identifier: the desktop app's bundle id and the name of its folders.
+pub const IDENTIFIER: &str = "dev.atelier.atelier";
+
+/// The data folder: `--data-dir`, `ATELIER_DATA_DIR`, else the platform's app-data folder
+/// (`~/.local/share/dev.atelier.atelier`, `~/Library/Application Support/dev.atelier.atelier`,
+/// `%APPDATA%\dev.atelier.atelier`), the same one the desktop app uses, so both see the same
+/// projects and history.
 pub fn data_dir(flag: Option<PathBuf>) -> anyhow::Result<PathBuf> {
     if let Some(dir) = flag {
         return Ok(dir);
     }
-    match directories::ProjectDirs::from("dev", "atelier", "atelier") {
-        Some(dirs) => Ok(dirs.data_dir().to_path_buf()),
-        None => bail!("cannot find a home folder for Atelier's data; pass --data-dir DIR"),
+    let Some(base) = directories::BaseDirs::new() else {
+        bail!("cannot find a home folder for Atelier's data; pass --data-dir DIR")
+    };
+    let dir = base.data_dir().join(IDENTIFIER);
+    // Before the desktop app, the command kept its data in `<data>/atelier` (Linux) or
+    // `<data>/dev.atelier.atelier` (macOS, the same folder); keep using an existing one.
+    let legacy =
+        directories::ProjectDirs::from("dev", "atelier", "atelier").map(|d| d.data_dir().to_path_buf());
+    if let Some(legacy) = legacy
+        && !dir.exists()
+        && legacy.join("atelier.db").exists()
+    {
+        return Ok(legacy);
     }
+    Ok(dir)
 }
 
 /// The model provider, from the environment: `ATELIER_PROVIDER` = `ollama` | `openai` |

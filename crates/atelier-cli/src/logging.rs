@@ -1,16 +1,17 @@
-//! Logs go to stderr and to a daily-rotated file in `<data dir>/logs` (seven kept).
+//! Logs go to stderr and to a daily-rotated file in a log folder (`<data dir>/logs` for the
+//! command, the platform's log folder for the desktop app; seven kept).
 //! `ATELIER_LOG` (or `RUST_LOG`) sets the filter, e.g. `ATELIER_LOG=atelier_core=debug`.
 
 use std::path::Path;
 
-use tracing_appender::non_blocking::WorkerGuard;
+pub use tracing_appender::non_blocking::WorkerGuard as Guard;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer, fmt};
 
 /// Sets up logging; the returned guard flushes the file when dropped. `quiet` keeps stderr to
 /// errors (interactive commands print their own messages); the file still gets info.
-pub fn init(data_dir: &Path, quiet: bool) -> Option<WorkerGuard> {
+pub fn init(logs: &Path, quiet: bool) -> Option<Guard> {
     let filter = |default: &str| {
         std::env::var("ATELIER_LOG")
             .or_else(|_| std::env::var("RUST_LOG"))
@@ -19,8 +20,7 @@ pub fn init(data_dir: &Path, quiet: bool) -> Option<WorkerGuard> {
     };
     let stderr =
         fmt::layer().with_writer(std::io::stderr).with_filter(filter(if quiet { "error" } else { "info" }));
-    let logs = data_dir.join("logs");
-    if let Err(e) = std::fs::create_dir_all(&logs) {
+    if let Err(e) = std::fs::create_dir_all(logs) {
         eprintln!("warning: cannot create {}: {e}; logging to stderr only", logs.display());
     }
     let file = tracing_appender::rolling::Builder::new()
@@ -28,7 +28,7 @@ pub fn init(data_dir: &Path, quiet: bool) -> Option<WorkerGuard> {
         .filename_prefix("atelier")
         .filename_suffix("log")
         .max_log_files(7)
-        .build(&logs);
+        .build(logs);
     match file {
         Ok(appender) => {
             let (writer, guard) = tracing_appender::non_blocking(appender);

@@ -7,10 +7,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use atelier_cli::{engine, logging};
+
 mod chat;
 mod doctor;
-mod engine;
-mod logging;
 mod models;
 mod run;
 mod serve;
@@ -19,7 +19,7 @@ mod serve;
 #[command(name = "atelier", version, about = "Atelier: a local-first AI coding workspace")]
 struct Cli {
     /// Where Atelier keeps its database, logs and token [env: ATELIER_DATA_DIR]
-    /// (default: the platform's data folder, e.g. ~/.local/share/atelier).
+    /// (default: the platform's app-data folder, e.g. ~/.local/share/dev.atelier.atelier).
     #[arg(long, global = true, env = "ATELIER_DATA_DIR", value_name = "DIR")]
     data_dir: Option<PathBuf>,
     #[command(subcommand)]
@@ -50,7 +50,7 @@ fn main() -> ExitCode {
         }
     };
     let quiet = !matches!(cli.command, Command::Serve(_));
-    let _log_guard = logging::init(&data_dir, quiet);
+    let _log_guard = logging::init(&data_dir.join("logs"), quiet);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {

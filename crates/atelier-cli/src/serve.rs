@@ -3,16 +3,15 @@
 
 use std::io::Write;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use atelier_server::ServerConfig;
-use rand::RngCore;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::engine;
+use atelier_cli::engine;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -32,28 +31,6 @@ pub struct Args {
     /// The model to use when a session names none [env: ATELIER_MODEL].
     #[arg(long)]
     model: Option<String>,
-}
-
-/// The token kept in the data folder, made on first use (readable by the owner only).
-fn stored_token(data_dir: &Path) -> anyhow::Result<String> {
-    let path: PathBuf = data_dir.join("token");
-    if let Ok(token) = std::fs::read_to_string(&path) {
-        let token = token.trim().to_owned();
-        if !token.is_empty() {
-            return Ok(token);
-        }
-    }
-    let mut bytes = [0u8; 24];
-    rand::rng().fill_bytes(&mut bytes);
-    let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(&path).with_context(|| format!("writing {}", path.display()))?;
-    file.write_all(token.as_bytes()).with_context(|| format!("writing {}", path.display()))?;
-    Ok(token)
 }
 
 async fn terminated() {
@@ -81,7 +58,8 @@ async fn terminated() {
 pub async fn run(args: Args, data_dir: PathBuf) -> anyhow::Result<ExitCode> {
     let token = match args.token.filter(|t| !t.trim().is_empty()) {
         Some(token) => token,
-        None => stored_token(&data_dir)?,
+        None => atelier_server::stored_token(&data_dir)
+            .with_context(|| format!("keeping the access token in {}", data_dir.display()))?,
     };
     let app = engine::start(data_dir, args.model).await?;
     let listener = TcpListener::bind(args.bind).await.with_context(|| {

@@ -288,6 +288,45 @@ impl App {
         .map_err(|e| CoreError::Internal(format!("export task failed: {e}")))??;
         Ok((file, name))
     }
+
+    /// Writes the project's zip archive to `dest` (an absolute path in an existing folder): the
+    /// desktop app's "Export…" and scripts. The archive is built beside `dest` and moved into
+    /// place only when complete, so a failure leaves an existing file as it was.
+    pub async fn export_project_to(
+        &self,
+        project_id: &str,
+        dest: &str,
+        include_ignored: bool,
+    ) -> CoreResult<atelier_protocol::ProjectExported> {
+        let dest = PathBuf::from(dest.trim());
+        if !dest.is_absolute() {
+            return Err(CoreError::InvalidInput(format!("the path `{}` must be absolute", dest.display())));
+        }
+        let folder = match dest.parent() {
+            Some(folder) if folder.is_dir() => folder.to_path_buf(),
+            _ => {
+                return Err(CoreError::InvalidInput(format!(
+                    "cannot write {}: its folder does not exist",
+                    dest.display()
+                )));
+            }
+        };
+        if dest.is_dir() {
+            return Err(CoreError::InvalidInput(format!("{} is a folder; name a file", dest.display())));
+        }
+        let project = self.store().get_project(project_id).await?;
+        let root = PathBuf::from(&project.path);
+        tokio::task::spawn_blocking(move || -> CoreResult<atelier_protocol::ProjectExported> {
+            let mut file = tempfile::NamedTempFile::new_in(&folder)
+                .map_err(|e| CoreError::io(format!("writing in {}", folder.display()), e))?;
+            atelier_files::export_zip(&root, file.as_file_mut(), include_ignored)?;
+            let bytes = file.as_file().metadata().map_err(|e| CoreError::io("reading the archive", e))?.len();
+            file.persist(&dest).map_err(|e| CoreError::io(format!("writing {}", dest.display()), e.error))?;
+            Ok(atelier_protocol::ProjectExported { path: dest.display().to_string(), bytes })
+        })
+        .await
+        .map_err(|e| CoreError::Internal(format!("export task failed: {e}")))?
+    }
 }
 
 impl App {

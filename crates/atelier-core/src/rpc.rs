@@ -11,9 +11,10 @@ use atelier_protocol::{
     AgentsList, CheckpointRestored, CheckpointsRestore, Empty, FileContent, FilesRead, FilesTree, FilesWrite,
     GitCheckout, GitCommit, GitDiff, GitLog, GitPaths, GitRemote, GitShow, GitShown, IdParams, MessagesList,
     MessagesSearch, MessagesSend, MessagesStop, ModelName, ModelsList, Pong, ProjectParams, ProjectsCreate,
-    ProjectsDelete, ProjectsImport, Response, RpcError, SessionsCreate, SessionsList, SettingsSet, Subscribe,
-    Subscribed, TerminalId, TerminalOpened, TerminalsOpen, TerminalsResize, TerminalsWrite, Unsubscribe,
-    WorkflowsApprove, WorkflowsControl, WorkflowsList, WorkflowsStart, to_value, topics,
+    ProjectsDelete, ProjectsExport, ProjectsImport, Response, RpcError, SessionsCreate, SessionsList,
+    SettingsSet, Subscribe, Subscribed, TerminalId, TerminalOpened, TerminalsOpen, TerminalsResize,
+    TerminalsWrite, Unsubscribe, WorkflowsApprove, WorkflowsControl, WorkflowsList, WorkflowsStart, to_value,
+    topics,
 };
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
@@ -101,6 +102,17 @@ impl Client {
     /// The next queued event, without waiting.
     pub fn try_next_event(&self) -> Option<Arc<Published>> {
         self.subscriber.try_recv()
+    }
+
+    /// Hands each event of this client's topics, as its JSON text, to `send` until `send`
+    /// says the receiver is gone or the client is closed: how an in-process shell (the desktop
+    /// app's IPC channel) receives what a WebSocket would.
+    pub async fn forward_events(&self, mut send: impl FnMut(String) -> bool) {
+        while let Some(event) = self.next_event().await {
+            if !send(event.json.clone()) {
+                break;
+            }
+        }
     }
 
     /// Ends `next_event` (the connection is going away).
@@ -213,6 +225,10 @@ impl Client {
             "projects.import" => {
                 let p: ProjectsImport = params(method, p)?;
                 ok(app.import_project(&p.path, p.name, p.copy.unwrap_or(false)).await?)
+            }
+            "projects.export" => {
+                let p: ProjectsExport = params(method, p)?;
+                ok(app.export_project_to(&p.id, &p.path, p.include_ignored).await?)
             }
             "projects.list" => ok(app.list_projects().await?),
             "projects.get" => {
@@ -333,6 +349,10 @@ impl Client {
                 let p: GitCheckout = params(method, p)?;
                 app.git_checkout(&p.project_id, p.branch, p.create).await?;
                 ok(Empty {})
+            }
+            "terminals.list" => {
+                let p: ProjectParams = params(method, p)?;
+                ok(app.list_terminals(&p.project_id).await?)
             }
             "terminals.open" => {
                 let p: TerminalsOpen = params(method, p)?;

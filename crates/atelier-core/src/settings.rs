@@ -13,6 +13,12 @@ pub const KEYS: &[(&str, &str)] = &[
     ("model.master", "the master's model in workflows (planning)"),
     ("model.manager", "the managers' model in workflows"),
     ("model.coder", "the coders' model in workflows (writing files)"),
+    ("server.enabled", "`true` to run the desktop app's embedded server (set from its Settings)"),
+    ("server.port", "the desktop app's embedded server's port (default 7777; 0 picks a free one)"),
+    (
+        "server.public",
+        "`true` to bind the desktop app's embedded server to every interface, not loopback only",
+    ),
 ];
 
 impl App {
@@ -43,6 +49,14 @@ impl App {
         let value = value.map(|v| v.trim().to_owned()).unwrap_or_default();
         if key == "resume_workflows" && !["", "continue", "paused"].contains(&value.as_str()) {
             return Err(CoreError::InvalidInput("resume_workflows is `continue` or `paused`".into()));
+        }
+        if ["server.enabled", "server.public"].contains(&key)
+            && !["", "true", "false"].contains(&value.as_str())
+        {
+            return Err(CoreError::InvalidInput(format!("{key} is `true` or `false`")));
+        }
+        if key == "server.port" && !value.is_empty() && value.parse::<u16>().is_err() {
+            return Err(CoreError::InvalidInput("server.port is a port number, 0 to 65535".into()));
         }
         if value.len() > 200 {
             return Err(CoreError::InvalidInput("a setting's value is at most 200 characters".into()));

@@ -56,6 +56,18 @@ impl App {
         Ok(id)
     }
 
+    /// The project's open terminals, oldest first.
+    pub async fn list_terminals(&self, project_id: &str) -> CoreResult<Vec<atelier_protocol::TerminalInfo>> {
+        self.store().get_project(project_id).await?;
+        Ok(self
+            .inner
+            .terminals
+            .list(project_id)
+            .into_iter()
+            .map(|t| atelier_protocol::TerminalInfo { terminal_id: t.id, cols: t.cols, rows: t.rows })
+            .collect())
+    }
+
     pub fn write_terminal(&self, id: &str, data: &str) -> CoreResult<()> {
         Ok(self.inner.terminals.write(id, data.as_bytes())?)
     }

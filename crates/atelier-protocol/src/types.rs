@@ -103,6 +103,36 @@ pub struct IdParams {
     pub id: String,
 }
 
+/// `project.import_progress` on `system` while `projects.import` copies a folder.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+#[ts(optional_fields = nullable)]
+pub struct ImportProgress {
+    pub path: String,
+    pub files_done: u64,
+    pub files_total: u64,
+    pub bytes_done: u64,
+    pub bytes_total: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(optional_fields = nullable)]
+pub struct ProjectsExport {
+    pub id: String,
+    /// Where the zip is written: an absolute path whose folder exists. An existing file there
+    /// is replaced only once the new archive is complete.
+    pub path: String,
+    /// Also include what `.gitignore` ignores (`.git` is always left out).
+    #[serde(default)]
+    pub include_ignored: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+#[ts(optional_fields = nullable)]
+pub struct ProjectExported {
+    pub path: String,
+    pub bytes: u64,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, TS)]
 #[ts(optional_fields = nullable)]
 pub struct ProjectsDelete {
@@ -494,6 +524,15 @@ pub struct TerminalsOpen {
 #[ts(optional_fields = nullable)]
 pub struct TerminalOpened {
     pub terminal_id: String,
+}
+
+/// One of a project's open terminals (`terminals.list`), oldest first.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+#[ts(optional_fields = nullable)]
+pub struct TerminalInfo {
+    pub terminal_id: String,
+    pub cols: u16,
+    pub rows: u16,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, TS)]

@@ -17,7 +17,10 @@ use tokio_util::sync::CancellationToken;
 
 mod guard;
 mod routes;
+mod token;
 mod ws;
+
+pub use token::stored_token;
 
 /// How the server is reached and who may use it.
 #[derive(Debug, Clone)]
@@ -83,6 +86,7 @@ pub fn router(app: App, config: ServerConfig, shutdown: CancellationToken) -> Ro
     Router::new()
         .route("/ws", get(ws::upgrade))
         .route("/health", get(routes::health))
+        .route("/auth/check", get(routes::auth_check))
         .route("/download/{project_id}", get(routes::download))
         .fallback(get(routes::ui))
         .layer(axum::middleware::from_fn_with_state(state.clone(), guard::check_host))
@@ -106,4 +110,44 @@ pub async fn serve(
         }
     });
     axum::serve(listener, routes).with_graceful_shutdown(shutdown.cancelled_owned()).await
+}
+
+/// A server started while the app runs and stopped on demand: the desktop app's Settings switch.
+pub struct Embedded {
+    addr: SocketAddr,
+    shutdown: CancellationToken,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Embedded {
+    /// Binds `config.bind` (port 0 picks a free one) and serves in the background. The error
+    /// says what to change when the port is taken.
+    pub async fn start(app: App, mut config: ServerConfig) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(config.bind).await.map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!("cannot listen on {}: {e}; choose another port", config.bind),
+            )
+        })?;
+        let addr = listener.local_addr()?;
+        config.bind = addr;
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(serve(listener, app, config, shutdown.clone()));
+        Ok(Self { addr, shutdown, task })
+    }
+
+    /// The address it listens on, with the real port.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Closes every connection (code 1001) and waits for the server to end.
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        match self.task.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "the embedded server stopped with an error"),
+            Err(e) => tracing::warn!(error = %e, "the embedded server's task failed"),
+        }
+    }
 }

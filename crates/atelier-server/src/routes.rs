@@ -16,6 +16,21 @@ pub(crate) async fn health(State(state): State<ServerState>) -> impl IntoRespons
     Json(state.app.health().await)
 }
 
+/// `GET /auth/check`: 204 when the token (as for `/ws`) is valid, else 401 with `/ws`'s answer.
+/// A browser cannot see why a WebSocket upgrade failed; this tells a stale token from a server
+/// that is down.
+pub(crate) async fn auth_check(
+    State(state): State<ServerState>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    if token_ok(&state.config, &headers, query.get("token").map(String::as_str)) {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        (StatusCode::UNAUTHORIZED, crate::ws::TOKEN_REQUIRED).into_response()
+    }
+}
+
 /// The built web UI (`ui/dist`): embedded in release builds, read from disk in debug builds
 /// so `npm run build` is seen without a rebuild.
 #[derive(rust_embed::Embed)]

@@ -22,6 +22,10 @@ use tokio_util::sync::CancellationToken;
 use crate::guard::{origin_ok, token_ok};
 use crate::{Limits, ServerState};
 
+/// The answer to a request without a valid token.
+pub(crate) const TOKEN_REQUIRED: &str = "a valid token is required: `Authorization: Bearer TOKEN` \
+     or `?token=TOKEN` (atelier serve prints it)";
+
 /// Events written in one go before the writer flushes and looks at its other duties.
 const EVENT_BATCH: usize = 256;
 
@@ -33,12 +37,7 @@ pub(crate) async fn upgrade(
 ) -> Response {
     let config = &state.config;
     if !token_ok(config, &headers, query.get("token").map(String::as_str)) {
-        return (
-            StatusCode::UNAUTHORIZED,
-            "a valid token is required: `Authorization: Bearer TOKEN` or `?token=TOKEN` (atelier \
-             serve prints it)",
-        )
-            .into_response();
+        return (StatusCode::UNAUTHORIZED, TOKEN_REQUIRED).into_response();
     }
     if let Some(origin) = headers.get(header::ORIGIN) {
         let allowed = origin.to_str().is_ok_and(|o| origin_ok(config, o));

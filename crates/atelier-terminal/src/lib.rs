@@ -41,6 +41,14 @@ pub enum TerminalError {
     Io { id: String, message: String },
 }
 
+/// An open terminal as [`Terminals::list`] reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TerminalInfo {
+    pub id: String,
+    pub cols: u16,
+    pub rows: u16,
+}
+
 struct Scrollback {
     bytes: VecDeque<u8>,
     /// Bytes written in all, so a client can tell what it already has.
@@ -49,6 +57,8 @@ struct Scrollback {
 
 struct Terminal {
     owner: String,
+    /// Opening order, for listing.
+    number: u64,
     writer: Mutex<Box<dyn Write + Send>>,
     master: Mutex<Box<dyn MasterPty + Send>>,
     killer: Mutex<Box<dyn ChildKiller + Send + Sync>>,
@@ -126,14 +136,15 @@ impl Terminals {
         drop(pair.slave);
         let reader = pair.master.try_clone_reader().map_err(|e| start(e.to_string()))?;
         let writer = pair.master.take_writer().map_err(|e| start(e.to_string()))?;
-        let id = {
+        let (number, id) = {
             let mut next = lock(&self.next);
             *next += 1;
-            format!("term{}-{}", *next, std::process::id())
+            (*next, format!("term{}-{}", *next, std::process::id()))
         };
         let scrollback = Arc::new(Mutex::new(Scrollback { bytes: VecDeque::new(), end: 0 }));
         let terminal = Arc::new(Terminal {
             owner: owner.to_owned(),
+            number,
             writer: Mutex::new(writer),
             master: Mutex::new(pair.master),
             killer: Mutex::new(child.clone_killer()),
@@ -159,6 +170,21 @@ impl Terminals {
             }),
         )?;
         Ok(id)
+    }
+
+    /// The open terminals of `owner`, oldest first, with their sizes: what a second window
+    /// needs to find shells it did not open.
+    pub fn list(&self, owner: &str) -> Vec<TerminalInfo> {
+        let mut found: Vec<(u64, TerminalInfo)> = lock(&self.open)
+            .iter()
+            .filter(|(_, t)| t.owner == owner)
+            .map(|(id, t)| {
+                let size = lock(&t.master).get_size().unwrap_or_default();
+                (t.number, TerminalInfo { id: id.clone(), cols: size.cols, rows: size.rows })
+            })
+            .collect();
+        found.sort_by_key(|(number, _)| *number);
+        found.into_iter().map(|(_, info)| info).collect()
     }
 
     /// Sends input (keys, pasted text) to the terminal.

@@ -4,7 +4,8 @@ import { useVirtualizer } from '@tanstack/react-virtual';
 import ReactMarkdown from 'react-markdown';
 import rehypeHighlight from 'rehype-highlight';
 import remarkGfm from 'remark-gfm';
-import { client, errorText, useLoad, useTopic } from '../api';
+import { client, desktop, errorText, useLoad, useTopic } from '../api';
+import { openExternal } from '../desktop';
 import type { ContextUsage, Event, Message, Project, SearchHit, Session } from '../protocol/generated';
 
 function CodeBlock({ children }: { children?: ReactNode }) {
@@ -27,6 +28,35 @@ function CodeBlock({ children }: { children?: ReactNode }) {
     </div>
   );
 }
+
+const WEB_LINK = /^https?:\/\//i;
+
+/**
+ * A link in a reply. The browser opens it in a new tab; the desktop app never lets it navigate
+ * its own window (that would replace Atelier): http(s) links open in the system browser.
+ */
+function Link({ href, children }: { href?: string; children?: ReactNode }) {
+  if (!desktop) {
+    return (
+      <a href={href} target="_blank" rel="noreferrer">
+        {children}
+      </a>
+    );
+  }
+  return (
+    <a
+      href={href}
+      onClick={(e) => {
+        e.preventDefault();
+        if (href && WEB_LINK.test(href)) void openExternal(href).catch(() => undefined);
+      }}
+    >
+      {children}
+    </a>
+  );
+}
+
+const MARKDOWN_COMPONENTS = { pre: CodeBlock, a: Link };
 
 /** Streaming replies longer than this show as plain text until they complete… */
 const PLAIN_WHILE_STREAMING = 16_384;
@@ -99,7 +129,7 @@ export const MessageView = memo(function MessageView({ message }: { message: Mes
           // Re-parsing a long reply's markdown on every token would stall typing.
           <PlainText text={message.content} />
         ) : (
-          <ReactMarkdown remarkPlugins={[remarkGfm]} rehypePlugins={[rehypeHighlight]} components={{ pre: CodeBlock }}>
+          <ReactMarkdown remarkPlugins={[remarkGfm]} rehypePlugins={[rehypeHighlight]} components={MARKDOWN_COMPONENTS}>
             {message.content}
           </ReactMarkdown>
         )}

@@ -1,6 +1,84 @@
-import { useCallback, useState } from 'react';
-import { client, errorText, token, useLoad, useTopic } from '../api';
+import { useCallback, useEffect, useState } from 'react';
+import { client, desktop, errorText, token, useLoad, useTopic } from '../api';
 import type { Event, Health, Model, ModelPullProgress } from '../protocol/generated';
+import { loadServer, serverEnabled, setServer, useServer } from '../desktop';
+
+export const PUBLIC_WARNING =
+  'Make Atelier reachable from other machines? Anyone on your network who has the access token can then use Atelier, including its terminals (a shell on this computer).';
+
+/** Desktop: the embedded server that serves this UI to browsers (kept for the next start). */
+function EmbeddedServer() {
+  const { status, failure, busy } = useServer();
+  /** The port being typed (applied on Enter or when leaving the box). */
+  const [draft, setDraft] = useState<string | null>(null);
+  useEffect(() => {
+    void loadServer();
+  }, []);
+  if (!status) return failure ? <p className="error" role="alert">{failure}</p> : null;
+  const enabled = serverEnabled(status);
+  const apply = (patch: Partial<{ enabled: boolean; port: number; public: boolean }>) =>
+    void setServer({ enabled, port: status.port, public: status.public, ...patch });
+  const applyPort = () => {
+    if (draft === null || useServer.getState().busy) return;
+    const n = Number(draft);
+    setDraft(null);
+    if (Number.isInteger(n) && n >= 1 && n <= 65535 && n !== status.port) apply({ port: n });
+  };
+  const setPublic = (on: boolean) => {
+    // Binding every interface exposes the terminals to the network: asked every time.
+    if (on && !window.confirm(PUBLIC_WARNING)) return;
+    apply({ public: on });
+  };
+  return (
+    <section className="server-settings" aria-labelledby="server-heading">
+      <h2 id="server-heading">Embedded server</h2>
+      <div className="row">
+        <label>
+          <input type="checkbox" aria-label="Embedded server" aria-describedby="server-serve" checked={enabled} disabled={busy} onChange={(e) => apply({ enabled: e.target.checked })} />
+          <span id="server-serve">Serve the UI to browsers</span>
+        </label>
+        <label>
+          Port{' '}
+          <input
+            type="number"
+            aria-label="Port"
+            min={1}
+            max={65535}
+            value={draft ?? String(status.port)}
+            disabled={busy}
+            onChange={(e) => setDraft(e.target.value)}
+            onBlur={applyPort}
+            onKeyDown={(e) => e.key === 'Enter' && applyPort()}
+          />
+        </label>
+        <label>
+          <input type="checkbox" aria-label="Reachable from other machines" checked={status.public} disabled={busy} onChange={(e) => setPublic(e.target.checked)} />
+          Reachable from other machines
+        </label>
+      </div>
+      {status.running ? (
+        <>
+          <p>
+            Address <code>{status.address}</code>
+          </p>
+          <p>
+            Access token <code aria-label="Access token">{status.token}</code>{' '}
+            <button disabled={!status.link} onClick={() => status.link && void navigator.clipboard?.writeText(status.link)}>
+              Copy link
+            </button>
+          </p>
+        </>
+      ) : (
+        <p className="muted">{enabled ? 'Not running.' : 'Off: only this window uses Atelier.'}</p>
+      )}
+      {failure || status.error ? (
+        <p className="error" role="alert">
+          {failure ?? status.error}
+        </p>
+      ) : null}
+    </section>
+  );
+}
 
 const gb = (b?: number | null) => (b ? `${(b / 1e9).toFixed(1)} GB` : '');
 
@@ -128,16 +206,22 @@ export function Settings() {
             </button>
           </div>
         ))}
-      <h2>This server</h2>
-      <p>
-        Address <code>{window.location.origin}</code>
-      </p>
-      {token ? (
-        <p>
-          Access token <code aria-label="Access token">{token}</code>{' '}
-          <button onClick={() => void navigator.clipboard?.writeText(`${window.location.origin}/#token=${token}`)}>Copy link</button>
-        </p>
-      ) : null}
+      {desktop ? (
+        <EmbeddedServer />
+      ) : (
+        <>
+          <h2>This server</h2>
+          <p>
+            Address <code>{window.location.origin}</code>
+          </p>
+          {token ? (
+            <p>
+              Access token <code aria-label="Access token">{token}</code>{' '}
+              <button onClick={() => void navigator.clipboard?.writeText(`${window.location.origin}/#token=${token}`)}>Copy link</button>
+            </p>
+          ) : null}
+        </>
+      )}
     </main>
   );
 }

@@ -3,16 +3,18 @@ import { Plus, X } from 'lucide-react';
 import { Terminal } from '@xterm/xterm';
 import { FitAddon } from '@xterm/addon-fit';
 import '@xterm/xterm/css/xterm.css';
-import { client, errorText } from '../api';
+import { client, errorText, useConnection } from '../api';
 import { onTabKeys } from '../tabs';
-import type { Event, TerminalOpened, TerminalScrollback } from '../protocol/generated';
+import type { Event, TerminalInfo, TerminalOpened, TerminalScrollback } from '../protocol/generated';
 import { RpcError } from '../rpc/client';
 import { useTheme } from '../theme';
 
 /**
  * The project's open terminals, kept in sessionStorage: the shells live on in the server when
  * the panel is hidden, another project is opened or the page reloads, and are reattached
- * (their scrollback replayed) when shown again.
+ * (their scrollback replayed) when shown again. Each time the panel is shown (and the
+ * connection comes back) `terminals.list` says which shells the server has: those opened
+ * elsewhere (another window or browser) are attached too, those it no longer has are dropped.
  */
 const storageKey = (projectId: string) => `atelier.terminals.${projectId}`;
 export function savedTerminals(projectId: string): string[] {
@@ -174,15 +176,52 @@ function TerminalView({ id, visible, onExit }: { id: string; visible: boolean; o
 }
 
 type Exit = number | null | 'gone' | undefined;
+type Tab = { id: string; exited: Exit };
+
+/**
+ * The tabs once the server listed its terminals (oldest first): the known ones keep their place,
+ * those listed but unknown here are added in the server's order, and known ones it no longer
+ * lists are dropped, except those opened here after the list was asked for (`keep`).
+ */
+export function mergeListed(tabs: Tab[], listed: string[], keep: ReadonlySet<string> = new Set()): Tab[] {
+  const onServer = new Set(listed);
+  const kept = tabs.filter((t) => onServer.has(t.id) || keep.has(t.id));
+  const known = new Set(kept.map((t) => t.id));
+  return [...kept, ...listed.filter((id) => !known.has(id)).map((id) => ({ id, exited: undefined }))];
+}
 
 export function Terminals({ projectId }: { projectId: string }) {
-  const [terms, setTerms] = useState<{ id: string; exited: Exit }[]>(() => savedTerminals(projectId).map((id) => ({ id, exited: undefined })));
+  const [terms, setTerms] = useState<Tab[]>(() => savedTerminals(projectId).map((id) => ({ id, exited: undefined })));
   const [active, setActive] = useState<string | null>(() => terms[terms.length - 1]?.id ?? null);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => saveTerminals(projectId, terms.filter((t) => t.exited !== 'gone').map((t) => t.id)), [projectId, terms]);
+  /** Terminals opened here while a `terminals.list` is on its way (its answer may not have them). */
+  const openedMeanwhile = useRef<Set<string> | null>(null);
+  const status = useConnection().status;
+  useEffect(() => {
+    if (status !== 'open') return;
+    let live = true;
+    const opened = new Set<string>();
+    openedMeanwhile.current = opened;
+    client.call<TerminalInfo[]>('terminals.list', { project_id: projectId }).then(
+      (list) => {
+        if (!live) return;
+        const ids = list.map((t) => t.terminal_id);
+        setTerms((tabs) => mergeListed(tabs, ids, opened));
+        // The tab shown stays; if it is gone (or none was), the newest terminal is shown.
+        setActive((a) => (a && (ids.includes(a) || opened.has(a)) ? a : (ids[ids.length - 1] ?? null)));
+      },
+      () => undefined, // An older server without `terminals.list`: what sessionStorage knows is all there is.
+    );
+    return () => {
+      live = false;
+      if (openedMeanwhile.current === opened) openedMeanwhile.current = null;
+    };
+  }, [projectId, status]);
   const open = async () => {
     try {
       const { terminal_id } = await client.call<TerminalOpened>('terminals.open', { project_id: projectId, cols: 100, rows: 20 });
+      openedMeanwhile.current?.add(terminal_id);
       setTerms((t) => [...t, { id: terminal_id, exited: undefined }]);
       setActive(terminal_id);
       setError(null);

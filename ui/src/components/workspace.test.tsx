@@ -3,13 +3,41 @@ import { engine, EngineError } from '../test/engine';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { act, cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
 import { client } from '../api';
-import { ProjectList } from '../App';
-import { Chat } from './Chat';
+import { ProjectList, SharingBar } from '../App';
+import { Chat, MessageView } from './Chat';
+import { Settings, PUBLIC_WARNING } from './Settings';
+import { Terminals, mergeListed, savedTerminals } from './Terminals';
+import { useServer, type ServerStatus } from '../desktop';
 import { Workflows } from './Workflows';
 import { GitPanel } from './Git';
 import { Checkpoints } from './Checkpoints';
 import { Monitor, agentHealth } from './Monitor';
 import type { Agent, Message, Project, Session, Workflow } from '../protocol/generated';
+
+// xterm.js needs a real layout engine: the terminal tests use a stand-in that keeps what it was given.
+vi.mock('@xterm/xterm', () => ({
+  Terminal: class {
+    options: Record<string, unknown> = {};
+    written: unknown[] = [];
+    loadAddon() {}
+    open() {}
+    onData() {
+      return { dispose() {} };
+    }
+    onResize() {
+      return { dispose() {} };
+    }
+    write(data: unknown) {
+      this.written.push(data);
+    }
+    reset() {}
+    focus() {}
+    dispose() {}
+  },
+}));
+vi.mock('@xterm/addon-fit', () => ({ FitAddon: class { fit() {} } }));
+// The WebGL addon probes for a context when it loads: there is none here (jsdom has no canvas).
+HTMLCanvasElement.prototype.getContext = (() => null) as typeof HTMLCanvasElement.prototype.getContext;
 
 // jsdom lays nothing out: give elements a size so the virtualized message list renders rows.
 beforeAll(() => {
@@ -91,12 +119,10 @@ describe('ProjectList', () => {
     await waitFor(() => expect(engine.topics.has('system')).toBe(false));
   });
 
-  it('removes a project only after confirmation, keeping or deleting its folder, and links its export', async () => {
+  it('removes a project only after confirmation, keeping or deleting its folder', async () => {
     engine.on('projects.list', () => [project]).on('projects.delete', () => ({}));
     render(<ProjectList onOpen={() => undefined} />);
-    const link = await screen.findByRole('link', { name: 'Export demo' });
-    expect(link.getAttribute('href')).toMatch(/^\/download\/prj_1\?token=/);
-    fireEvent.click(screen.getByRole('button', { name: 'Remove demo' }));
+    fireEvent.click(await screen.findByRole('button', { name: 'Remove demo' }));
     fireEvent.click(screen.getByRole('button', { name: 'Keep' }));
     expect(engine.callsOf('projects.delete')).toEqual([]);
     fireEvent.click(screen.getByRole('button', { name: 'Remove demo' }));
@@ -105,6 +131,49 @@ describe('ProjectList', () => {
     fireEvent.click(await screen.findByRole('button', { name: 'Remove demo' }));
     fireEvent.click(screen.getByRole('button', { name: 'Remove and delete /tmp/demo' }));
     await waitFor(() => expect(engine.callsOf('projects.delete')[1]).toEqual({ id: 'prj_1', delete_files: true }));
+  });
+});
+
+describe('ProjectList in the desktop app', () => {
+  it('fills the import path from the native folder dialog', async () => {
+    engine.on('projects.list', () => []).command('plugin:dialog|open', () => '/home/me/picked');
+    render(<ProjectList onOpen={() => undefined} />);
+    fireEvent.click(await screen.findByRole('button', { name: 'Choose a folder to import' }));
+    await waitFor(() => expect((screen.getByRole('textbox', { name: 'Folder to import' }) as HTMLInputElement).value).toBe('/home/me/picked'));
+    expect(engine.invokesOf('plugin:dialog|open')).toEqual([{ options: expect.objectContaining({ directory: true }) }]);
+  });
+
+  it('exports to the file the Save dialog chose and says where and how big', async () => {
+    engine
+      .on('projects.list', () => [project])
+      .on('projects.export', (p) => ({ path: p.path, bytes: 2560 }))
+      .command('plugin:dialog|save', () => '/home/me/demo.zip');
+    render(<ProjectList onOpen={() => undefined} />);
+    // No download link in the desktop app: a button opens the Save dialog.
+    fireEvent.click(await screen.findByRole('button', { name: 'Export demo' }));
+    expect(screen.queryByRole('link', { name: 'Export demo' })).toBeNull();
+    expect((await screen.findByRole('status')).textContent).toContain('Exported to /home/me/demo.zip (3 KB)');
+    expect(engine.callsOf('projects.export')).toEqual([{ id: 'prj_1', path: '/home/me/demo.zip' }]);
+    const [{ options }] = engine.invokesOf('plugin:dialog|save') as { options: { defaultPath: string; filters: { extensions: string[] }[] } }[];
+    expect(options.defaultPath).toBe('demo.zip');
+    expect(options.filters[0].extensions).toEqual(['zip']);
+  });
+
+  it('exports nothing when the Save dialog is cancelled, and shows a failed export', async () => {
+    let answer: string | null = null;
+    engine
+      .on('projects.list', () => [project])
+      .on('projects.export', () => {
+        throw new EngineError('the folder /nope does not exist', -32602, 'invalid_input');
+      })
+      .command('plugin:dialog|save', () => answer);
+    render(<ProjectList onOpen={() => undefined} />);
+    fireEvent.click(await screen.findByRole('button', { name: 'Export demo' }));
+    await waitFor(() => expect(engine.invokesOf('plugin:dialog|save')).toHaveLength(1));
+    expect(engine.callsOf('projects.export')).toEqual([]);
+    answer = '/nope/demo.zip';
+    fireEvent.click(screen.getByRole('button', { name: 'Export demo' }));
+    expect((await screen.findByRole('alert')).textContent).toContain('the folder /nope does not exist');
   });
 });
 
@@ -364,6 +433,78 @@ describe('Monitor', () => {
   });
 });
 
+describe('links in replies in the desktop app', () => {
+  it('open http(s) links in the system browser, never in the app’s window', async () => {
+    engine.command('plugin:opener|open_url', () => null);
+    render(<MessageView message={msg('m1', 'assistant', 'See [the docs](https://example.com/docs) or [this](other/page).')} />);
+    const link = screen.getByRole('link', { name: 'the docs' });
+    expect(link.getAttribute('target')).toBeNull();
+    // fireEvent returns false when the default (navigating) was prevented.
+    expect(fireEvent.click(link)).toBe(false);
+    await waitFor(() => expect(engine.invokesOf('plugin:opener|open_url')).toEqual([expect.objectContaining({ url: 'https://example.com/docs' })]));
+    expect(fireEvent.click(screen.getByRole('link', { name: 'this' }))).toBe(false);
+    expect(engine.invokesOf('plugin:opener|open_url')).toHaveLength(1);
+  });
+});
+
+describe('Terminals', () => {
+  const scrollback = { data_b64: btoa('$ '), offset: 2 };
+  beforeEach(() => {
+    vi.stubGlobal('ResizeObserver', class { observe() {} disconnect() {} });
+  });
+  afterEach(() => {
+    window.sessionStorage.clear();
+    vi.unstubAllGlobals();
+    vi.restoreAllMocks();
+  });
+
+  it('merges the server’s list with what the tab knew: keeps the order, adds the unknown, drops the gone', () => {
+    const tab = (id: string) => ({ id, exited: undefined });
+    expect(mergeListed([tab('b'), tab('gone'), tab('a')], ['a', 'b', 'c'])).toEqual([tab('b'), tab('a'), tab('c')]);
+    // A terminal opened here after the list was asked for is kept.
+    expect(mergeListed([tab('a'), tab('new')], ['a'], new Set(['new']))).toEqual([tab('a'), tab('new')]);
+  });
+
+  it('reattaches every terminal the server lists, including those opened elsewhere, and forgets the ones it no longer has', async () => {
+    window.sessionStorage.setItem('atelier.terminals.prj_1', JSON.stringify(['term_a', 'term_gone']));
+    let listed = [
+      { terminal_id: 'term_a', cols: 100, rows: 20 },
+      { terminal_id: 'term_b', cols: 80, rows: 24 },
+    ];
+    engine
+      .on('terminals.list', () => listed)
+      .on('terminals.scrollback', (p) => {
+        if (!listed.some((t) => t.terminal_id === p.terminal_id)) throw new EngineError(`terminal ${String(p.terminal_id)} not found`, -32001, 'not_found');
+        return scrollback;
+      })
+      .on('terminals.resize', () => ({}));
+    const { unmount } = render(<Terminals projectId="prj_1" />);
+    await waitFor(() => expect(screen.getAllByRole('tab')).toHaveLength(2));
+    expect(engine.callsOf('terminals.list')).toEqual([{ project_id: 'prj_1' }]);
+    await waitFor(() => expect(engine.callsOf('terminals.scrollback').map((p) => p.terminal_id)).toEqual(expect.arrayContaining(['term_a', 'term_b'])));
+    await waitFor(() => expect(savedTerminals('prj_1')).toEqual(['term_a', 'term_b']));
+    await waitFor(() => expect(engine.topics).toEqual(new Set(['terminal/term_a', 'terminal/term_b'])));
+    unmount();
+
+    // Another window opened a third shell: it appears when the panel is shown again.
+    listed = [...listed, { terminal_id: 'term_c', cols: 80, rows: 24 }];
+    render(<Terminals projectId="prj_1" />);
+    await waitFor(() => expect(screen.getAllByRole('tab')).toHaveLength(3));
+    expect(screen.getAllByRole('tab').map((t) => t.textContent)).toEqual(['Terminal 1', 'Terminal 2', 'Terminal 3']);
+    await waitFor(() => expect(savedTerminals('prj_1')).toEqual(['term_a', 'term_b', 'term_c']));
+    await waitFor(() => expect(engine.callsOf('terminals.scrollback').filter((p) => p.terminal_id === 'term_c')).toHaveLength(1));
+  });
+
+  it('keeps what the tab knew when the server cannot list terminals', async () => {
+    window.sessionStorage.setItem('atelier.terminals.prj_1', JSON.stringify(['term_a']));
+    engine.on('terminals.scrollback', () => scrollback).on('terminals.resize', () => ({}));
+    render(<Terminals projectId="prj_1" />);
+    await waitFor(() => expect(engine.callsOf('terminals.scrollback')).toHaveLength(1));
+    expect(screen.getAllByRole('tab')).toHaveLength(1);
+    expect(savedTerminals('prj_1')).toEqual(['term_a']);
+  });
+});
+
 describe('terminal output after reattaching', () => {
   it('keeps batches from the scrollback’s end on, drops those inside it, and trims overlaps', async () => {
     const { unseen } = await import('./Terminals');
@@ -437,6 +578,110 @@ describe('Settings', () => {
     fireEvent.click(screen.getByRole('button', { name: 'Delete qwen2.5-coder:7b' }));
     await waitFor(() => expect(engine.callsOf('models.delete')).toEqual([{ name: 'qwen2.5-coder:7b' }]));
     confirm.mockRestore();
+  });
+});
+
+describe('the embedded server (desktop)', () => {
+  const stopped: ServerStatus = { running: false, address: null, link: null, token: 'tok_123', port: 7777, public: false, error: null };
+  /** A fake `server_set`: the server runs as asked, on every interface when public. */
+  const serve = () =>
+    engine.command('server_set', (a) => {
+      const port = a.port as number;
+      const running = a.enabled as boolean;
+      const host = a.public ? '0.0.0.0' : '127.0.0.1';
+      return { ...stopped, running, port, public: a.public, address: running ? `http://${host}:${port}` : null, link: running ? `http://127.0.0.1:${port}/#token=tok_123` : null };
+    });
+  const settingsEngine = (status: ServerStatus) => {
+    engine
+      .on('models.list', () => [])
+      .on('system.health', () => ({ status: 'ok', checks: [], version: '0' }))
+      .on('settings.get', () => ({ default_model: null, resume_workflows: null, 'server.enabled': 'true', 'server.port': '7777', 'server.public': 'false' }))
+      .command('server_status', () => status);
+    serve();
+  };
+  beforeEach(() => useServer.setState({ status: null, failure: null, busy: false }));
+  afterEach(() => vi.restoreAllMocks());
+
+  it('starts and stops the server, changes its port, and shows the address, token and link', async () => {
+    settingsEngine(stopped);
+    const writeText = vi.fn(() => Promise.resolve());
+    Object.defineProperty(navigator, 'clipboard', { configurable: true, value: { writeText } });
+    render(<Settings />);
+    // The browser's "This server" section and the generic form's server.* keys are not shown.
+    expect(screen.queryByRole('heading', { name: 'This server' })).toBeNull();
+    const toggle = (await screen.findByRole('checkbox', { name: 'Embedded server' })) as HTMLInputElement;
+    expect(toggle.checked).toBe(false);
+    fireEvent.click(toggle);
+    await waitFor(() => expect(engine.invokesOf('server_set')).toEqual([{ enabled: true, port: 7777, public: false }]));
+    await waitFor(() => expect(toggle.checked).toBe(true));
+    expect(screen.getByText('http://127.0.0.1:7777')).toBeTruthy();
+    expect(screen.getByLabelText('Access token').textContent).toBe('tok_123');
+    fireEvent.click(screen.getByRole('button', { name: 'Copy link' }));
+    expect(writeText).toHaveBeenCalledWith('http://127.0.0.1:7777/#token=tok_123');
+
+    const port = screen.getByRole('spinbutton', { name: 'Port' });
+    fireEvent.change(port, { target: { value: '8080' } });
+    fireEvent.keyDown(port, { key: 'Enter' });
+    await waitFor(() => expect(engine.invokesOf('server_set')[1]).toEqual({ enabled: true, port: 8080, public: false }));
+    await waitFor(() => expect(screen.getByText('http://127.0.0.1:8080')).toBeTruthy());
+    fireEvent.blur(port);
+    expect(engine.invokesOf('server_set')).toHaveLength(2);
+
+    fireEvent.click(toggle);
+    await waitFor(() => expect(engine.invokesOf('server_set')[2]).toEqual({ enabled: false, port: 8080, public: false }));
+    await waitFor(() => expect(toggle.checked).toBe(false));
+  });
+
+  it('asks before making the server reachable from other machines, and does nothing when declined', async () => {
+    settingsEngine({ ...stopped, running: true, address: 'http://127.0.0.1:7777', link: 'http://127.0.0.1:7777/#token=tok_123' });
+    const confirm = vi.spyOn(window, 'confirm').mockReturnValue(false);
+    render(<Settings />);
+    const reachable = (await screen.findByRole('checkbox', { name: 'Reachable from other machines' })) as HTMLInputElement;
+    fireEvent.click(reachable);
+    expect(confirm).toHaveBeenCalledWith(PUBLIC_WARNING);
+    expect(PUBLIC_WARNING).toMatch(/network/);
+    expect(PUBLIC_WARNING).toMatch(/terminals/);
+    expect(engine.invokesOf('server_set')).toEqual([]);
+    expect(reachable.checked).toBe(false);
+
+    confirm.mockReturnValue(true);
+    fireEvent.click(reachable);
+    await waitFor(() => expect(engine.invokesOf('server_set')).toEqual([{ enabled: true, port: 7777, public: true }]));
+    await waitFor(() => expect(reachable.checked).toBe(true));
+    // Turning it off again needs no confirmation.
+    confirm.mockClear();
+    fireEvent.click(reachable);
+    await waitFor(() => expect(engine.invokesOf('server_set')[1]).toEqual({ enabled: true, port: 7777, public: false }));
+    expect(confirm).not.toHaveBeenCalled();
+  });
+
+  it('shows why the server could not start', async () => {
+    settingsEngine(stopped);
+    engine.command('server_set', () => {
+      throw 'cannot listen on 0.0.0.0:7777: address in use; choose another port';
+    });
+    render(<Settings />);
+    fireEvent.click(await screen.findByRole('checkbox', { name: 'Embedded server' }));
+    expect((await screen.findByRole('alert')).textContent).toContain('choose another port');
+  });
+
+  it('warns at the top while reachable from other machines, until Stop sharing', async () => {
+    engine.command('server_status', () => ({ ...stopped, running: true, public: true, address: 'http://0.0.0.0:7777', link: 'http://127.0.0.1:7777/#token=tok_123' }));
+    serve();
+    render(<SharingBar />);
+    const bar = await screen.findByRole('alert');
+    expect(bar.textContent).toMatch(/^Atelier is reachable from other machines at http:\/\/0\.0\.0\.0:7777/);
+    fireEvent.click(within(bar).getByRole('button', { name: 'Stop sharing' }));
+    await waitFor(() => expect(engine.invokesOf('server_set')).toEqual([{ enabled: true, port: 7777, public: false }]));
+    await waitFor(() => expect(screen.queryByRole('alert')).toBeNull());
+  });
+
+  it('shows no warning while the server is loopback-only or off', async () => {
+    engine.command('server_status', () => ({ ...stopped, running: true, address: 'http://127.0.0.1:7777' }));
+    render(<SharingBar />);
+    await waitFor(() => expect(engine.invokesOf('server_status')).toHaveLength(1));
+    await waitFor(() => expect(useServer.getState().status).not.toBeNull());
+    expect(screen.queryByRole('alert')).toBeNull();
   });
 });
 

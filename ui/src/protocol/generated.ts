@@ -79,6 +79,8 @@ export type HealthStatus = "ok" | "degraded" | "down";
 
 export type IdParams = { id: string, };
 
+export type ImportProgress = { path: string, files_done: number, files_total: number, bytes_done: number, bytes_total: number, };
+
 export type JsonValue = number | string | boolean | Array<JsonValue> | { [key in string]: JsonValue } | null;
 
 export type Message = { id: string, session_id: string, role: Role, content: string, status: MessageStatus, created_at: string, 
@@ -127,11 +129,24 @@ export type Pong = { pong: boolean, };
 
 export type Project = { id: string, name: string, path: string, created_at: string, };
 
+export type ProjectExported = { path: string, bytes: number, };
+
 export type ProjectParams = { project_id: string, };
 
 export type ProjectsCreate = { name: string, path?: string | null, };
 
 export type ProjectsDelete = { id: string, delete_files: boolean, };
+
+export type ProjectsExport = { id: string, 
+/**
+ * Where the zip is written: an absolute path whose folder exists. An existing file there
+ * is replaced only once the new archive is complete.
+ */
+path: string, 
+/**
+ * Also include what `.gitignore` ignores (`.git` is always left out).
+ */
+include_ignored: boolean, };
 
 export type ProjectsImport = { path: string, name?: string | null, 
 /**
@@ -168,6 +183,8 @@ export type Subscribed = { last_seq: number, };
 export type SystemMetrics = { cpu_percent: number, memory_used_bytes: number, memory_total_bytes: number, active_workflows: number, active_agents: number, connected_clients: number, uptime_s: number, };
 
 export type TerminalId = { terminal_id: string, };
+
+export type TerminalInfo = { terminal_id: string, cols: number, rows: number, };
 
 export type TerminalOpened = { terminal_id: string, };
 

@@ -1,9 +1,10 @@
 // @vitest-environment node
 import { afterEach, describe, expect, it } from 'vitest';
+import { createServer, type Server } from 'node:http';
 import { WebSocket as NodeWebSocket, WebSocketServer } from 'ws';
 import { backoffDelay, BACKOFF_CAP_MS } from './backoff';
 import { RpcClient } from './client';
-import { WebSocketTransport } from './transport';
+import { TokenRefused, WebSocketTransport } from './transport';
 
 (globalThis as unknown as { WebSocket: unknown }).WebSocket = NodeWebSocket;
 
@@ -259,5 +260,86 @@ describe('RpcClient backoff', () => {
     for (let i = 0; i < 5; i++) client.retryNow();
     await new Promise((r) => setTimeout(r, 300));
     expect(back.connections).toBe(1);
+  });
+});
+
+/**
+ * `atelier serve`'s gate: `/ws` refuses the upgrade with 401 unless `?token=` is the token, and
+ * `GET /auth/check` says 204 or 401 the same way.
+ */
+async function guardedServer(token: string): Promise<{ port: number; server: Server; checks: number; upgrades: number }> {
+  const wss = new WebSocketServer({ noServer: true });
+  wss.on('connection', (ws) => ws.on('message', (raw) => {
+    const msg = JSON.parse(String(raw));
+    ws.send(JSON.stringify({ jsonrpc: '2.0', id: msg.id, result: { pong: true } }));
+  }));
+  const state = { port: 0, server: null as unknown as Server, checks: 0, upgrades: 0 };
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    if (url.pathname !== '/auth/check') return void res.writeHead(404).end();
+    state.checks += 1;
+    res.writeHead(url.searchParams.get('token') === token ? 204 : 401).end();
+  });
+  server.on('upgrade', (req, socket, head) => {
+    state.upgrades += 1;
+    const url = new URL(req.url ?? '/', 'http://x');
+    if (url.searchParams.get('token') !== token) {
+      socket.end('HTTP/1.1 401 Unauthorized\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const addr = server.address();
+  state.port = typeof addr === 'object' && addr ? addr.port : 0;
+  state.server = server;
+  cleanup.push(async () => {
+    for (const c of wss.clients) c.terminate();
+    server.closeAllConnections();
+    await new Promise<void>((r) => server.close(() => r()));
+  });
+  return state;
+}
+
+describe('RpcClient with a refused token', () => {
+  it('says the token was refused and stops retrying until Retry now', async () => {
+    const server = await guardedServer('right');
+    const transport = new WebSocketTransport(`ws://127.0.0.1:${server.port}/ws?token=wrong`);
+    const client = new RpcClient(transport, () => 0);
+    cleanup.push(async () => client.stop());
+    client.start();
+    await until(() => client.state.tokenRefused);
+    expect(client.state).toMatchObject({ status: 'reconnecting', retryAt: null, tokenRefused: true });
+    expect(client.state.lastError).toBe(new TokenRefused().message);
+    expect(server.checks).toBe(1);
+    // With a zero backoff it would have tried again many times by now.
+    await new Promise((r) => setTimeout(r, 200));
+    expect(server.upgrades).toBe(1);
+    client.retryNow();
+    await until(() => server.upgrades === 2 && server.checks === 2);
+    await until(() => client.state.tokenRefused);
+  });
+
+  it('keeps retrying when the server cannot be reached (no 401 from /auth/check)', async () => {
+    const server = await guardedServer('right');
+    const port = server.port;
+    server.server.closeAllConnections();
+    await new Promise<void>((r) => server.server.close(() => r()));
+    const client = new RpcClient(new WebSocketTransport(`ws://127.0.0.1:${port}/ws?token=right`), () => 0);
+    cleanup.push(async () => client.stop());
+    client.start();
+    await until(() => client.state.attempt >= 3);
+    expect(client.state.tokenRefused).toBe(false);
+    expect(client.state.lastError).toBe('the server cannot be reached');
+  });
+
+  it('connects when the token is right', async () => {
+    const server = await guardedServer('right');
+    const client = new RpcClient(new WebSocketTransport(`ws://127.0.0.1:${server.port}/ws?token=right`));
+    cleanup.push(async () => client.stop());
+    client.start();
+    await until(() => client.state.status === 'open');
+    expect(await client.call('system.ping')).toEqual({ pong: true });
+    expect(server.checks).toBe(0);
   });
 });

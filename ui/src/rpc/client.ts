@@ -15,6 +15,8 @@ export interface ConnectionState {
   /** When the next attempt starts (ms since the epoch), while reconnecting. */
   retryAt: number | null;
   lastError: string | null;
+  /** The server refused the access token: no more attempts until `retryNow()`. */
+  tokenRefused: boolean;
 }
 
 export class RpcError extends Error {
@@ -52,7 +54,7 @@ export class RpcClient {
   private stopped = false;
   /** A connection attempt is under way: never two at once (they would both deliver events). */
   private connecting = false;
-  state: ConnectionState = { status: 'connecting', attempt: 0, retryAt: null, lastError: null };
+  state: ConnectionState = { status: 'connecting', attempt: 0, retryAt: null, lastError: null, tokenRefused: false };
 
   constructor(
     private readonly transport: Transport,
@@ -150,11 +152,11 @@ export class RpcClient {
       });
     } catch (e) {
       this.connecting = false;
-      this.lost(e instanceof Error ? e.message : String(e));
+      this.lost(e instanceof Error ? e.message : String(e), (e as { fatal?: unknown } | null)?.fatal === true);
       return;
     }
     this.connecting = false;
-    this.setState({ status: 'open', attempt: 0, retryAt: null, lastError: null });
+    this.setState({ status: 'open', attempt: 0, retryAt: null, lastError: null, tokenRefused: false });
     await this.subscribeTopics([...this.listeners.keys()]);
   }
 
@@ -176,15 +178,20 @@ export class RpcClient {
     }
   }
 
-  private lost(reason: string): void {
+  /** The connection is lost or could not be made; `fatal` (the token was refused): no retry until `retryNow()`. */
+  private lost(reason: string, fatal = false): void {
     for (const p of this.pending.values()) p.reject(new RpcError(`connection lost: ${reason}`, -32000, 'unavailable', true));
     this.pending.clear();
     if (this.stopped) return;
     // `attempt` numbers the coming attempt: 1 right after losing an open connection, one more
     // after each failed attempt; the backoff ceiling doubles with each failure.
     const failed = this.state.status === 'open' ? 0 : this.state.attempt;
+    if (fatal) {
+      this.setState({ status: 'reconnecting', attempt: failed + 1, retryAt: null, lastError: reason, tokenRefused: true });
+      return;
+    }
     const delay = backoffDelay(failed, this.random);
-    this.setState({ status: 'reconnecting', attempt: failed + 1, retryAt: Date.now() + delay, lastError: reason });
+    this.setState({ status: 'reconnecting', attempt: failed + 1, retryAt: Date.now() + delay, lastError: reason, tokenRefused: false });
     this.timer = setTimeout(() => {
       this.timer = null;
       void this.connect();

@@ -1,4 +1,6 @@
 /** How JSON-RPC messages travel: a WebSocket to `atelier serve`, or Tauri IPC in the desktop app. */
+import { Channel } from '@tauri-apps/api/core';
+
 export interface TransportHandlers {
   message(value: unknown): void;
   close(reason: string): void;
@@ -23,9 +25,42 @@ export function takeToken(loc: Location = window.location, storage: Storage = wi
   return storage.getItem(TOKEN_KEY);
 }
 
+/** The connection was refused because of the access token (not because the server is down): retrying cannot help. */
+export class TokenRefused extends Error {
+  readonly fatal = true;
+  constructor() {
+    super('The access token was refused: open the link `atelier serve` printed');
+  }
+}
+
+/** `GET /auth/check` of the server a `/ws` URL points at, with the same query (the token). */
+export function authCheckUrl(wsUrl: string): string {
+  const url = new URL(wsUrl);
+  url.protocol = url.protocol === 'wss:' ? 'https:' : 'http:';
+  url.pathname = url.pathname.replace(/\/ws$|\/$/, '') + '/auth/check';
+  return url.toString();
+}
+
+/**
+ * Whether the server refuses the token: a refused WebSocket upgrade (401) looks to page scripts
+ * exactly like an unreachable server (1006), so the server is asked. Anything but a 401 (the
+ * server is down, or too old to know `/auth/check`) is not a refusal.
+ */
+async function tokenRefused(checkUrl: string): Promise<boolean> {
+  try {
+    const response = await fetch(checkUrl, { cache: 'no-store', credentials: 'omit' });
+    return response.status === 401;
+  } catch {
+    return false;
+  }
+}
+
 export class WebSocketTransport implements Transport {
   private ws: WebSocket | null = null;
-  constructor(private readonly url: string) {}
+  constructor(
+    private readonly url: string,
+    private readonly checkUrl: string = authCheckUrl(url),
+  ) {}
 
   open(handlers: TransportHandlers): Promise<void> {
     return new Promise((resolve, reject) => {
@@ -48,8 +83,12 @@ export class WebSocketTransport implements Transport {
       ws.onerror = () => undefined;
       ws.onclose = (e) => {
         if (this.ws === ws) this.ws = null;
-        if (opened) handlers.close(e.reason || `closed (${e.code})`);
-        else reject(new Error(e.code === 1006 ? 'the server cannot be reached' : `refused (${e.code})`));
+        if (opened) {
+          handlers.close(e.reason || `closed (${e.code})`);
+          return;
+        }
+        const error = new Error(e.code === 1006 ? 'the server cannot be reached' : `refused (${e.code})`);
+        void tokenRefused(this.checkUrl).then((refused) => reject(refused ? new TokenRefused() : error));
       };
     });
   }
@@ -69,7 +108,11 @@ interface TauriInternals {
   invoke(cmd: string, args?: Record<string, unknown>): Promise<unknown>;
 }
 
-/** Tauri IPC: `rpc` carries one JSON-RPC message and returns the response; `events` streams notifications through a Channel. */
+/**
+ * Tauri IPC: `rpc` carries one JSON-RPC message and returns the response (the parsed JSON, or its
+ * text from older shells; `null` or `""` for a notification); `events` streams notifications
+ * through a Channel.
+ */
 export class TauriTransport implements Transport {
   private handlers: TransportHandlers | null = null;
 
@@ -79,7 +122,6 @@ export class TauriTransport implements Transport {
 
   async open(handlers: TransportHandlers): Promise<void> {
     this.handlers = handlers;
-    const { Channel } = await import('@tauri-apps/api/core');
     const channel = new Channel<unknown>();
     channel.onmessage = (m) => this.handlers?.message(typeof m === 'string' ? JSON.parse(m) : m);
     await this.internals().invoke('events', { channel });
@@ -88,8 +130,9 @@ export class TauriTransport implements Transport {
   send(value: unknown): void {
     this.internals()
       .invoke('rpc', { request: JSON.stringify(value) })
-      .then((text) => {
-        if (typeof text === 'string' && text) this.handlers?.message(JSON.parse(text));
+      .then((response) => {
+        if (response === null || response === undefined || response === '') return;
+        this.handlers?.message(typeof response === 'string' ? JSON.parse(response) : response);
       })
       .catch((e: unknown) => this.handlers?.close(String(e)));
   }

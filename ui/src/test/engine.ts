@@ -1,6 +1,8 @@
 /**
  * A fake engine for component tests, reached the way the desktop app reaches the real one:
- * through Tauri IPC (`rpc` with a JSON-RPC request string, `events` with a Channel). Importing
+ * through Tauri IPC (`rpc` with a JSON-RPC request string, answered with the response as JSON;
+ * `events` with a Channel). The desktop's other commands (`server_status`, `server_set`, the
+ * dialog and opener plugins' `plugin:…|…`) are answered by `command` handlers. Importing
  * this module installs it, so it must be imported before `../api` creates the page's client.
  * Components therefore run against the real client, transport, hooks and event handling.
  */
@@ -35,6 +37,10 @@ interface Internals {
 
 export class FakeEngine {
   readonly handlers = new Map<string, Handler>();
+  /** Tauri commands other than `rpc` and `events`. */
+  readonly commands = new Map<string, Handler>();
+  /** Every such command invoked, with its arguments. */
+  readonly invoked: { cmd: string; args: Params }[] = [];
   readonly calls: { method: string; params: Params }[] = [];
   readonly topics = new Set<string>();
   /** The methods of each batch received, in order. */
@@ -50,6 +56,8 @@ export class FakeEngine {
   /** Forgets every handler, call and subscription (the built-in methods stay). */
   reset(): void {
     this.handlers.clear();
+    this.commands.clear();
+    this.invoked.length = 0;
     this.calls.length = 0;
     this.batches.length = 0;
     this.topics.clear();
@@ -69,6 +77,17 @@ export class FakeEngine {
     return this;
   }
 
+  /** Answers the Tauri command `cmd` (a throw rejects the invoke, as a command's `Err` does). */
+  command(cmd: string, handler: Handler): this {
+    this.commands.set(cmd, handler);
+    return this;
+  }
+
+  /** The arguments of every invoke of `cmd` so far. */
+  invokesOf(cmd: string): Params[] {
+    return this.invoked.filter((c) => c.cmd === cmd).map((c) => c.args);
+  }
+
   /** The params of every call of `method` so far. */
   callsOf(method: string): Params[] {
     return this.calls.filter((c) => c.method === method).map((c) => c.params);
@@ -82,10 +101,10 @@ export class FakeEngine {
     (window as unknown as { __TAURI_INTERNALS__: Internals }).__TAURI_INTERNALS__.runCallback(this.channel.id, { index: this.index++, message });
   }
 
-  private answer(req: Request): Promise<string> {
+  private answer(req: Request): Promise<object> {
     const params = req.params ?? {};
     this.calls.push({ method: req.method, params });
-    const reply = (body: object) => JSON.stringify({ jsonrpc: '2.0', id: req.id, ...body });
+    const reply = (body: object) => ({ jsonrpc: '2.0', id: req.id, ...body });
     const handler = this.handlers.get(req.method);
     if (!handler) return Promise.resolve(reply({ error: { code: -32601, message: `unknown method ${req.method}`, data: { kind: 'not_found', retryable: false } } }));
     return Promise.resolve()
@@ -107,11 +126,17 @@ export class FakeEngine {
         this.index = 0;
         return null;
       }
-      if (cmd !== 'rpc') throw new Error(`unknown command ${cmd}`);
+      if (cmd !== 'rpc') {
+        const handler = this.commands.get(cmd);
+        if (!handler) throw new Error(`unknown command ${cmd}`);
+        this.invoked.push({ cmd, args: a });
+        return handler(a);
+      }
       const parsed = JSON.parse(a.request as string) as Request | Request[];
-      // A batch is answered with an array of the responses, as the engine does.
+      // A batch is answered with an array of the responses, as the engine does; the desktop
+      // shell hands the response over as JSON (not a string), as the real `rpc` command does.
       if (Array.isArray(parsed)) this.batches.push(parsed.map((r) => r.method));
-      if (Array.isArray(parsed)) return Promise.all(parsed.map((r) => this.answer(r))).then((rs) => `[${rs.join(',')}]`);
+      if (Array.isArray(parsed)) return Promise.all(parsed.map((r) => this.answer(r)));
       return this.answer(parsed);
     });
   }

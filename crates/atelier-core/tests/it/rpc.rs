@@ -348,6 +348,15 @@ async fn a_terminal_runs_a_real_shell_and_replays_its_screen() {
     let opened =
         call(&client, "terminals.open", json!({ "project_id": project["id"], "cols": 80, "rows": 24 })).await;
     let tid = opened["terminal_id"].as_str().expect("id").to_owned();
+    // A second window finds the shell it did not open, with its size.
+    let second = h.client();
+    let listed = call(&second, "terminals.list", json!({ "project_id": project["id"] })).await;
+    assert_eq!(listed, json!([{ "terminal_id": tid, "cols": 80, "rows": 24 }]));
+    call(&client, "terminals.resize", json!({ "terminal_id": tid, "cols": 100, "rows": 30 })).await;
+    let listed = call(&second, "terminals.list", json!({ "project_id": project["id"] })).await;
+    assert_eq!(listed[0]["cols"], 100, "the list shows the size after a resize: {listed}");
+    let other = call(&client, "projects.create", json!({ "name": "other" })).await;
+    assert_eq!(call(&second, "terminals.list", json!({ "project_id": other["id"] })).await, json!([]));
     call(&client, "subscribe", json!({ "topics": [format!("terminal/{tid}")] })).await;
     call(&client, "terminals.write", json!({ "terminal_id": tid, "data": "echo hi-$((20+1))\n" })).await;
     let mut seen = String::new();
@@ -372,6 +381,62 @@ async fn a_terminal_runs_a_real_shell_and_replays_its_screen() {
     let gone =
         crate::support::rpc(&client, "terminals.write", json!({ "terminal_id": tid, "data": "x" })).await;
     assert_eq!(gone["error"]["data"]["kind"], "not_found", "writes to a closed terminal are refused");
+    assert_eq!(call(&client, "terminals.list", json!({ "project_id": project["id"] })).await, json!([]));
+}
+
+#[tokio::test]
+async fn a_project_is_exported_to_a_chosen_file_that_unzip_accepts() {
+    let h = Harness::new().await;
+    let client = h.client();
+    let project = call(&client, "projects.create", json!({ "name": "exported" })).await;
+    let pid = project["id"].as_str().expect("id");
+    let root = std::path::PathBuf::from(project["path"].as_str().expect("path"));
+    std::fs::write(root.join("main.rs"), "fn main() {}\n").expect("write");
+    std::fs::write(root.join(".gitignore"), "build/\n").expect("write");
+    std::fs::create_dir(root.join("build")).expect("mkdir");
+    std::fs::write(root.join("build/out.bin"), "x").expect("write");
+    let out = tempfile::tempdir().expect("tempdir");
+    let dest = out.path().join("exported.zip");
+    std::fs::write(&dest, "an older export").expect("write");
+    let done =
+        call(&client, "projects.export", json!({ "id": pid, "path": dest.to_str().expect("utf-8") })).await;
+    assert_eq!(done["bytes"].as_u64(), Some(std::fs::metadata(&dest).expect("meta").len()));
+    let test = std::process::Command::new("unzip").arg("-l").arg(&dest).output().expect("unzip");
+    let listing = String::from_utf8_lossy(&test.stdout);
+    assert!(test.status.success() && listing.contains("main.rs"), "{listing}");
+    assert!(
+        !listing.contains("out.bin") && !listing.contains(".git/"),
+        "ignored files and .git stay out: {listing}"
+    );
+    let with_ignored = call(
+        &client,
+        "projects.export",
+        json!({ "id": pid, "path": dest.to_str().expect("utf-8"), "include_ignored": true }),
+    )
+    .await;
+    assert!(with_ignored["bytes"].as_u64() > done["bytes"].as_u64());
+    let listing = std::process::Command::new("unzip").arg("-l").arg(&dest).output().expect("unzip");
+    assert!(String::from_utf8_lossy(&listing.stdout).contains("build/out.bin"));
+
+    for (path, expect) in [
+        ("relative.zip", "must be absolute"),
+        ("/no/such/folder/x.zip", "folder does not exist"),
+        (out.path().to_str().expect("utf-8"), "is a folder"),
+    ] {
+        let bad = crate::support::rpc(&client, "projects.export", json!({ "id": pid, "path": path })).await;
+        assert_eq!(bad["error"]["data"]["kind"], "invalid_input", "{path}: {bad}");
+        assert!(bad["error"]["message"].as_str().is_some_and(|m| m.contains(expect)), "{path}: {bad}");
+    }
+    let unknown = crate::support::rpc(
+        &client,
+        "projects.export",
+        json!({ "id": "nope", "path": out.path().join("n.zip").to_str().expect("utf-8") }),
+    )
+    .await;
+    assert_eq!(unknown["error"]["data"]["kind"], "not_found");
+    let names: Vec<_> =
+        std::fs::read_dir(out.path()).expect("ls").map(|e| e.expect("entry").file_name()).collect();
+    assert_eq!(names, vec![std::ffi::OsString::from("exported.zip")], "no temporary files are left behind");
 }
 
 #[tokio::test]

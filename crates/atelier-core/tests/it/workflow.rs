@@ -156,6 +156,12 @@ async fn each_agent_role_can_use_its_own_model_from_settings_or_the_request() {
     let client = h.client();
     let bad = rpc(&client, "settings.set", json!({ "key": "api_key", "value": "x" })).await;
     assert_eq!(bad["error"]["data"]["kind"], "invalid_input", "only known settings: {bad}");
+    for (key, value) in [("server.port", "seventy"), ("server.port", "70000"), ("server.public", "yes")] {
+        let bad = rpc(&client, "settings.set", json!({ "key": key, "value": value })).await;
+        assert_eq!(bad["error"]["data"]["kind"], "invalid_input", "{key}={value}: {bad}");
+    }
+    let server = call(&client, "settings.set", json!({ "key": "server.port", "value": "8123" })).await;
+    assert_eq!(server["server.port"], "8123");
     let settings =
         call(&client, "settings.set", json!({ "key": "model.coder", "value": "fast-coder" })).await;
     assert_eq!(settings["model.coder"], "fast-coder");

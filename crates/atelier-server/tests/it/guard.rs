@@ -14,6 +14,48 @@ async fn upgrades_without_a_valid_token_are_refused_with_401() {
 }
 
 #[tokio::test]
+async fn a_page_can_tell_a_refused_token_from_a_server_that_is_down() {
+    let server = start().await;
+    let http = reqwest::Client::new();
+    let check = |query: String| {
+        let http = http.clone();
+        let url = format!("http://{}/auth/check{query}", server.addr);
+        async move { http.get(url).send().await.expect("response") }
+    };
+    assert_eq!(check(format!("?token={TOKEN}")).await.status().as_u16(), 204);
+    let stale = check("?token=an-old-token".into()).await;
+    assert_eq!(stale.status().as_u16(), 401);
+    assert!(stale.text().await.expect("body").contains("atelier serve prints it"));
+    let bearer = http
+        .get(format!("http://{}/auth/check", server.addr))
+        .header("authorization", format!("Bearer {TOKEN}"))
+        .send()
+        .await
+        .expect("response");
+    assert_eq!(bearer.status().as_u16(), 204);
+}
+
+#[tokio::test]
+async fn the_embedded_server_starts_on_a_free_port_and_stops_on_demand() {
+    let running = start().await;
+    let app = running.app.clone();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let token = atelier_server::stored_token(dir.path()).expect("token");
+    let config = atelier_server::ServerConfig::new("127.0.0.1:0".parse().expect("addr"), token.clone());
+    let server = atelier_server::Embedded::start(app.clone(), config).await.expect("started");
+    let addr = server.addr();
+    assert_ne!(addr.port(), 0, "the real port is reported");
+    let health = reqwest::get(format!("http://{addr}/health")).await.expect("health");
+    assert_eq!(health.status().as_u16(), 200);
+    let taken = atelier_server::ServerConfig::new(addr, token.clone());
+    let error = atelier_server::Embedded::start(app.clone(), taken).await.err().expect("port in use");
+    assert!(error.to_string().contains("choose another port"), "{error}");
+    server.stop().await;
+    assert!(reqwest::get(format!("http://{addr}/health")).await.is_err(), "nothing listens after stop");
+    assert_eq!(atelier_server::stored_token(dir.path()).expect("token"), token);
+}
+
+#[tokio::test]
 async fn foreign_origins_and_hosts_are_refused_with_403() {
     let server = start().await;
     let q = format!("?token={TOKEN}");

@@ -1,0 +1,271 @@
+//! The desktop shell: starts the engine in this process, gives the window its connection, and
+//! runs the optional embedded server. Everything here delegates to `atelier-core` and
+//! `atelier-server`.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use anyhow::Context as _;
+use atelier_core::{App, Client, ClientLimits};
+use atelier_server::{Embedded, ServerConfig};
+use serde::Serialize;
+use tauri::Manager as _;
+use tauri_plugin_dialog::{DialogExt as _, MessageDialogKind};
+
+/// The default port of the embedded server, as for `atelier serve`.
+const DEFAULT_PORT: u16 = 7777;
+
+/// What the window talks to: the engine, the window's connection and the embedded server.
+pub struct Desktop {
+    app: App,
+    data_dir: PathBuf,
+    connection: Mutex<Option<Connection>>,
+    server: tokio::sync::Mutex<Option<Embedded>>,
+    /// The last error starting the server, shown in Settings.
+    server_error: Mutex<Option<String>>,
+}
+
+struct Connection {
+    client: Arc<Client>,
+    pump: Option<tauri::async_runtime::JoinHandle<()>>,
+}
+
+impl Connection {
+    fn end(self) {
+        self.client.close();
+        if let Some(pump) = self.pump {
+            pump.abort();
+        }
+    }
+}
+
+/// The embedded server as Settings shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ServerStatus {
+    pub running: bool,
+    /// `http://ADDR:PORT` while running.
+    pub address: Option<String>,
+    /// The address to open in a browser, with the token: `http://ADDR:PORT/#token=…`.
+    pub link: Option<String>,
+    pub token: String,
+    pub port: u16,
+    /// Bound to every interface (reachable from other machines) rather than loopback.
+    pub public: bool,
+    pub error: Option<String>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Desktop {
+    fn new(app: App, data_dir: PathBuf) -> Self {
+        Self {
+            app,
+            data_dir,
+            connection: Mutex::new(None),
+            server: tokio::sync::Mutex::new(None),
+            server_error: Mutex::new(None),
+        }
+    }
+
+    /// The window's connection (made on first use).
+    pub fn client(&self) -> Arc<Client> {
+        let mut connection = lock(&self.connection);
+        let current = connection.get_or_insert_with(|| Connection {
+            client: Arc::new(self.app.connect(ClientLimits::local())),
+            pump: None,
+        });
+        current.client.clone()
+    }
+
+    /// A fresh connection whose events go to `send`; the previous one (a page that was
+    /// reloaded) ends with its subscriptions.
+    pub fn attach(&self, send: impl FnMut(String) -> bool + Send + 'static) {
+        let client = Arc::new(self.app.connect(ClientLimits::local()));
+        let pumped = client.clone();
+        let pump = tauri::async_runtime::spawn(async move { pumped.forward_events(send).await });
+        let old = lock(&self.connection).replace(Connection { client, pump: Some(pump) });
+        if let Some(old) = old {
+            old.end();
+        }
+    }
+
+    async fn saved_server(&self) -> (bool, u16, bool) {
+        let get = |key: &'static str| async move { self.app.setting(key).await.ok().flatten() };
+        let enabled = get("server.enabled").await.is_some_and(|v| v == "true");
+        let port = get("server.port").await.and_then(|p| p.parse().ok()).unwrap_or(DEFAULT_PORT);
+        let public = get("server.public").await.is_some_and(|v| v == "true");
+        (enabled, port, public)
+    }
+
+    pub async fn server_status(&self) -> ServerStatus {
+        let (_, saved_port, saved_public) = self.saved_server().await;
+        let token = atelier_server::stored_token(&self.data_dir).unwrap_or_default();
+        let server = self.server.lock().await;
+        let addr = server.as_ref().map(Embedded::addr);
+        // A server bound to every interface is reached through this machine's name or address;
+        // the link uses loopback, which works here and shows the port.
+        let link = addr.map(|a| format!("http://127.0.0.1:{}/#token={token}", a.port()));
+        ServerStatus {
+            running: addr.is_some(),
+            address: addr.map(|a| format!("http://{a}")),
+            link,
+            token,
+            port: addr.map_or(saved_port, |a| a.port()),
+            public: addr.map_or(saved_public, |a| a.ip().is_unspecified()),
+            error: lock(&self.server_error).clone(),
+        }
+    }
+
+    /// Stops the server if it runs, then starts it as asked; the choice is saved either way.
+    pub async fn set_server(&self, enabled: bool, port: u16, public: bool) -> anyhow::Result<ServerStatus> {
+        for (key, value) in [
+            ("server.enabled", enabled.to_string()),
+            ("server.port", port.to_string()),
+            ("server.public", public.to_string()),
+        ] {
+            self.app
+                .set_setting(key, Some(value))
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.user_message()))?;
+        }
+        self.apply(enabled, port, public).await?;
+        Ok(self.server_status().await)
+    }
+
+    async fn apply(&self, enabled: bool, port: u16, public: bool) -> anyhow::Result<()> {
+        let mut server = self.server.lock().await;
+        if let Some(running) = server.take() {
+            running.stop().await;
+        }
+        *lock(&self.server_error) = None;
+        if !enabled {
+            return Ok(());
+        }
+        let ip: std::net::IpAddr = if public {
+            std::net::Ipv4Addr::UNSPECIFIED.into()
+        } else {
+            std::net::Ipv4Addr::LOCALHOST.into()
+        };
+        let token = atelier_server::stored_token(&self.data_dir)
+            .with_context(|| format!("keeping the access token in {}", self.data_dir.display()))?;
+        let started = Embedded::start(self.app.clone(), ServerConfig::new((ip, port).into(), token)).await;
+        match started {
+            Ok(running) => {
+                if public {
+                    tracing::warn!(addr = %running.addr(), "the embedded server is reachable from other machines");
+                } else {
+                    tracing::info!(addr = %running.addr(), "the embedded server is listening");
+                }
+                *server = Some(running);
+                Ok(())
+            }
+            Err(e) => {
+                *lock(&self.server_error) = Some(e.to_string());
+                Err(e.into())
+            }
+        }
+    }
+
+    /// At start-up: the server as Settings left it. A failure (the port is taken) is shown in
+    /// Settings, not fatal.
+    async fn restore_server(&self) {
+        let (enabled, port, public) = self.saved_server().await;
+        if enabled && let Err(e) = self.apply(true, port, public).await {
+            tracing::warn!(error = %format!("{e:#}"), "the embedded server did not start");
+        }
+    }
+
+    async fn shutdown(&self) {
+        if let Some(old) = lock(&self.connection).take() {
+            old.end();
+        }
+        if let Some(server) = self.server.lock().await.take() {
+            server.stop().await;
+        }
+        self.app.shutdown().await;
+    }
+}
+
+/// The data folder: `ATELIER_DATA_DIR`, else the platform's app-data folder (shared with the
+/// `atelier` command).
+fn data_dir() -> anyhow::Result<PathBuf> {
+    let flag = std::env::var_os("ATELIER_DATA_DIR").filter(|v| !v.is_empty()).map(PathBuf::from);
+    atelier_cli::engine::data_dir(flag)
+}
+
+pub fn run() -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    tauri::async_runtime::set(runtime.handle().clone());
+    let context = tauri::generate_context!();
+    let app = tauri::Builder::default()
+        // First, so a second launch hands over to this one before anything starts.
+        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+            if let Some(window) = app.get_webview_window("main") {
+                let _ = window.unminimize();
+                let _ = window.set_focus();
+            }
+        }))
+        .plugin(tauri_plugin_window_state::Builder::default().build())
+        .plugin(tauri_plugin_dialog::init())
+        .plugin(tauri_plugin_opener::init())
+        .invoke_handler(tauri::generate_handler![
+            crate::commands::rpc,
+            crate::commands::events,
+            crate::commands::server_status,
+            crate::commands::server_set,
+        ])
+        .setup(|app| {
+            let data_dir = data_dir()?;
+            // With an explicit data folder (tests, a second profile) the logs go with it.
+            let logs = match std::env::var_os("ATELIER_DATA_DIR") {
+                Some(_) => data_dir.join("logs"),
+                None => app.path().app_log_dir()?,
+            };
+            if let Some(guard) = atelier_cli::logging::init(&logs, false) {
+                app.manage(LogGuard(Mutex::new(Some(guard))));
+            }
+            tracing::info!(data = %data_dir.display(), logs = %logs.display(), "starting Atelier");
+            match tauri::async_runtime::block_on(atelier_cli::engine::start(data_dir.clone(), None)) {
+                Ok(engine) => {
+                    app.manage(Desktop::new(engine, data_dir));
+                    let handle = app.handle().clone();
+                    tauri::async_runtime::spawn(async move {
+                        handle.state::<Desktop>().restore_server().await;
+                    });
+                }
+                Err(e) => {
+                    let message = format!("{e:#}");
+                    tracing::error!(error = %message, "the engine did not start");
+                    let handle = app.handle().clone();
+                    app.dialog()
+                        .message(message)
+                        .title("Atelier cannot start")
+                        .kind(MessageDialogKind::Error)
+                        .show(move |_| handle.exit(1));
+                }
+            }
+            Ok(())
+        })
+        .build(context)
+        .context("opening the window")?;
+    app.run(|handle, event| {
+        if let tauri::RunEvent::Exit = event {
+            if let Some(desktop) = handle.try_state::<Desktop>() {
+                tauri::async_runtime::block_on(desktop.shutdown());
+            }
+            if let Some(guard) = handle.try_state::<LogGuard>() {
+                lock(&guard.0).take();
+            }
+        }
+    });
+    drop(runtime);
+    Ok(())
+}
+
+/// Flushes the log file when the app ends.
+struct LogGuard(Mutex<Option<atelier_cli::logging::Guard>>);

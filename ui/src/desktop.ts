@@ -1,0 +1,77 @@
+/**
+ * What only the desktop app (Tauri) offers: native folder and save dialogs, links opened in the
+ * system browser, and the embedded server (`server_status` / `server_set`) that serves this UI
+ * to browsers. Call these only when `desktop` (see `api.ts`) is true.
+ */
+import { invoke } from '@tauri-apps/api/core';
+import { open, save } from '@tauri-apps/plugin-dialog';
+import { openUrl } from '@tauri-apps/plugin-opener';
+import { create } from 'zustand';
+import { errorText } from './api';
+
+export interface ServerStatus {
+  running: boolean;
+  /** `http://ADDR:PORT` while running. */
+  address: string | null;
+  /** The address to open in a browser, with the token. */
+  link: string | null;
+  token: string;
+  port: number;
+  /** Bound to every interface (reachable from other machines) rather than loopback. */
+  public: boolean;
+  error: string | null;
+}
+
+export interface ServerChoice {
+  enabled: boolean;
+  port: number;
+  public: boolean;
+}
+
+/** The embedded server's state, shared by Settings and the app's warning bar. */
+export const useServer = create<{ status: ServerStatus | null; failure: string | null; busy: boolean }>(() => ({
+  status: null,
+  failure: null,
+  busy: false,
+}));
+
+/** Whether the server is meant to run: running, or asked to and failed to start. */
+export const serverEnabled = (s: ServerStatus): boolean => s.running || s.error !== null;
+
+export async function loadServer(): Promise<void> {
+  try {
+    useServer.setState({ status: await invoke<ServerStatus>('server_status') });
+  } catch (e) {
+    useServer.setState({ failure: errorText(e) });
+  }
+}
+
+/** Starts, restarts or stops the server; a refusal (e.g. the port is taken) is kept in `failure`. */
+export async function setServer(choice: ServerChoice): Promise<void> {
+  useServer.setState({ busy: true });
+  try {
+    const status = await invoke<ServerStatus>('server_set', { ...choice });
+    useServer.setState({ status, failure: null });
+  } catch (e) {
+    useServer.setState({ failure: errorText(e) });
+    await loadServer();
+  } finally {
+    useServer.setState({ busy: false });
+  }
+}
+
+/** The native folder picker; `null` when cancelled. */
+export async function chooseFolder(): Promise<string | null> {
+  const picked = await open({ directory: true, multiple: false });
+  return typeof picked === 'string' ? picked : null;
+}
+
+/** The native Save dialog for a zip; `null` when cancelled. */
+export async function chooseZip(defaultName: string): Promise<string | null> {
+  return save({ defaultPath: defaultName, filters: [{ name: 'Zip archive', extensions: ['zip'] }] });
+}
+
+/** Opens an http(s) link in the system browser. */
+export function openExternal(url: string): Promise<void> {
+  return openUrl(url);
+}

@@ -8,7 +8,8 @@ use anyhow::{Context, anyhow, bail};
 use atelier_core::Client;
 use atelier_core::{App, Config};
 use atelier_llm::{
-    AnthropicProvider, GeminiProvider, LlmConfig, OllamaProvider, OpenAiCompatProvider, Provider, Url,
+    AnthropicProvider, EndpointPool, GeminiProvider, LlmConfig, OllamaProvider, OpenAiCompatProvider,
+    PoolConfig, Provider, Url,
 };
 use serde_json::{Value, json};
 
@@ -28,7 +29,9 @@ pub fn data_dir(flag: Option<PathBuf>) -> anyhow::Result<PathBuf> {
 /// `GEMINI_API_KEY`, `DEEPSEEK_API_KEY` and base URLs from `ATELIER_OPENAI_BASE_URL`,
 /// `ATELIER_ANTHROPIC_BASE_URL`, `ATELIER_GEMINI_BASE_URL`. Without `ATELIER_PROVIDER`:
 /// an OpenAI-compatible server when `ATELIER_OPENAI_BASE_URL` is set, else Ollama at
-/// `OLLAMA_HOST`.
+/// `OLLAMA_HOST`. `ATELIER_ENDPOINTS` (a comma-separated list of Ollama hosts and
+/// `openai+URL` servers) makes a pool of them instead, `ATELIER_ENDPOINT_CONCURRENCY` requests
+/// at a time on each (default 2).
 pub fn provider() -> anyhow::Result<Arc<dyn Provider>> {
     provider_from(&|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
 }
@@ -44,6 +47,9 @@ fn provider_from(env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Arc<dyn
     let key = |var: &str, provider: &str| -> anyhow::Result<String> {
         env(var).ok_or_else(|| anyhow!("ATELIER_PROVIDER={provider} needs an API key: set {var}"))
     };
+    if let Some(spec) = env("ATELIER_ENDPOINTS") {
+        return pool(env, &spec, config);
+    }
     let chosen = env("ATELIER_PROVIDER").map(|p| p.trim().to_ascii_lowercase());
     let chosen = chosen.as_deref().unwrap_or(if env("ATELIER_OPENAI_BASE_URL").is_some() {
         "openai"
@@ -78,6 +84,32 @@ fn provider_from(env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Arc<dyn
             "ATELIER_PROVIDER `{other}` is not a provider Atelier knows; use ollama, openai, anthropic, gemini or deepseek"
         ),
     })
+}
+
+/// The endpoint pool `ATELIER_ENDPOINTS` describes.
+fn pool(
+    env: &dyn Fn(&str) -> Option<String>,
+    spec: &str,
+    config: LlmConfig,
+) -> anyhow::Result<Arc<dyn Provider>> {
+    if let Some(provider) = env("ATELIER_PROVIDER").filter(|p| !matches!(p.trim(), "ollama" | "openai")) {
+        bail!(
+            "ATELIER_ENDPOINTS pools Ollama and OpenAI-compatible servers; it cannot be combined with \
+             ATELIER_PROVIDER={provider}"
+        );
+    }
+    let per_endpoint = match env("ATELIER_ENDPOINT_CONCURRENCY") {
+        None => PoolConfig::default().per_endpoint,
+        Some(value) => {
+            value.trim().parse::<usize>().ok().filter(|n| (1..=256).contains(n)).ok_or_else(|| {
+                anyhow!("ATELIER_ENDPOINT_CONCURRENCY `{value}` is not a number from 1 to 256")
+            })?
+        }
+    };
+    let pool_config = PoolConfig { per_endpoint, ..PoolConfig::default() };
+    let pool = EndpointPool::from_spec(spec, env("OPENAI_API_KEY"), config, pool_config)
+        .map_err(|e| anyhow!("ATELIER_ENDPOINTS: {e}"))?;
+    Ok(Arc::new(pool))
 }
 
 /// DeepSeek's OpenAI-compatible API.
@@ -143,6 +175,37 @@ mod tests {
                 ("ATELIER_GEMINI_BASE_URL", "http://127.0.0.1:9/")
             ]),
             ("gemini".into(), "http://127.0.0.1:9".into())
+        );
+    }
+
+    #[test]
+    fn endpoints_make_a_pool_with_its_concurrency() {
+        let provider = select(&[
+            ("ATELIER_ENDPOINTS", "gpu-box:11434, openai+http://10.0.0.5:8000/v1"),
+            ("ATELIER_ENDPOINT_CONCURRENCY", "3"),
+        ])
+        .expect("pool");
+        let pool = provider.pool().expect("a pool");
+        let status = pool.status();
+        assert_eq!(status.len(), 2);
+        assert_eq!(
+            (status[0].kind.as_str(), status[0].endpoint.as_str()),
+            ("ollama", "http://gpu-box:11434")
+        );
+        assert_eq!(
+            (status[1].kind.as_str(), status[1].endpoint.as_str()),
+            ("openai", "http://10.0.0.5:8000/v1")
+        );
+        assert!(status.iter().all(|s| s.limit == 3));
+        let error = |vars: &[(&str, &str)]| select(vars).err().map(|e| format!("{e:#}")).unwrap_or_default();
+        assert!(
+            error(&[("ATELIER_ENDPOINTS", "a:1"), ("ATELIER_ENDPOINT_CONCURRENCY", "0")])
+                .contains("ATELIER_ENDPOINT_CONCURRENCY `0`")
+        );
+        assert!(error(&[("ATELIER_ENDPOINTS", "ftp://a:1")]).contains("ATELIER_ENDPOINTS"));
+        assert!(
+            error(&[("ATELIER_ENDPOINTS", "a:1"), ("ATELIER_PROVIDER", "anthropic")])
+                .contains("cannot be combined")
         );
     }
 

@@ -269,3 +269,17 @@ pub fn run() -> anyhow::Result<()> {
 
 /// Flushes the log file when the app ends.
 struct LogGuard(Mutex<Option<atelier_cli::logging::Guard>>);
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_app_and_the_command_share_one_data_folder() {
+        let config: serde_json::Value =
+            serde_json::from_str(include_str!("../tauri.conf.json")).expect("tauri.conf.json is JSON");
+        assert_eq!(
+            config["identifier"],
+            atelier_cli::engine::IDENTIFIER,
+            "Tauri's app-data folder is named by the identifier; the command's must be the same"
+        );
+    }
+}

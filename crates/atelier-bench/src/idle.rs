@@ -41,12 +41,7 @@ pub async fn serve_child() -> anyhow::Result<()> {
     raise_fd_limit(65_536)?;
     let dir = tempfile::tempdir()?;
     let provider = OllamaProvider::new("http://127.0.0.1:9".parse()?, LlmConfig::default())?;
-    let app = App::start(Config {
-        data_dir: dir.path().to_path_buf(),
-        provider: Arc::new(provider),
-        default_model: None,
-    })
-    .await?;
+    let app = App::start(Config::new(dir.path().to_path_buf(), Arc::new(provider))).await?;
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     println!("{addr}");

@@ -2,13 +2,14 @@
 //! machine and date. Run in release mode:
 //!
 //! ```text
-//! cargo run --release -p atelier-bench -- all   # or: tokens | history | idle-ws | workflows | workspace
+//! cargo run --release -p atelier-bench -- all   # or: tokens | history | idle-ws | workflows | workspace | pool
 //! ```
 
 use std::process::ExitCode;
 
 mod history;
 mod idle;
+mod pool;
 mod stats;
 mod tokens;
 mod workflows;
@@ -32,16 +33,18 @@ fn main() -> ExitCode {
             "serve-child" => idle::serve_child().await,
             "workflows" => workflows::run().await,
             "workspace" => workspace::run().await,
+            "pool" => pool::run().await,
             "all" => {
                 tokens::run().await?;
                 history::run(1_000_000).await?;
                 idle::run(5_000).await?;
                 workflows::run().await?;
-                workspace::run().await
+                workspace::run().await?;
+                pool::run().await
             }
             other => {
                 anyhow::bail!(
-                    "unknown benchmark `{other}`; use tokens, history, idle-ws, workflows, workspace or all"
+                    "unknown benchmark `{other}`; use tokens, history, idle-ws, workflows, workspace, pool or all"
                 )
             }
         }

@@ -233,12 +233,7 @@ impl Stack {
     async fn start(model_url: &str) -> anyhow::Result<Stack> {
         let dir = tempfile::tempdir()?;
         let provider = OllamaProvider::new(model_url.parse()?, LlmConfig::default())?;
-        let app = App::start(Config {
-            data_dir: dir.path().to_path_buf(),
-            provider: Arc::new(provider),
-            default_model: None,
-        })
-        .await?;
+        let app = App::start(Config::new(dir.path().to_path_buf(), Arc::new(provider))).await?;
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr: SocketAddr = listener.local_addr()?;
         let shutdown = CancellationToken::new();

@@ -18,7 +18,7 @@ use crate::stats::summarize;
 /// A provider that measures the time spent waiting for the model.
 #[derive(Debug)]
 struct Timed {
-    inner: OllamaProvider,
+    inner: Arc<dyn Provider>,
     micros: AtomicU64,
     calls: AtomicU64,
 }
@@ -61,15 +61,15 @@ struct States {
 }
 
 impl Events for States {
+    /// States as they are named; stages (from `workflow.progress`) as `stage:<name>`.
     fn publish(&self, topic: &str, kind: &str, data: Value) {
-        if kind == "workflow.state"
-            && let Ok(mut seen) = self.seen.lock()
-        {
-            seen.push((
-                topic.to_owned(),
-                data["state"].as_str().unwrap_or_default().to_owned(),
-                Instant::now(),
-            ));
+        let reached = match kind {
+            "workflow.state" => data["state"].as_str().unwrap_or_default().to_owned(),
+            "workflow.progress" => format!("stage:{}", data["stage"].as_str().unwrap_or_default()),
+            _ => return,
+        };
+        if let Ok(mut seen) = self.seen.lock() {
+            seen.push((topic.to_owned(), reached, Instant::now()));
         }
     }
 }
@@ -81,7 +81,7 @@ impl States {
     }
 }
 
-fn script(llm: &TestLlm, files: usize, token_delay: Duration) {
+pub(crate) fn script(llm: &TestLlm, files: usize, token_delay: Duration) {
     llm.route("Your module:", Scenario::Reply(Reply::text("spec")));
     let paths: Vec<Value> =
         (0..files).map(|i| json!({ "path": format!("src/f{i}.txt"), "purpose": "text" })).collect();
@@ -128,12 +128,16 @@ async fn until_done(store: &Store, id: &str) -> anyhow::Result<String> {
 /// One workflow as `script` planned it; returns (wall time, model time, model calls, time of
 /// the coders' stage).
 async fn one(llm: &TestLlm, parallel: usize) -> anyhow::Result<(Duration, Duration, u64, Duration)> {
+    one_on(Arc::new(OllamaProvider::new(llm.url().parse()?, LlmConfig::default())?), parallel).await
+}
+
+/// One workflow as `script` planned it, through `inner` (a server or a pool of them).
+pub(crate) async fn one_on(
+    inner: Arc<dyn Provider>,
+    parallel: usize,
+) -> anyhow::Result<(Duration, Duration, u64, Duration)> {
     let env = env().await?;
-    let provider = Arc::new(Timed {
-        inner: OllamaProvider::new(llm.url().parse()?, LlmConfig::default())?,
-        micros: AtomicU64::new(0),
-        calls: AtomicU64::new(0),
-    });
+    let provider = Arc::new(Timed { inner, micros: AtomicU64::new(0), calls: AtomicU64::new(0) });
     let states = Arc::new(States::default());
     let engine = Engine::new(env.store.clone(), provider.clone(), states.clone(), Some("test-model".into()));
     let started = Instant::now();

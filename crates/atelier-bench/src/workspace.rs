@@ -55,9 +55,7 @@ async fn call(client: &atelier_core::Client, method: &str, params: Value) -> any
 /// The same `cat` through Atelier's terminal to a subscribed client, until the end marker.
 async fn through_atelier(dir: &Path) -> anyhow::Result<Duration> {
     let provider = OllamaProvider::new("http://127.0.0.1:9".parse()?, LlmConfig::default())?;
-    let app =
-        App::start(Config { data_dir: dir.join("data"), provider: Arc::new(provider), default_model: None })
-            .await?;
+    let app = App::start(Config::new(dir.join("data"), Arc::new(provider))).await?;
     let client = app.connect(ClientLimits::local());
     let project = call(&client, "projects.import", json!({ "path": dir })).await?;
     let opened =

@@ -1,10 +1,12 @@
-//! `atelier doctor`: checks the data folder, the database, the model endpoint and its models,
-//! and says exactly what to do about each problem. Exits non-zero when something needs fixing.
+//! `atelier doctor`: checks the data folder, the database, each model endpoint and its models
+//! (the same checks as `system.health`), and the disk's free space, and says exactly what to
+//! do about each problem. Exits non-zero when something needs fixing.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use atelier_core::CoreError;
+use atelier_protocol::HealthStatus;
 
 use crate::engine;
 
@@ -89,40 +91,46 @@ pub async fn run(_args: Args, data_dir: PathBuf) -> anyhow::Result<ExitCode> {
     };
 
     let provider = engine::provider()?;
-    let endpoint = provider.endpoint().to_owned();
-    match provider.version().await {
-        Ok(version) => report.ok("model endpoint", &format!("{} {version} at {endpoint}", provider.name())),
-        Err(e) => report.warn(
-            "model endpoint",
-            &format!("{} at {endpoint} is not reachable ({e})", provider.name()),
-            "install Ollama (https://ollama.com/download) and start it: `ollama serve`\n\
-             if it runs on another machine or port, set OLLAMA_HOST=host:port\n\
-             for an OpenAI-compatible server set ATELIER_OPENAI_BASE_URL=http://host:port/v1\n\
-             (files, git, terminals and history keep working without a model)",
-        ),
-    }
-    match provider.list_models().await {
-        Ok(models) if models.is_empty() => report.warn(
-            "models",
-            "the model server has no models",
-            "pull one, e.g. `ollama pull llama3.2` (or `qwen2.5-coder` for code)",
-        ),
-        Ok(models) => {
-            let names: Vec<_> = models.iter().take(8).map(|m| m.name.as_str()).collect();
-            let more =
-                if models.len() > 8 { format!(" and {} more", models.len() - 8) } else { String::new() };
-            report.ok("models", &format!("{}{more}", names.join(", ")));
-            if let Ok(wanted) = std::env::var("ATELIER_MODEL")
-                && !models.iter().any(|m| m.name == wanted || m.name == format!("{wanted}:latest"))
-            {
-                report.warn(
-                    "default model",
-                    &format!("ATELIER_MODEL is `{wanted}`, which the server does not have"),
-                    &format!("pull it: `ollama pull {wanted}`, or unset ATELIER_MODEL"),
-                );
+    match provider.pool() {
+        Some(pool) => {
+            let status = pool.status();
+            println!(
+                "  model endpoints ({} pooled, up to {} requests at once each):",
+                status.len(),
+                status[0].limit
+            );
+            for (i, endpoint) in status.iter().enumerate() {
+                println!("    {}. {} {}", i + 1, endpoint.kind, endpoint.endpoint);
             }
         }
-        Err(_) => {} // Already reported as unreachable above.
+        None => println!("  model endpoint: {} at {}", provider.name(), provider.endpoint()),
+    }
+    let wanted: Vec<String> =
+        std::env::var("ATELIER_MODEL").ok().filter(|m| !m.is_empty()).into_iter().collect();
+    for check in atelier_core::model_endpoint_checks(provider.as_ref(), &wanted).await {
+        let detail = check.detail.clone().unwrap_or_default();
+        let name = check.name.replace('_', " ");
+        if check.status == HealthStatus::Ok {
+            report.ok(&name, &detail);
+        } else if detail.contains("not reachable") {
+            report.warn(
+                &name,
+                &detail,
+                "install Ollama (https://ollama.com/download) and start it: `ollama serve`\n\
+                 if it runs on another machine or port, set OLLAMA_HOST=host:port\n\
+                 for an OpenAI-compatible server set ATELIER_OPENAI_BASE_URL=http://host:port/v1\n\
+                 (files, git, terminals and history keep working without a model)",
+            );
+        } else {
+            report.warn(&name, &detail, "or unset ATELIER_MODEL to use the first model the server lists");
+        }
+    }
+    let disk = atelier_core::disk_check(&data_dir).await;
+    let detail = disk.detail.clone().unwrap_or_default();
+    if disk.status == HealthStatus::Ok {
+        report.ok("disk", &detail);
+    } else {
+        report.warn("disk", &detail, "free space on that disk, or move the data folder with --data-dir DIR");
     }
     if let Some(app) = app {
         app.shutdown().await;

@@ -6,9 +6,11 @@ use std::sync::Arc;
 
 use anyhow::{Context, anyhow, bail};
 use atelier_core::Client;
+use atelier_core::keychain::Keychain;
 use atelier_core::{App, Config};
 use atelier_llm::{
-    AnthropicProvider, GeminiProvider, LlmConfig, OllamaProvider, OpenAiCompatProvider, Provider, Url,
+    AnthropicProvider, EndpointPool, GeminiProvider, LlmConfig, OllamaProvider, OpenAiCompatProvider,
+    PoolConfig, Provider, Url,
 };
 use serde_json::{Value, json};
 
@@ -45,12 +47,35 @@ pub fn data_dir(flag: Option<PathBuf>) -> anyhow::Result<PathBuf> {
 /// `GEMINI_API_KEY`, `DEEPSEEK_API_KEY` and base URLs from `ATELIER_OPENAI_BASE_URL`,
 /// `ATELIER_ANTHROPIC_BASE_URL`, `ATELIER_GEMINI_BASE_URL`. Without `ATELIER_PROVIDER`:
 /// an OpenAI-compatible server when `ATELIER_OPENAI_BASE_URL` is set, else Ollama at
-/// `OLLAMA_HOST`.
+/// `OLLAMA_HOST`. `ATELIER_ENDPOINTS` (a comma-separated list of Ollama hosts and
+/// `openai+URL` servers) makes a pool of them instead, `ATELIER_ENDPOINT_CONCURRENCY` requests
+/// at a time on each (default 2).
+///
+/// A key's environment variable wins; without it, the key stored in the OS keychain
+/// (`settings.set_key`) is used.
 pub fn provider() -> anyhow::Result<Arc<dyn Provider>> {
-    provider_from(&|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
+    let keychain = keychain();
+    provider_from(&|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()), &|provider| {
+        keychain.get(provider).map_err(|e| anyhow!("{e}"))
+    })
 }
 
-fn provider_from(env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Arc<dyn Provider>> {
+/// The OS keychain, under `ATELIER_KEYCHAIN_SERVICE` when set (tests, or two installations
+/// that must not share keys), else Atelier's own service name.
+pub fn keychain() -> Keychain {
+    match std::env::var("ATELIER_KEYCHAIN_SERVICE") {
+        Ok(service) if !service.trim().is_empty() => Keychain::new(service.trim()),
+        _ => Keychain::default(),
+    }
+}
+
+/// Where a key can come from besides the environment: `provider` -> the stored key.
+type Stored<'a> = &'a dyn Fn(&str) -> anyhow::Result<Option<String>>;
+
+fn provider_from(
+    env: &dyn Fn(&str) -> Option<String>,
+    stored: Stored<'_>,
+) -> anyhow::Result<Arc<dyn Provider>> {
     let config = LlmConfig::default();
     let url = |var: &str, default: &str| -> anyhow::Result<Url> {
         let value = env(var).unwrap_or_else(|| default.to_owned());
@@ -59,8 +84,24 @@ fn provider_from(env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Arc<dyn
     // A key is read only here and handed to the provider; errors name the variable, never
     // the value.
     let key = |var: &str, provider: &str| -> anyhow::Result<String> {
-        env(var).ok_or_else(|| anyhow!("ATELIER_PROVIDER={provider} needs an API key: set {var}"))
+        if let Some(key) = env(var) {
+            return Ok(key);
+        }
+        match stored(provider) {
+            Ok(Some(key)) => Ok(key),
+            Ok(None) => Err(anyhow!(
+                "ATELIER_PROVIDER={provider} needs an API key: set {var}, or store one in Settings \
+                 (settings.set_key) while Atelier runs with another provider"
+            )),
+            Err(e) => Err(anyhow!("ATELIER_PROVIDER={provider} needs an API key: {e}")),
+        }
     };
+    // An optional key (a local OpenAI-compatible server): the environment, else the keychain
+    // when it has one.
+    let optional_key = |var: &str, provider: &str| env(var).or_else(|| stored(provider).ok().flatten());
+    if let Some(spec) = env("ATELIER_ENDPOINTS") {
+        return pool(env, &spec, optional_key("OPENAI_API_KEY", "openai"), config);
+    }
     let chosen = env("ATELIER_PROVIDER").map(|p| p.trim().to_ascii_lowercase());
     let chosen = chosen.as_deref().unwrap_or(if env("ATELIER_OPENAI_BASE_URL").is_some() {
         "openai"
@@ -73,7 +114,11 @@ fn provider_from(env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Arc<dyn
             // A local OpenAI-compatible server (vLLM, LM Studio) needs no key; OpenAI itself does.
             let custom = env("ATELIER_OPENAI_BASE_URL").is_some();
             let base = url("ATELIER_OPENAI_BASE_URL", "https://api.openai.com/v1")?;
-            let key = if custom { env("OPENAI_API_KEY") } else { Some(key("OPENAI_API_KEY", "openai")?) };
+            let key = if custom {
+                optional_key("OPENAI_API_KEY", "openai")
+            } else {
+                Some(key("OPENAI_API_KEY", "openai")?)
+            };
             Arc::new(OpenAiCompatProvider::new(base, key, config)?)
         }
         "deepseek" => {
@@ -97,13 +142,40 @@ fn provider_from(env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Arc<dyn
     })
 }
 
+/// The endpoint pool `ATELIER_ENDPOINTS` describes.
+fn pool(
+    env: &dyn Fn(&str) -> Option<String>,
+    spec: &str,
+    openai_key: Option<String>,
+    config: LlmConfig,
+) -> anyhow::Result<Arc<dyn Provider>> {
+    if let Some(provider) = env("ATELIER_PROVIDER").filter(|p| !matches!(p.trim(), "ollama" | "openai")) {
+        bail!(
+            "ATELIER_ENDPOINTS pools Ollama and OpenAI-compatible servers; it cannot be combined with \
+             ATELIER_PROVIDER={provider}"
+        );
+    }
+    let per_endpoint = match env("ATELIER_ENDPOINT_CONCURRENCY") {
+        None => PoolConfig::default().per_endpoint,
+        Some(value) => {
+            value.trim().parse::<usize>().ok().filter(|n| (1..=256).contains(n)).ok_or_else(|| {
+                anyhow!("ATELIER_ENDPOINT_CONCURRENCY `{value}` is not a number from 1 to 256")
+            })?
+        }
+    };
+    let pool_config = PoolConfig { per_endpoint, ..PoolConfig::default() };
+    let pool = EndpointPool::from_spec(spec, openai_key, config, pool_config)
+        .map_err(|e| anyhow!("ATELIER_ENDPOINTS: {e}"))?;
+    Ok(Arc::new(pool))
+}
+
 /// DeepSeek's OpenAI-compatible API.
 const DEEPSEEK_BASE_URL: &str = "https://api.deepseek.com/v1";
 
 /// Starts the engine on `data_dir`. `model` (a flag) wins over `ATELIER_MODEL`.
 pub async fn start(data_dir: PathBuf, model: Option<String>) -> anyhow::Result<App> {
     let default_model = model.or_else(|| std::env::var("ATELIER_MODEL").ok().filter(|m| !m.is_empty()));
-    let config = Config { data_dir: data_dir.clone(), provider: provider()?, default_model };
+    let config = Config { default_model, keychain: keychain(), ..Config::new(data_dir.clone(), provider()?) };
     App::start(config).await.with_context(|| format!("starting Atelier on {}", data_dir.display()))
 }
 
@@ -125,8 +197,31 @@ mod tests {
     use super::*;
 
     fn select(vars: &[(&str, &str)]) -> anyhow::Result<Arc<dyn Provider>> {
+        select_with(vars, &|_| Ok(None))
+    }
+
+    fn select_with(vars: &[(&str, &str)], stored: Stored<'_>) -> anyhow::Result<Arc<dyn Provider>> {
         let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        provider_from(&move |name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
+        provider_from(&move |name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()), stored)
+    }
+
+    #[test]
+    fn a_key_comes_from_the_environment_first_then_the_keychain() {
+        let in_keychain = |provider: &str| Ok((provider == "anthropic").then(|| "sk-ant-stored".to_owned()));
+        let chosen =
+            select_with(&[("ATELIER_PROVIDER", "anthropic")], &in_keychain).expect("key from the keychain");
+        assert_eq!(chosen.name(), "anthropic");
+        let error =
+            select_with(&[("ATELIER_PROVIDER", "gemini")], &in_keychain).err().map(|e| format!("{e:#}"));
+        assert!(error.is_some_and(|e| e.contains("set GEMINI_API_KEY") && e.contains("settings.set_key")));
+        // No keychain service: the environment still works, and without it the error says so.
+        let no_service = |_: &str| -> anyhow::Result<Option<String>> {
+            Err(anyhow!("no keychain service is running; set ANTHROPIC_API_KEY instead"))
+        };
+        let vars = [("ATELIER_PROVIDER", "anthropic"), ("ANTHROPIC_API_KEY", "sk-ant-env")];
+        assert!(select_with(&vars, &no_service).is_ok());
+        let error = select_with(&vars[..1], &no_service).err().map(|e| format!("{e:#}")).unwrap_or_default();
+        assert!(error.contains("no keychain service is running; set ANTHROPIC_API_KEY instead"), "{error}");
     }
 
     fn chosen(vars: &[(&str, &str)]) -> (String, String) {
@@ -160,6 +255,37 @@ mod tests {
                 ("ATELIER_GEMINI_BASE_URL", "http://127.0.0.1:9/")
             ]),
             ("gemini".into(), "http://127.0.0.1:9".into())
+        );
+    }
+
+    #[test]
+    fn endpoints_make_a_pool_with_its_concurrency() {
+        let provider = select(&[
+            ("ATELIER_ENDPOINTS", "gpu-box:11434, openai+http://10.0.0.5:8000/v1"),
+            ("ATELIER_ENDPOINT_CONCURRENCY", "3"),
+        ])
+        .expect("pool");
+        let pool = provider.pool().expect("a pool");
+        let status = pool.status();
+        assert_eq!(status.len(), 2);
+        assert_eq!(
+            (status[0].kind.as_str(), status[0].endpoint.as_str()),
+            ("ollama", "http://gpu-box:11434")
+        );
+        assert_eq!(
+            (status[1].kind.as_str(), status[1].endpoint.as_str()),
+            ("openai", "http://10.0.0.5:8000/v1")
+        );
+        assert!(status.iter().all(|s| s.limit == 3));
+        let error = |vars: &[(&str, &str)]| select(vars).err().map(|e| format!("{e:#}")).unwrap_or_default();
+        assert!(
+            error(&[("ATELIER_ENDPOINTS", "a:1"), ("ATELIER_ENDPOINT_CONCURRENCY", "0")])
+                .contains("ATELIER_ENDPOINT_CONCURRENCY `0`")
+        );
+        assert!(error(&[("ATELIER_ENDPOINTS", "ftp://a:1")]).contains("ATELIER_ENDPOINTS"));
+        assert!(
+            error(&[("ATELIER_ENDPOINTS", "a:1"), ("ATELIER_PROVIDER", "anthropic")])
+                .contains("cannot be combined")
         );
     }
 

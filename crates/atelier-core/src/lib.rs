@@ -18,6 +18,7 @@ pub mod bus;
 mod chat;
 mod error;
 mod git;
+pub mod keychain;
 mod models;
 mod project;
 mod rpc;
@@ -30,6 +31,7 @@ pub use agent::{ChatAgent, chat_agents};
 pub use bus::{EventBus, Published, Subscriber};
 pub use error::{CoreError, CoreResult};
 pub use rpc::{Client, ClientLimits};
+pub use system::{HEALTH_EVERY, disk_check, model_endpoint_checks};
 
 /// What the engine needs to start.
 #[derive(Debug, Clone)]
@@ -40,6 +42,26 @@ pub struct Config {
     pub provider: Arc<dyn Provider>,
     /// `ATELIER_MODEL` or a command-line choice; else the stored setting; else the first listed.
     pub default_model: Option<String>,
+    /// How often health is checked while someone subscribes to `system` (changes are announced
+    /// as `system.health`); [`HEALTH_EVERY`] unless a test wants it sooner.
+    pub health_every: std::time::Duration,
+    /// Where `settings.set_key` keeps API keys: the OS keychain under [`keychain::SERVICE`]
+    /// (tests use a service of their own).
+    pub keychain: keychain::Keychain,
+}
+
+impl Config {
+    /// A configuration with the defaults: no default model, health every [`HEALTH_EVERY`], the
+    /// OS keychain.
+    pub fn new(data_dir: PathBuf, provider: Arc<dyn Provider>) -> Config {
+        Config {
+            data_dir,
+            provider,
+            default_model: None,
+            health_every: HEALTH_EVERY,
+            keychain: keychain::Keychain::default(),
+        }
+    }
 }
 
 struct Inner {
@@ -117,6 +139,7 @@ impl App {
         app.recover_interrupted().await?;
         app.resume_workflows().await?;
         app.spawn(app.clone().publish_metrics());
+        app.spawn(app.clone().watch_health());
         Ok(app)
     }
 

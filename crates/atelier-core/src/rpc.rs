@@ -12,9 +12,9 @@ use atelier_protocol::{
     GitCheckout, GitCommit, GitDiff, GitLog, GitPaths, GitRemote, GitShow, GitShown, IdParams, MessagesList,
     MessagesSearch, MessagesSend, MessagesStop, ModelName, ModelsList, Pong, ProjectParams, ProjectsCreate,
     ProjectsDelete, ProjectsExport, ProjectsImport, Response, RpcError, SessionsCreate, SessionsList,
-    SettingsSet, Subscribe, Subscribed, TerminalId, TerminalOpened, TerminalsOpen, TerminalsResize,
-    TerminalsWrite, Unsubscribe, WorkflowsApprove, WorkflowsControl, WorkflowsList, WorkflowsStart, to_value,
-    topics,
+    SettingsDeleteKey, SettingsSet, SettingsSetKey, Subscribe, Subscribed, TerminalId, TerminalOpened,
+    TerminalsOpen, TerminalsResize, TerminalsWrite, Unsubscribe, WorkflowsApprove, WorkflowsControl,
+    WorkflowsList, WorkflowsStart, to_value, topics,
 };
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
@@ -385,11 +385,21 @@ impl Client {
                 let p: CheckpointsRestore = params(method, p)?;
                 ok(CheckpointRestored { undo: app.restore_checkpoint(&p.project_id, p.id).await? })
             }
-            "settings.get" => ok(app.settings().await?),
+            "settings.get" => ok(app.settings_view().await?),
             "settings.set" => {
                 let p: SettingsSet = params(method, p)?;
                 app.set_setting(&p.key, p.value).await?;
-                ok(app.settings().await?)
+                ok(app.settings_view().await?)
+            }
+            "settings.set_key" => {
+                let p: SettingsSetKey = params(method, p)?;
+                app.set_api_key(&p.provider, &p.key).await?;
+                ok(app.settings_view().await?)
+            }
+            "settings.delete_key" => {
+                let p: SettingsDeleteKey = params(method, p)?;
+                app.delete_api_key(&p.provider).await?;
+                ok(app.settings_view().await?)
             }
             "models.list" => {
                 let _: ModelsList = params(method, p)?;

@@ -1,10 +1,15 @@
 //! `settings.get` / `settings.set`: the few choices a person makes in Settings, kept in SQLite.
-//! Never secrets: API keys come from the environment (or the OS keychain), not from here.
+//! Never secrets: API keys come from the environment or the OS keychain (`settings.set_key`,
+//! `settings.delete_key`, kept by [`crate::keychain`]); settings only say whether one is stored.
 
 use std::collections::BTreeMap;
 
+use atelier_protocol::ApiKeyStatus;
+use serde_json::Value;
+
 use crate::App;
 use crate::error::{CoreError, CoreResult};
+use crate::keychain::{KEY_PROVIDERS, check_key, key_variable};
 
 /// The settings there are, with what each means (the error for an unknown key lists them).
 pub const KEYS: &[(&str, &str)] = &[
@@ -63,5 +68,61 @@ impl App {
         }
         self.store().set_setting(key, value).await?;
         Ok(())
+    }
+}
+
+impl App {
+    /// The settings with `api_keys`: per provider, whether a key is stored in the keychain and
+    /// whether its environment variable is set (which wins). Never the keys.
+    pub async fn settings_view(&self) -> CoreResult<Value> {
+        let mut view = serde_json::Map::new();
+        for (key, value) in self.settings().await? {
+            view.insert(key, value.map_or(Value::Null, Value::String));
+        }
+        let keychain = self.inner.config.keychain.clone();
+        let stored = tokio::task::spawn_blocking(move || {
+            KEY_PROVIDERS
+                .iter()
+                // An unusable keychain holds no key; `settings.set_key` says why.
+                .map(|(provider, _)| keychain.get(provider).map(|k| k.is_some()).unwrap_or(false))
+                .collect::<Vec<bool>>()
+        })
+        .await
+        .map_err(|e| CoreError::Internal(format!("keychain task failed: {e}")))?;
+        let keys: serde_json::Map<String, Value> = KEY_PROVIDERS
+            .iter()
+            .zip(stored)
+            .map(|((provider, var), key_stored)| {
+                let env_set = std::env::var_os(var).is_some_and(|v| !v.is_empty());
+                ((*provider).to_owned(), atelier_protocol::to_value(&ApiKeyStatus { key_stored, env_set }))
+            })
+            .collect();
+        view.insert("api_keys".into(), Value::Object(keys));
+        Ok(Value::Object(view))
+    }
+
+    /// Stores `provider`'s API key in the OS keychain (used from the next start on, when its
+    /// environment variable is not set).
+    pub async fn set_api_key(&self, provider: &str, key: &str) -> CoreResult<()> {
+        key_variable(provider)?;
+        let key = check_key(key)?.to_owned();
+        let (keychain, provider) = (self.inner.config.keychain.clone(), provider.to_owned());
+        tokio::task::spawn_blocking(move || keychain.set(&provider, &key))
+            .await
+            .map_err(|e| CoreError::Internal(format!("keychain task failed: {e}")))?
+    }
+
+    /// Removes `provider`'s stored key; `not_found` when there is none.
+    pub async fn delete_api_key(&self, provider: &str) -> CoreResult<()> {
+        key_variable(provider)?;
+        let (keychain, owned) = (self.inner.config.keychain.clone(), provider.to_owned());
+        let deleted = tokio::task::spawn_blocking(move || keychain.delete(&owned))
+            .await
+            .map_err(|e| CoreError::Internal(format!("keychain task failed: {e}")))??;
+        if deleted {
+            Ok(())
+        } else {
+            Err(CoreError::NotFound { what: "stored API key for", id: provider.to_owned() })
+        }
     }
 }

@@ -1,6 +1,6 @@
 //! Atelier's model providers behind one [`Provider`] trait: Ollama's native API, Anthropic's
 //! Messages API, Google's Gemini API, and any OpenAI-compatible server (OpenAI, DeepSeek, vLLM,
-//! LM Studio, llama.cpp's server). Each streams,
+//! LM Studio, llama.cpp's server), and an [`EndpointPool`] of several such servers. Each streams,
 //! cancels within milliseconds, retries what is worth retrying, and keeps a model's reasoning
 //! apart from its reply.
 
@@ -15,6 +15,7 @@ mod host;
 mod key;
 mod ollama;
 mod openai;
+mod pool;
 mod stream;
 mod think;
 
@@ -23,6 +24,7 @@ pub use gemini::GeminiProvider;
 pub use host::{ollama_host_from_env, parse_ollama_host};
 pub use ollama::OllamaProvider;
 pub use openai::OpenAiCompatProvider;
+pub use pool::{EndpointPool, EndpointStatus, PoolConfig};
 pub use think::ThinkSplitter;
 /// Base URLs are `url::Url`s; re-exported so callers need no `url` dependency of their own.
 pub use url::Url;
@@ -167,8 +169,12 @@ impl LlmError {
 pub trait Provider: Send + Sync + std::fmt::Debug {
     /// `ollama`, `openai`, `anthropic` or `gemini`.
     fn name(&self) -> &str;
-    /// The base URL, for messages and health.
+    /// The base URL, for messages and health (a pool's: its members', joined by commas).
     fn endpoint(&self) -> &str;
+    /// The pool, when this provider is one: its members and what it knows of each.
+    fn pool(&self) -> Option<&EndpointPool> {
+        None
+    }
     /// Streams one chat completion; deltas go to `on_delta` as they arrive. Cancelling
     /// `cancel` aborts the HTTP request at once and returns `Err(Cancelled)`. Errors before the
     /// first delta (connect failures, 503/429/5xx, timeouts) are retried with backoff.
@@ -179,6 +185,11 @@ pub trait Provider: Send + Sync + std::fmt::Debug {
         on_delta: &mut (dyn FnMut(Delta) + Send),
     ) -> Result<Completion, LlmError>;
     async fn list_models(&self) -> Result<Vec<ModelInfo>, LlmError>;
+    /// The names of the models the server has: what a health check needs, and cheaper than
+    /// [`Provider::list_models`] where that asks about each model.
+    async fn model_names(&self) -> Result<Vec<String>, LlmError> {
+        Ok(self.list_models().await?.into_iter().map(|m| m.name).collect())
+    }
     /// The model's context window in tokens, when the server says.
     async fn context_length(&self, model: &str) -> Result<Option<u32>, LlmError>;
     /// The server's version; also a cheap reachability probe.

@@ -192,6 +192,13 @@ impl Provider for OllamaProvider {
         Ok(futures::future::join_all(infos).await)
     }
 
+    /// `/api/tags` alone, without a `/api/show` per model.
+    async fn model_names(&self) -> Result<Vec<String>, LlmError> {
+        let tags = self.get_json("/api/tags", "").await?;
+        let models = tags["models"].as_array().cloned().unwrap_or_default();
+        Ok(models.iter().filter_map(|m| m["name"].as_str().map(str::to_owned)).collect())
+    }
+
     async fn context_length(&self, model: &str) -> Result<Option<u32>, LlmError> {
         let never = CancellationToken::new();
         let request = self.client.post(self.url("/api/show")).json(&json!({ "model": model }));

@@ -71,7 +71,17 @@ pub(crate) fn looks_like_missing_model(message: &str) -> bool {
 
 /// The longest `Retry-After` honoured; past it the error goes to the caller instead of a wait
 /// nobody expects.
-const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+pub(crate) const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+
+/// The waits between tries: exponential from `min` to `max` with jitter, `times` of them.
+pub(crate) fn backoff(min: Duration, max: Duration, times: usize) -> impl Iterator<Item = Duration> {
+    ExponentialBuilder::default()
+        .with_min_delay(min)
+        .with_max_delay(max)
+        .with_max_times(times)
+        .with_jitter()
+        .build()
+}
 
 /// A non-success response, read whole so a provider can look at it before it becomes an error.
 pub(crate) struct Failure {
@@ -201,12 +211,7 @@ where
     F: FnMut(Emitter<'a>) -> Fut,
     Fut: Future<Output = (Emitter<'a>, Result<(), LlmError>)>,
 {
-    let mut backoff = ExponentialBuilder::default()
-        .with_min_delay(config.retry_min_delay)
-        .with_max_delay(config.retry_max_delay)
-        .with_max_times(config.max_retries)
-        .with_jitter()
-        .build();
+    let mut backoff = backoff(config.retry_min_delay, config.retry_max_delay, config.max_retries);
     let mut emitter = Emitter { on_delta, emitted: false, completion: Completion::default() };
     loop {
         emitter.completion = Completion::default();

@@ -608,6 +608,41 @@ pub struct SettingsSet {
     pub value: Option<String>,
 }
 
+/// `settings.set_key`: stores a provider's API key in the OS keychain. `Debug` never prints
+/// the key.
+#[derive(Clone, Serialize, Deserialize, TS)]
+#[ts(optional_fields = nullable)]
+pub struct SettingsSetKey {
+    /// `openai`, `anthropic`, `gemini` or `deepseek`.
+    pub provider: String,
+    pub key: String,
+}
+
+impl std::fmt::Debug for SettingsSetKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SettingsSetKey")
+            .field("provider", &self.provider)
+            .field("key", &"<redacted>")
+            .finish()
+    }
+}
+
+/// `settings.delete_key`.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(optional_fields = nullable)]
+pub struct SettingsDeleteKey {
+    pub provider: String,
+}
+
+/// One provider's entry in `settings.get`'s `api_keys`: whether a key is stored in the OS
+/// keychain, and whether its environment variable is set (it wins over the stored key).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+#[ts(optional_fields = nullable)]
+pub struct ApiKeyStatus {
+    pub key_stored: bool,
+    pub env_set: bool,
+}
+
 /// `models.pull`, `models.pull_cancel`, `models.delete`.
 #[derive(Debug, Clone, Serialize, Deserialize, TS)]
 #[ts(optional_fields = nullable)]

@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -170,6 +171,32 @@ struct Shared {
     script: Arc<Mutex<Script>>,
     /// Cancelled at shutdown: ends open streams and hanging requests.
     stop: stop::Stop,
+    streams: Arc<Streams>,
+}
+
+/// Replies being streamed now, and the most there ever were at once: what a test of a
+/// client's concurrency limit looks at.
+#[derive(Default)]
+struct Streams {
+    now: AtomicUsize,
+    most: AtomicUsize,
+}
+
+/// Counts one streaming reply for as long as it lives.
+struct Streaming(Arc<Streams>);
+
+impl Streaming {
+    fn start(streams: &Arc<Streams>) -> Streaming {
+        let now = streams.now.fetch_add(1, Ordering::SeqCst) + 1;
+        streams.most.fetch_max(now, Ordering::SeqCst);
+        Streaming(streams.clone())
+    }
+}
+
+impl Drop for Streaming {
+    fn drop(&mut self) {
+        self.0.now.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl Shared {
@@ -213,6 +240,7 @@ impl TestLlm {
                 required_key: None,
             })),
             stop: stop::Stop::default(),
+            streams: Arc::default(),
         };
         let app = Router::new()
             .route("/api/chat", post(ollama_chat))
@@ -298,11 +326,23 @@ impl TestLlm {
         self.shared.script().requests.clone()
     }
 
+    /// Chat requests received so far (on any API).
     pub fn chat_requests(&self) -> usize {
         self.shared.script().chat_requests
     }
 
-    /// Stops listening and ends open streams and hanging requests.
+    /// Replies streaming right now.
+    pub fn streams_now(&self) -> usize {
+        self.shared.streams.now.load(Ordering::SeqCst)
+    }
+
+    /// The most replies that were streaming at the same moment since the server started.
+    pub fn streams_most(&self) -> usize {
+        self.shared.streams.most.load(Ordering::SeqCst)
+    }
+
+    /// Stops listening and ends open streams and hanging requests; a reply being streamed
+    /// breaks off mid-body, as when a model server dies.
     pub async fn shutdown(self) {
         self.shared.stop.trigger();
         self.task.abort();
@@ -579,10 +619,13 @@ fn split_in_two(line: &[u8]) -> (Bytes, Bytes) {
     (Bytes::copy_from_slice(&line[..cut]), Bytes::copy_from_slice(&line[cut..]))
 }
 
-fn stream_body<F: Format>(mut format: F, plan: Plan, stop: stop::Stop) -> Body {
+fn stream_body<F: Format>(mut format: F, plan: Plan, shared: &Shared) -> Body {
     // A small channel keeps memory flat for huge replies; the producer waits for the client.
     let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(64);
+    let stop = shared.stop.clone();
+    let streaming = Streaming::start(&shared.streams);
     tokio::spawn(async move {
+        let _streaming = streaming;
         let send = |text: String| {
             let tx = tx.clone();
             let split = plan.split;
@@ -606,7 +649,16 @@ fn stream_body<F: Format>(mut format: F, plan: Plan, stop: stop::Stop) -> Body {
         let mut count = 0u32;
         for piece in &plan.pieces {
             if !plan.delay.is_zero() {
-                tokio::time::sleep(plan.delay).await;
+                tokio::select! {
+                    () = tokio::time::sleep(plan.delay) => {}
+                    () = stop.wait() => {
+                        // Killed mid-reply: the body breaks off, as a dying server's would.
+                        if let Err(e) = tx.send(Err(std::io::Error::other("the testkit stopped"))).await {
+                            tracing::debug!(error = %e, "client already gone");
+                        }
+                        return;
+                    }
+                }
             }
             if !send(format.piece(piece)).await {
                 return;
@@ -681,7 +733,7 @@ async fn ollama_chat(State(shared): State<Shared>, request: Request) -> Response
     if body["stream"] == false {
         return whole_reply(&format, plan);
     }
-    streaming_response(Ollama::CONTENT_TYPE, stream_body(format, plan, shared.stop.clone()))
+    streaming_response(Ollama::CONTENT_TYPE, stream_body(format, plan, &shared))
 }
 
 /// `"stream": false`: one JSON object with the whole reply.
@@ -848,7 +900,7 @@ async fn openai_chat(State(shared): State<Shared>, request: Request) -> Response
     }
     let usage = body["stream_options"]["include_usage"] == true;
     let format = OpenAi { model, usage };
-    streaming_response(OpenAi::CONTENT_TYPE, stream_body(format, plan, shared.stop.clone()))
+    streaming_response(OpenAi::CONTENT_TYPE, stream_body(format, plan, &shared))
 }
 
 /// `/v1/models` is both OpenAI's and Anthropic's list; the answer is a superset of the two
@@ -1057,7 +1109,7 @@ async fn anthropic_messages(State(shared): State<Shared>, request: Request) -> R
         .into_response();
     }
     let format = Anthropic { model, block: None, blocks: 0 };
-    streaming_response(Anthropic::CONTENT_TYPE, stream_body(format, plan, shared.stop.clone()))
+    streaming_response(Anthropic::CONTENT_TYPE, stream_body(format, plan, &shared))
 }
 
 /// Gemini's `streamGenerateContent?alt=sse`: each event a whole `GenerateContentResponse`,
@@ -1222,7 +1274,7 @@ async fn gemini_generate(
         Err(response) => return *response,
     };
     let format = Gemini { model: model.to_owned(), prompt_tokens: 0, thoughts: 0, content: 0 };
-    streaming_response(Gemini::CONTENT_TYPE, stream_body(format, plan, shared.stop.clone()))
+    streaming_response(Gemini::CONTENT_TYPE, stream_body(format, plan, &shared))
 }
 
 /// A one-shot stop signal that any number of tasks can wait on.

@@ -5,6 +5,8 @@ export type Agent = { id: string, role: string, name: string, parent_id?: string
 
 export type AgentsList = { workflow_id?: string | null, };
 
+export type ApiKeyStatus = { key_stored: boolean, env_set: boolean, };
+
 export type Checkpoint = { id: string, label: string, time: string, paths: Array<string>, };
 
 export type CheckpointRestored = { undo: Checkpoint, };
@@ -172,7 +174,15 @@ export type SessionsCreate = { project_id?: string | null, agent?: string | null
 
 export type SessionsList = { project_id?: string | null, };
 
+export type SettingsDeleteKey = { provider: string, };
+
 export type SettingsSet = { key: string, value?: string | null, };
+
+export type SettingsSetKey = { 
+/**
+ * `openai`, `anthropic`, `gemini` or `deepseek`.
+ */
+provider: string, key: string, };
 
 export type StreamGap = { from_seq: number, to_seq: number, };
 

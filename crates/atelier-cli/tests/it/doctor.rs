@@ -17,6 +17,42 @@ async fn doctor_reports_a_healthy_setup() {
     assert!(text.contains("ok    model endpoint"), "{text}");
     assert!(text.contains("test-model"), "lists the models: {text}");
     assert!(text.contains("ok    database: integrity ok"), "{text}");
+    assert!(
+        text.contains("ok    disk: ") && text.contains("free on the disk holding Atelier's data"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn doctor_names_a_missing_model_and_how_to_get_it() {
+    let llm = TestLlm::start().await.expect("testkit");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut cmd = tokio::process::Command::from(atelier(dir.path(), &llm.url()));
+    let out = cmd.arg("doctor").env("ATELIER_MODEL", "qwen2.5-coder:7b").stdout(Stdio::piped()).output();
+    let out = out.await.expect("runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{text}");
+    assert!(text.contains("FAIL  model endpoint: "), "{text}");
+    assert!(text.contains("`qwen2.5-coder:7b`") && text.contains("ollama pull qwen2.5-coder:7b"), "{text}");
+}
+
+#[tokio::test]
+async fn doctor_checks_every_endpoint_of_a_pool() {
+    let llm = TestLlm::start().await.expect("testkit");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut cmd = tokio::process::Command::from(atelier(dir.path(), &llm.url()));
+    cmd.env("ATELIER_ENDPOINTS", format!("127.0.0.1:9, openai+{}/v1", llm.url()));
+    cmd.env("ATELIER_ENDPOINT_CONCURRENCY", "3");
+    let out = cmd.arg("doctor").stdout(Stdio::piped()).output().await.expect("runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "one endpoint is down: {text}");
+    assert!(text.contains("model endpoints (2 pooled, up to 3 requests at once each)"), "{text}");
+    assert!(
+        text.contains("FAIL  model endpoint.1: endpoint 1 of 2: the ollama model server is not reachable"),
+        "{text}"
+    );
+    assert!(text.contains("requests go to the other endpoints"), "{text}");
+    assert!(text.contains("ok    model endpoint.2: endpoint 2 of 2: openai"), "{text}");
 }
 
 #[tokio::test]

@@ -16,6 +16,10 @@ pub fn atelier(data_dir: &Path, llm_url: &str) -> Command {
         .env_remove("ATELIER_MODEL")
         .env_remove("ATELIER_TOKEN")
         .env_remove("ATELIER_OPENAI_BASE_URL")
+        .env_remove("ATELIER_PROVIDER")
+        .env_remove("ATELIER_ENDPOINTS")
+        .env_remove("ATELIER_ENDPOINT_CONCURRENCY")
+        .env("ATELIER_KEYCHAIN_SERVICE", "dev.atelier.cli-tests")
         .env("ATELIER_LOG", "warn");
     cmd
 }

@@ -6,6 +6,8 @@
 
 mod bus;
 mod chat;
+mod keychain;
 mod rpc;
 mod support;
+mod system;
 mod workflow;

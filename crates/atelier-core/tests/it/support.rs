@@ -28,9 +28,7 @@ pub fn llm_config() -> LlmConfig {
 
 pub async fn start_app(dir: &Path, llm_url: &str) -> App {
     let provider = OllamaProvider::new(llm_url.parse().expect("url"), llm_config()).expect("provider");
-    App::start(Config { data_dir: dir.to_path_buf(), provider: Arc::new(provider), default_model: None })
-        .await
-        .expect("app starts")
+    App::start(Config::new(dir.to_path_buf(), Arc::new(provider))).await.expect("app starts")
 }
 
 impl Harness {

@@ -10,6 +10,7 @@ mod faults;
 mod gemini;
 mod ollama;
 mod openai;
+mod pool;
 
 use std::time::Duration;
 

@@ -43,13 +43,7 @@ pub async fn start_with(limits: Limits) -> Server {
         retry_max_delay: Duration::from_millis(20),
     };
     let provider = OllamaProvider::new(llm.url().parse().expect("url"), config).expect("provider");
-    let app = App::start(Config {
-        data_dir: dir.path().to_path_buf(),
-        provider: Arc::new(provider),
-        default_model: None,
-    })
-    .await
-    .expect("app");
+    let app = App::start(Config::new(dir.path().to_path_buf(), Arc::new(provider))).await.expect("app");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let mut server_config = ServerConfig::new(addr, TOKEN.into());

@@ -4,11 +4,10 @@
 // Both are launched the same way (WebKitWebDriver under the same display), five times each;
 // medians are printed. Usage: `xvfb-run -a npm run bench:desktop [-- --profile release]`.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { spawn } from 'node:child_process';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { By, until } from 'selenium-webdriver';
-import { launch, startDriver, treeRss } from './webkit.mjs';
+import { launch, startDriver, startTestkit, treeRss } from './webkit.mjs';
 
 const profile = process.argv.includes('--profile') ? process.argv[process.argv.indexOf('--profile') + 1] : 'debug';
 const runs = Number(process.env.BENCH_RUNS ?? 5);
@@ -48,17 +47,9 @@ async function measure(name, binary, ready, env) {
 }
 
 // The model server is the testkit, so Atelier's start-up includes its usual health probe.
-const testkit = spawn(join(target, profile, 'atelier-testkit'), ['--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+const testkit = await startTestkit(join(target, profile, 'atelier-testkit'));
 try {
-  const llm = await new Promise((resolve, reject) => {
-    let out = '';
-    testkit.stdout.on('data', (d) => {
-      out += d;
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) resolve(m[1]);
-    });
-    testkit.on('exit', (code) => reject(new Error(`the testkit exited ${code}`)));
-  });
+  const llm = testkit.url;
   const hello = await measure('tauri-hello', join(target, profile, 'tauri-hello'), By.xpath("//button[normalize-space(.)='Hello']"), {});
   const data = join(work, 'data');
   const atelier = await measure('atelier-desktop', join(target, profile, 'atelier-desktop'), By.xpath("//button[normalize-space(.)='New project' or @aria-label='New project']"), {
@@ -79,6 +70,6 @@ try {
   console.log(`goals: start ≤ hello-world + 150 ms → +${summary.start_over_hello_ms} ms; memory ≤ 1.3× hello-world → ${summary.memory_ratio}×`);
   writeFileSync(join(work, 'summary.json'), JSON.stringify(summary));
 } finally {
-  testkit.kill('SIGKILL');
+  testkit.child.kill('SIGKILL');
   rmSync(work, { recursive: true, force: true });
 }

@@ -4,13 +4,12 @@
 // runs `echo`; the app listens on no TCP port while its embedded server is off; switched on
 // in Settings, the server answers with the token Settings shows, and stops when switched off. Screenshots go
 // to e2e/artifacts/desktop-*.png. Run under a display: `xvfb-run -a npm run e2e:desktop`.
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { By, Key, until } from 'selenium-webdriver';
-import { freePort, launch, startDriver, treeRss } from './webkit.mjs';
+import { freePort, launch, startDriver, startTestkit, treeRss } from './webkit.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const target = process.env.CARGO_TARGET_DIR ?? join(process.env.HOME, '.cache/atelier-target');
@@ -114,25 +113,13 @@ function listeningPorts(binary) {
   return ports;
 }
 
-function startTestkit() {
-  const child = spawn(TESTKIT, ['--port', '0', '--script', join(work, 'script.json')], { stdio: ['ignore', 'pipe', 'inherit'] });
-  children.push(child);
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) resolve(m[1]);
-    });
-    child.on('exit', (code) => reject(new Error(`the testkit exited ${code}`)));
-  });
-}
-
 let driver;
 let webdriver;
 const timings = {};
 try {
-  const llm = await startTestkit();
+  const testkit = await startTestkit(TESTKIT, ['--script', join(work, 'script.json')]);
+  children.push(testkit.child);
+  const llm = testkit.url;
   webdriver = await startDriver({
     ATELIER_DATA_DIR: data,
     OLLAMA_HOST: llm,

@@ -6,6 +6,20 @@ import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { Builder } from 'selenium-webdriver';
 
+/** Starts the scripted model server; resolves with the process and its URL. */
+export function startTestkit(binary, args = []) {
+  const child = spawn(binary, ['--port', '0', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) resolve({ child, url: m[1] });
+    });
+    child.on('exit', (code) => reject(new Error(`the testkit exited ${code}`)));
+  });
+}
+
 /** A free TCP port on loopback. */
 export function freePort() {
   return new Promise((resolve, reject) => {
@@ -45,7 +59,7 @@ export async function startDriver(env = {}) {
 export function launch(driverUrl, binary, args = []) {
   return new Builder()
     .usingServer(driverUrl)
-    .withCapabilities({ browserName: 'wry', pageLoadStrategy: process.env.PLS ?? 'normal', 'webkitgtk:browserOptions': { binary, args } })
+    .withCapabilities({ browserName: 'wry', 'webkitgtk:browserOptions': { binary, args } })
     .build();
 }
 

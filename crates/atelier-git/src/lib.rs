@@ -375,6 +375,28 @@ fn checkpoint_from(commit: &git2::Commit<'_>) -> Checkpoint {
 /// Snapshots `paths` as they are in the working tree now (a missing file is recorded as
 /// absent; files over 10 MiB are skipped) on a hidden ref. HEAD, the index and the branches
 /// are not touched.
+/// The name for checkpoint `n`, or the next free one when a process killed while writing that ref
+/// left its `.lock` behind (the ref itself was never written). Such a lock older than a minute
+/// is removed: no live write holds a ref lock that long.
+fn next_checkpoint_ref(repo: &git2::Repository, mut n: usize) -> String {
+    loop {
+        let name = format!("{CHECKPOINT_REFS}{n:06}");
+        if repo.find_reference(&name).is_ok() {
+            n += 1;
+            continue;
+        }
+        let lock = repo.path().join(format!("{name}.lock"));
+        let age = std::fs::metadata(&lock).and_then(|m| m.modified()).ok().and_then(|t| t.elapsed().ok());
+        match age {
+            None => return name,
+            Some(age) if age > std::time::Duration::from_secs(60) && std::fs::remove_file(&lock).is_ok() => {
+                return name;
+            }
+            Some(_) => n += 1,
+        }
+    }
+}
+
 pub fn checkpoint_create(repo_path: &Path, label: &str, paths: &[String]) -> Result<Checkpoint, GitError> {
     let wrap = |source| GitError::Repository { path: repo_path.to_path_buf(), source };
     let repo = open(repo_path)?;
@@ -424,8 +446,8 @@ pub fn checkpoint_create(repo_path: &Path, label: &str, paths: &[String]) -> Res
     let signature = git2::Signature::now(FALLBACK_NAME, FALLBACK_EMAIL).map_err(wrap)?;
     let message = format!("{label}\n\npaths:\n{}", covered.join("\n"));
     let id = repo.commit(None, &signature, &signature, &message, &tree, &[]).map_err(wrap)?;
-    let n = checkpoint_list(repo_path)?.len() + 1;
-    repo.reference(&format!("{CHECKPOINT_REFS}{n:06}"), id, false, label).map_err(wrap)?;
+    let name = next_checkpoint_ref(&repo, checkpoint_list(repo_path)?.len() + 1);
+    repo.reference(&name, id, false, label).map_err(wrap)?;
     let commit = repo.find_commit(id).map_err(wrap)?;
     Ok(checkpoint_from(&commit))
 }

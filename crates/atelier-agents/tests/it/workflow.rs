@@ -287,6 +287,9 @@ fn a_crash_mid_workflow_resumes_without_repeating_model_calls() {
         wf.id
     });
     crashing.shutdown_background();
+    // The dropped runtime's worker threads finish the poll they are in, and the store's writer
+    // thread its queue: let both settle before reading what the crash left.
+    std::thread::sleep(Duration::from_millis(300));
     let calls_before = llm.chat_requests();
     let recorded: Vec<String> =
         llm_rt.block_on(store.list_steps(&wf_id)).unwrap().into_iter().map(|(k, _)| k).collect();

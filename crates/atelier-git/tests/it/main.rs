@@ -240,3 +240,20 @@ fn push_and_pull_through_a_remote_and_clear_errors_without_credentials() {
     let err = atelier_git::push(&a, Some("locked"), None).expect_err("unreachable");
     assert!(!err.to_string().is_empty());
 }
+
+#[test]
+fn a_checkpoint_ref_lock_left_by_a_killed_process_does_not_block_the_next_checkpoint() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    atelier_git::ensure_repository(root).expect("init");
+    std::fs::write(root.join("a.txt"), "one").expect("write");
+    let paths = vec!["a.txt".to_owned()];
+    atelier_git::checkpoint_create(root, "first", &paths).expect("first");
+    // Killed while writing the second checkpoint's ref: only its lock is there.
+    std::fs::write(root.join(".git/refs/atelier/checkpoints/000002.lock"), "").expect("lock");
+    let second = atelier_git::checkpoint_create(root, "second", &paths).expect("not blocked by the lock");
+    let third = atelier_git::checkpoint_create(root, "third", &paths).expect("numbering goes on");
+    let listed = atelier_git::checkpoint_list(root).expect("list");
+    assert_eq!(listed.len(), 3, "{listed:?}");
+    assert!(listed.iter().any(|c| c.id == second.id) && listed.iter().any(|c| c.id == third.id));
+}

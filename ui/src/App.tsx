@@ -1,9 +1,11 @@
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { Suspense, lazy, useCallback, useEffect, useRef, useState } from 'react';
 import { Download, FolderInput, FolderOpen, FolderPlus, RefreshCw, Settings as SettingsIcon, ShieldAlert, Trash2 } from 'lucide-react';
 import { client, desktop, errorText, token, useConnection, useLoad, useTopic } from './api';
 import type { Event, ImportProgress, Project, ProjectExported } from './protocol/generated';
-import { Workspace } from './components/Workspace';
-import { Settings } from './components/Settings';
+// The first screen (the project list) loads without the workspace's and settings' code
+// (markdown, highlighting, terminals): less to parse before the app is interactive.
+const Workspace = lazy(() => import('./components/Workspace').then((m) => ({ default: m.Workspace })));
+const Settings = lazy(() => import('./components/Settings').then((m) => ({ default: m.Settings })));
 import { chooseFolder, chooseZip, loadServer, setServer, useServer } from './desktop';
 
 export function ConnectionBanner() {
@@ -289,7 +291,9 @@ export function App() {
         </button>
       </header>
       <ConnectionBanner />
-      {settings ? <Settings /> : project ? <Workspace project={project} /> : <ProjectList onOpen={setProject} />}
+      <Suspense fallback={<p className="muted">Loading…</p>}>
+        {settings ? <Settings /> : project ? <Workspace project={project} /> : <ProjectList onOpen={setProject} />}
+      </Suspense>
     </div>
   );
 }

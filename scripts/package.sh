@@ -12,16 +12,26 @@ source scripts/setup.sh
 export PATH="$HOME/.cargo/bin:$PATH"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/atelier-target}"
 
+# Installers ship a stripped binary (36 MB instead of ~200 MB with the line tables that
+# development builds keep for backtraces).
+export CARGO_PROFILE_RELEASE_STRIP="${CARGO_PROFILE_RELEASE_STRIP:-debuginfo}"
+
 bundles=("$@")
 if [ ${#bundles[@]} -eq 0 ]; then bundles=(deb appimage); fi
-(cd ui && npm ci --no-audit --no-fund)
+# The app embeds ui/dist: build it first (the Tauri config has no beforeBuildCommand).
+(cd ui && npm ci --no-audit --no-fund && npm run build)
 tauri=ui/node_modules/.bin/tauri
 status=0
 for bundle in "${bundles[@]}"; do
   echo "package: building the $bundle bundle" >&2
-  # The UI is built once by the first bundle (beforeBuildCommand); later ones reuse it.
   if ! "$tauri" build --ci --bundles "$bundle"; then
-    echo "package: the $bundle bundle failed (see above)" >&2
+    if [ "$bundle" = appimage ]; then
+      echo "package: the AppImage failed: Tauri downloads AppRun, linuxdeploy and the AppImage runtime" >&2
+      echo "package: from github.com the first time (then keeps them in ~/.cache/tauri); this machine" >&2
+      echo "package: could not reach it. The other bundles are unaffected." >&2
+    else
+      echo "package: the $bundle bundle failed (see above)" >&2
+    fi
     status=1
   fi
 done

@@ -196,6 +196,16 @@ fn data_dir() -> anyhow::Result<PathBuf> {
 }
 
 pub fn run() -> anyhow::Result<()> {
+    // Without a display GTK cannot start and Tauri would panic; say what to do instead.
+    if cfg!(target_os = "linux")
+        && std::env::var_os("DISPLAY").is_none_or(|d| d.is_empty())
+        && std::env::var_os("WAYLAND_DISPLAY").is_none_or(|d| d.is_empty())
+    {
+        anyhow::bail!(
+            "no display (DISPLAY and WAYLAND_DISPLAY are unset), so the window cannot open; on a \
+             machine without one, run `atelier serve` and open the address it prints in a browser"
+        );
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

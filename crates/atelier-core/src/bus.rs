@@ -86,6 +86,18 @@ fn now() -> String {
     atelier_store::now()
 }
 
+/// The first seq of this start: past every stored event and past every ephemeral one an earlier
+/// start handed out (those were never stored, and clients keep the highest seq they saw). A run
+/// hands out far fewer than one seq per microsecond, so the microseconds since 1970 are past
+/// anything an earlier start reached; the stored maximum covers a clock set back.
+fn first_seq(max_stored: u64) -> u64 {
+    let micros = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX));
+    // Below 2^53 so JavaScript clients read it exactly (micros reach that in the year 2255).
+    (max_stored + 1).max(micros.min((1 << 53) - 1))
+}
+
 impl EventBus {
     /// Builds the bus from the store: seq continues after the largest stored one, and the most
     /// recent durable events are replayable again.
@@ -104,7 +116,7 @@ impl EventBus {
             push_bounded(topic, Published::new(event));
         }
         let state = State {
-            next_seq: max_seq + 1,
+            next_seq: first_seq(max_seq),
             topics,
             subscribers: HashMap::new(),
             next_subscriber: 1,

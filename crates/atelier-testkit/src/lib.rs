@@ -714,6 +714,16 @@ async fn hang(stop: &stop::Stop) -> Response {
     StatusCode::SERVICE_UNAVAILABLE.into_response()
 }
 
+/// The next scripted reply for a chat request, whatever its wire format: a plan to stream, or
+/// the response to give instead (a scripted error; a hang answered only when the server stops).
+async fn scripted_plan(shared: &Shared, body: &Value) -> Result<Plan, Box<Response>> {
+    let scenario = next_scenario(shared, body);
+    if matches!(scenario, Scenario::Hang) {
+        return Err(Box::new(hang(&shared.stop).await));
+    }
+    plan(scenario, body)
+}
+
 async fn ollama_chat(State(shared): State<Shared>, request: Request) -> Response {
     let body = read_json(&shared, request).await;
     let model = body["model"].as_str().unwrap_or_default().to_owned();
@@ -721,11 +731,7 @@ async fn ollama_chat(State(shared): State<Shared>, request: Request) -> Response
         let error = json!({ "error": format!("model \"{model}\" not found, try pulling it first") });
         return (StatusCode::NOT_FOUND, axum::Json(error)).into_response();
     }
-    let scenario = next_scenario(&shared, &body);
-    if matches!(scenario, Scenario::Hang) {
-        return hang(&shared.stop).await;
-    }
-    let plan = match plan(scenario, &body) {
+    let plan = match scripted_plan(&shared, &body).await {
         Ok(plan) => plan,
         Err(response) => return *response,
     };
@@ -873,11 +879,7 @@ async fn openai_chat(State(shared): State<Shared>, request: Request) -> Response
         let error = json!({ "error": { "message": format!("The model `{model}` does not exist"), "type": "invalid_request_error", "code": "model_not_found" } });
         return (StatusCode::NOT_FOUND, axum::Json(error)).into_response();
     }
-    let scenario = next_scenario(&shared, &body);
-    if matches!(scenario, Scenario::Hang) {
-        return hang(&shared.stop).await;
-    }
-    let plan = match plan(scenario, &body) {
+    let plan = match scripted_plan(&shared, &body).await {
         Ok(plan) => plan,
         Err(response) => return *response,
     };
@@ -1071,11 +1073,7 @@ async fn anthropic_messages(State(shared): State<Shared>, request: Request) -> R
         let error = json!({ "type": "error", "error": { "type": "not_found_error", "message": format!("model: {model}") } });
         return (StatusCode::NOT_FOUND, axum::Json(error)).into_response();
     }
-    let scenario = next_scenario(&shared, &body);
-    if matches!(scenario, Scenario::Hang) {
-        return hang(&shared.stop).await;
-    }
-    let plan = match plan(scenario, &body) {
+    let plan = match scripted_plan(&shared, &body).await {
         Ok(plan) => plan,
         Err(response) => return *response,
     };
@@ -1265,11 +1263,7 @@ async fn gemini_generate(
             "NOT_FOUND",
         );
     }
-    let scenario = next_scenario(&shared, &body);
-    if matches!(scenario, Scenario::Hang) {
-        return hang(&shared.stop).await;
-    }
-    let plan = match plan(scenario, &body) {
+    let plan = match scripted_plan(&shared, &body).await {
         Ok(plan) => plan,
         Err(response) => return *response,
     };

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use atelier_llm::{AnthropicProvider, LlmError, Provider};
 use atelier_testkit::{Reply, Scenario, TestLlm, TestModel};
 
-use crate::{chat, chat_cancelled_after, config, request, requests_to};
+use crate::{chat, config, request, requests_to};
 
 const KEY: &str = "sk-ant-test-key";
 const MODEL: &str = "claude-test";
@@ -122,24 +122,13 @@ async fn a_break_mid_stream_keeps_the_partial_text_and_is_not_retried() {
 #[tokio::test]
 async fn split_events_and_a_stalled_stream() {
     let (llm, provider) = setup(KEY).await;
-    llm.push(Scenario::Reply(Reply::text("naïve café ✓").thinking("hmm").split_lines()));
-    let out = chat(&provider, &request(MODEL, "q")).await;
-    out.result.expect("reply");
-    assert_eq!((out.content.as_str(), out.reasoning.as_str()), ("naïve café ✓", "hmm"));
-
-    llm.push(Scenario::StallAfter { before: "and then".into() });
-    let out = chat(&provider, &request(MODEL, "q")).await;
-    assert_eq!(out.content, "and then");
-    assert!(matches!(out.result, Err(LlmError::Timeout { .. })), "{:?}", out.result);
+    crate::split_events_and_a_stalled_stream(&llm, &provider, MODEL).await;
 }
 
 #[tokio::test]
 async fn cancelling_stops_the_stream() {
     let (llm, provider) = setup(KEY).await;
-    llm.push(Scenario::Reply(Reply::repeat("tok ", 10_000).delay(Duration::from_millis(5))));
-    let out = chat_cancelled_after(&provider, &request(MODEL, "q"), 3).await;
-    assert!(matches!(out.result, Err(LlmError::Cancelled)), "{:?}", out.result);
-    assert!(out.deltas >= 3 && out.deltas < 10_000, "stopped part way: {}", out.deltas);
+    crate::cancelling_stops_the_stream(&llm, &provider, MODEL).await;
 }
 
 #[tokio::test]

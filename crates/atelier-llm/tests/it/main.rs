@@ -99,3 +99,28 @@ pub async fn chat_cancelled_after(provider: &dyn Provider, req: &ChatRequest, af
 pub fn requests_to(llm: &TestLlm, path: &str) -> usize {
     llm.requests().iter().filter(|r| r.path == path).count()
 }
+
+/// What every streaming provider does, whatever its wire format: a reply whose events arrive
+/// split across reads (multi-byte characters included) comes out whole, with its reasoning
+/// apart; a stream that stalls after some text ends in a timeout, keeping that text.
+pub async fn split_events_and_a_stalled_stream(llm: &TestLlm, provider: &dyn Provider, model: &str) {
+    use atelier_testkit::{Reply, Scenario};
+    llm.push(Scenario::Reply(Reply::text("naïve café ✓").thinking("hmm").split_lines()));
+    let out = chat(provider, &request(model, "q")).await;
+    out.result.expect("reply");
+    assert_eq!((out.content.as_str(), out.reasoning.as_str()), ("naïve café ✓", "hmm"));
+
+    llm.push(Scenario::StallAfter { before: "and then".into() });
+    let out = chat(provider, &request(model, "q")).await;
+    assert_eq!(out.content, "and then");
+    assert!(matches!(out.result, Err(atelier_llm::LlmError::Timeout { .. })), "{:?}", out.result);
+}
+
+/// Cancelling a long reply stops it part way.
+pub async fn cancelling_stops_the_stream(llm: &TestLlm, provider: &dyn Provider, model: &str) {
+    use atelier_testkit::{Reply, Scenario};
+    llm.push(Scenario::Reply(Reply::repeat("tok ", 10_000).delay(std::time::Duration::from_millis(5))));
+    let out = chat_cancelled_after(provider, &request(model, "q"), 3).await;
+    assert!(matches!(out.result, Err(atelier_llm::LlmError::Cancelled)), "{:?}", out.result);
+    assert!(out.deltas >= 3 && out.deltas < 10_000, "stopped part way: {}", out.deltas);
+}

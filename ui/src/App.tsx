@@ -274,6 +274,9 @@ export function App() {
     if (again) setProjectState((current) => current ?? again);
     else window.sessionStorage.removeItem(OPEN_PROJECT);
   }, [remembered.data]);
+  useEffect(() => {
+    performance.mark('atelier:interactive');
+  }, []);
   const onDeleted = useCallback(() => setProject(null), [setProject]);
   useTopic(project ? `project/${project.id}` : null, useCallback((e) => e.type === 'project.deleted' && onDeleted(), [onDeleted]));
   return (

@@ -2,6 +2,7 @@
 //! runs the optional embedded server. Everything here delegates to `atelier-core` and
 //! `atelier-server`.
 
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
@@ -51,7 +52,43 @@ pub struct ServerStatus {
     pub port: u16,
     /// Bound to every interface (reachable from other machines) rather than loopback.
     pub public: bool,
+    /// While public: the addresses other machines use (`http://IP:PORT`, this machine's
+    /// network interfaces); empty when none was found or the server is on loopback.
+    pub reachable_at: Vec<String>,
     pub error: Option<String>,
+}
+
+/// Where other machines reach a server listening on `bound` (an unspecified address: every
+/// interface): this machine's addresses `ips` with the port, IPv4 first. Loopback, link-local
+/// and multicast addresses are left out, and IPv6 ones when only IPv4 is bound.
+fn reachable_at(bound: SocketAddr, ips: impl IntoIterator<Item = IpAddr>) -> Vec<String> {
+    let usable = |ip: &IpAddr| match ip {
+        IpAddr::V4(v4) => {
+            !(v4.is_loopback() || v4.is_unspecified() || v4.is_link_local() || v4.is_multicast())
+        }
+        IpAddr::V6(v6) => {
+            bound.is_ipv6()
+                && !(v6.is_loopback()
+                    || v6.is_unspecified()
+                    || v6.is_unicast_link_local()
+                    || v6.is_multicast())
+        }
+    };
+    let mut ips: Vec<IpAddr> = ips.into_iter().filter(usable).collect();
+    ips.sort_by_key(|ip| (ip.is_ipv6(), *ip));
+    ips.dedup();
+    ips.into_iter().map(|ip| format!("http://{}", SocketAddr::new(ip, bound.port()))).collect()
+}
+
+/// This machine's interface addresses (none if the system will not say).
+fn interface_ips() -> Vec<IpAddr> {
+    match if_addrs::get_if_addrs() {
+        Ok(interfaces) => interfaces.iter().map(if_addrs::Interface::ip).collect(),
+        Err(e) => {
+            tracing::warn!(error = %e, "listing the network interfaces failed");
+            Vec::new()
+        }
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -114,6 +151,10 @@ impl Desktop {
             token,
             port: addr.map_or(saved_port, |a| a.port()),
             public: addr.map_or(saved_public, |a| a.ip().is_unspecified()),
+            reachable_at: addr
+                .filter(|a| a.ip().is_unspecified())
+                .map(|a| reachable_at(a, interface_ips()))
+                .unwrap_or_default(),
             error: lock(&self.server_error).clone(),
         }
     }
@@ -143,7 +184,7 @@ impl Desktop {
         if !enabled {
             return Ok(());
         }
-        let ip: std::net::IpAddr = if public {
+        let ip: IpAddr = if public {
             std::net::Ipv4Addr::UNSPECIFIED.into()
         } else {
             std::net::Ipv4Addr::LOCALHOST.into()
@@ -282,6 +323,40 @@ struct LogGuard(Mutex<Option<atelier_cli::logging::Guard>>);
 
 #[cfg(test)]
 mod tests {
+    use std::net::{IpAddr, SocketAddr};
+
+    use super::reachable_at;
+
+    #[test]
+    fn other_machines_are_told_this_machines_addresses_not_the_bind_address() {
+        let ips: Vec<IpAddr> = [
+            "127.0.0.1",
+            "fe80::1",
+            "2001:db8::5",
+            "192.168.1.20",
+            "169.254.3.4",
+            "10.0.0.7",
+            "::1",
+            "10.0.0.7",
+        ]
+        .iter()
+        .map(|s| s.parse().unwrap())
+        .collect();
+        let v4: SocketAddr = "0.0.0.0:7777".parse().unwrap();
+        assert_eq!(
+            reachable_at(v4, ips.clone()),
+            ["http://10.0.0.7:7777", "http://192.168.1.20:7777"],
+            "bound to IPv4 only: loopback, link-local, duplicates and IPv6 left out"
+        );
+        let v6: SocketAddr = "[::]:8080".parse().unwrap();
+        assert_eq!(
+            reachable_at(v6, ips),
+            ["http://10.0.0.7:8080", "http://192.168.1.20:8080", "http://[2001:db8::5]:8080"],
+            "IPv6 addresses in brackets, after IPv4"
+        );
+        assert!(reachable_at(v4, ["127.0.0.1".parse().unwrap()]).is_empty());
+    }
+
     #[test]
     fn the_app_and_the_command_share_one_data_folder() {
         let config: serde_json::Value =

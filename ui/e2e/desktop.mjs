@@ -2,14 +2,16 @@
 // IPC) under Xvfb, driven through Debian's WebKitWebDriver, with the scripted model server.
 // The window opens with the Atelier UI; a project is created; a chat reply streams; a terminal
 // runs `echo`; the app listens on no TCP port while its embedded server is off; switched on
-// in Settings, the server answers with the token Settings shows, and stops when switched off. Screenshots go
-// to e2e/artifacts/desktop-*.png. Run under a display: `xvfb-run -a npm run e2e:desktop`.
+// in Settings, the server answers with the token Settings shows; making it reachable from other
+// machines waits for the native question's answer (xdotool answers it) and then names an address
+// of this machine that answers; it stops when switched off. Screenshots go to
+// e2e/artifacts/desktop-*.png. Run under a display: `xvfb-run -a npm run e2e:desktop`.
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { By, Key, until } from 'selenium-webdriver';
-import { freePort, launch, startDriver, startTestkit, treeRss } from './webkit.mjs';
+import { answerDialog, dialogOpen, freePort, launch, startDriver, startTestkit, treeRss } from './webkit.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const target = process.env.CARGO_TARGET_DIR ?? join(process.env.HOME, '.cache/atelier-target');
@@ -180,6 +182,47 @@ try {
   const projects = await fetch(`http://127.0.0.1:${port}/download/none?token=${encodeURIComponent(token)}`);
   if (projects.status !== 404) throw new Error(`the embedded server answered ${projects.status} for an unknown project`);
   await shot(driver, 'server-on');
+
+  // Reachable from other machines: asked first in a native dialog whose answer is waited for
+  // (Cancel changes nothing); then Settings and the bar name an address of this machine (not
+  // 0.0.0.0) that really answers; "Stop sharing" goes back to loopback.
+  const PUBLIC_TITLE = 'Reachable from other machines';
+  const sharing = By.xpath("//div[@role='alert' and contains(., 'reachable from other machines')]");
+  const reachableBox = () => driver.findElement(By.css('input[aria-label="Reachable from other machines"]'));
+  await (await reachableBox()).click();
+  await driver.wait(async () => dialogOpen(PUBLIC_TITLE), 10000, 'no question was asked before binding every interface');
+  await driver.sleep(1000);
+  if ((await driver.findElements(sharing)).length || (await (await reachableBox()).isSelected())) {
+    throw new Error('the server went public while the question was still open');
+  }
+  await answerDialog(PUBLIC_TITLE, ['Escape']);
+  await driver.wait(async () => !dialogOpen(PUBLIC_TITLE), 10000, 'the question stayed open after Escape');
+  await driver.sleep(1000);
+  if ((await driver.findElements(sharing)).length || (await (await reachableBox()).isSelected())) {
+    throw new Error('the server went public although the question was declined');
+  }
+  await (await reachableBox()).click();
+  await answerDialog(PUBLIC_TITLE, ['Tab', 'Return']);
+  const bar = await driver.wait(until.elementLocated(sharing), 10000, 'no sharing bar after OK');
+  const barText = await bar.getText();
+  const lan = /http:\/\/(\d+\.\d+\.\d+\.\d+):(\d+)/.exec(barText);
+  if (lan) {
+    if (lan[1] === '0.0.0.0' || lan[1].startsWith('127.') || Number(lan[2]) !== port) throw new Error(`the bar names ${lan[0]}`);
+    const listed = await driver.findElement(By.css('[aria-label="Addresses for other machines"]')).getText();
+    if (!listed.includes(lan[0])) throw new Error(`Settings lists ${listed}, the bar ${lan[0]}`);
+    const status = await fetch(`${lan[0]}/health`).then((r) => r.status, (e) => String(e));
+    if (status !== 200) throw new Error(`${lan[0]}/health answered ${status}`);
+  } else if (!/on port \d+ of every network interface/.test(barText)) {
+    throw new Error(`the sharing bar names no usable address: ${barText}`);
+  }
+  await shot(driver, 'server-public');
+  await bar.findElement(named('button', 'Stop sharing')).click();
+  await driver.wait(async () => (await driver.findElements(sharing)).length === 0, 10000, 'the bar stayed after Stop sharing');
+  if (lan) {
+    await driver.wait(async () => (await fetch(`${lan[0]}/health`).then(() => 1, () => 0)) === 0, 10000, `${lan[0]} still answers after Stop sharing`);
+  }
+  await driver.wait(async () => (await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.status, () => 0)) === 200, 10000, 'loopback stopped answering after Stop sharing');
+
   await driver.findElement(By.css('input[aria-label="Embedded server"]')).click();
   await driver.wait(async () => (await fetch(`http://127.0.0.1:${port}/health`).then(() => 1, () => 0)) === 0, 10000, 'the server kept listening after it was switched off');
   if (listeningPorts(DESKTOP).length) throw new Error('a port stayed open after the server was switched off');

@@ -1,7 +1,7 @@
 // Driving a Tauri app under WebKitWebDriver (Debian's webkit2gtk-driver): start the driver with
 // the app's environment, open a session that launches the app, and measure the app's process
 // tree. Shared by the desktop end-to-end test and the desktop benchmark.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { Builder } from 'selenium-webdriver';
@@ -107,4 +107,38 @@ export function treeRss(binary) {
   }
   const tree = all.filter((p) => seen.has(p.pid));
   return { bytes: tree.reduce((sum, p) => sum + p.rss, 0), processes: tree.map((p) => p.comm) };
+}
+
+/**
+ * Answers the native dialog titled `title` (GTK, outside the webview, so out of WebDriver's
+ * reach) by focusing it and typing `keys` with xdotool, e.g. ['Escape'] to cancel or
+ * ['Tab', 'Return'] for OK. Fails when no such window appears within `timeout` ms.
+ */
+export async function answerDialog(title, keys, timeout = 10000) {
+  const xdotool = (...args) => execFileSync('xdotool', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    let id = '';
+    try {
+      id = xdotool('search', '--name', `^${title}$`).split('\n')[0];
+    } catch {
+      // Exit status 1: no such window yet.
+    }
+    if (id) {
+      xdotool('windowfocus', '--sync', id);
+      xdotool('key', '--clearmodifiers', ...keys);
+      return;
+    }
+    if (Date.now() > deadline) throw new Error(`no dialog titled “${title}” appeared`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Whether a native window titled `title` is open. */
+export function dialogOpen(title) {
+  try {
+    return execFileSync('xdotool', ['search', '--name', `^${title}$`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() !== '';
+  } catch {
+    return false;
+  }
 }

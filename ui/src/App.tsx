@@ -238,11 +238,21 @@ export function SharingBar() {
     void loadServer();
   }, []);
   if (!status?.running || !status.public) return null;
+  const [first, ...others] = status.reachable_at;
   return (
     <div className="banner warning" role="alert">
       <ShieldAlert size={16} aria-hidden />
       <span>
-        Atelier is reachable from other machines at <code>{status.address}</code>: anyone on the network with the access token can use it, terminals included.
+        Atelier is reachable from other machines{' '}
+        {first ? (
+          <>
+            at <code>{first}</code>
+            {others.length ? ` (and ${others.length} more address${others.length > 1 ? 'es' : ''})` : ''}
+          </>
+        ) : (
+          <>on port {status.port} of every network interface</>
+        )}
+        : anyone on the network with the access token can use it, terminals included.
       </span>
       <button disabled={busy} onClick={() => void setServer({ enabled: true, port: status.port, public: false })}>
         Stop sharing

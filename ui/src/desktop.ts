@@ -4,10 +4,10 @@
  * to browsers. Call these only when `desktop` (see `api.ts`) is true.
  */
 import { invoke } from '@tauri-apps/api/core';
-import { open, save } from '@tauri-apps/plugin-dialog';
+import { confirm, open, save } from '@tauri-apps/plugin-dialog';
 import { openUrl } from '@tauri-apps/plugin-opener';
 import { create } from 'zustand';
-import { errorText } from './api';
+import { desktop, errorText } from './api';
 
 export interface ServerStatus {
   running: boolean;
@@ -19,6 +19,8 @@ export interface ServerStatus {
   port: number;
   /** Bound to every interface (reachable from other machines) rather than loopback. */
   public: boolean;
+  /** While public: the addresses other machines use (`http://IP:PORT`); may be empty. */
+  reachable_at: string[];
   error: string | null;
 }
 
@@ -58,6 +60,17 @@ export async function setServer(choice: ServerChoice): Promise<void> {
   } finally {
     useServer.setState({ busy: false });
   }
+}
+
+/**
+ * Asks a yes/no question and resolves with the answer. In the desktop app this is the native
+ * dialog: there the dialog plugin replaces `window.confirm` with an asynchronous version whose
+ * result (a Promise, always truthy) a plain `if (!window.confirm(…))` never waits for, so the
+ * action would go ahead whatever the answer. Browsers get their own `window.confirm`.
+ */
+export async function ask(message: string, title = 'Atelier'): Promise<boolean> {
+  if (!desktop) return window.confirm(message);
+  return confirm(message, { title, kind: 'warning' });
 }
 
 /** The native folder picker; `null` when cancelled. */

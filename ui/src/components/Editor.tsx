@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from 'react';
 import { Save, X } from 'lucide-react';
 import type * as Monaco from 'monaco-editor';
 import { client, errorText } from '../api';
+import { ask } from '../desktop';
 import { onTabKeys } from '../tabs';
 import { useLiveFiles } from '../live';
 import { currentTheme, monacoTheme, useTheme } from '../theme';
@@ -168,8 +169,8 @@ export function Editor({ projectId, open, active, onActivate, onClose, changed }
             </button>
             <button
               aria-label={`Close ${p}`}
-              onClick={() => {
-                if (dirty[p] && !window.confirm(`Close ${p} without saving your changes?`)) return;
+              onClick={async () => {
+                if (dirty[p] && !(await ask(`Close ${p} without saving your changes?`))) return;
                 setDirty((d) => ({ ...d, [p]: false }));
                 models.current.get(p)?.dispose();
                 models.current.delete(p);

@@ -1,8 +1,9 @@
 import { useCallback, useEffect, useState } from 'react';
 import { client, desktop, errorText, token, useLoad, useTopic } from '../api';
 import type { Event, Health, Model, ModelPullProgress } from '../protocol/generated';
-import { loadServer, serverEnabled, setServer, useServer } from '../desktop';
+import { ask, loadServer, serverEnabled, setServer, useServer } from '../desktop';
 
+export const PUBLIC_TITLE = 'Reachable from other machines';
 export const PUBLIC_WARNING =
   'Make Atelier reachable from other machines? Anyone on your network who has the access token can then use Atelier, including its terminals (a shell on this computer).';
 
@@ -24,17 +25,23 @@ function EmbeddedServer() {
     setDraft(null);
     if (Number.isInteger(n) && n >= 1 && n <= 65535 && n !== status.port) apply({ port: n });
   };
-  const setPublic = (on: boolean) => {
+  const setPublic = async (on: boolean) => {
     // Binding every interface exposes the terminals to the network: asked every time.
-    if (on && !window.confirm(PUBLIC_WARNING)) return;
+    if (on && !(await ask(PUBLIC_WARNING, PUBLIC_TITLE))) return;
     apply({ public: on });
+  };
+  const setEnabled = async (on: boolean) => {
+    // Starting the server with "reachable" saved from an earlier time asks again; declined, it
+    // starts on loopback only.
+    if (on && status.public) apply({ enabled: true, public: await ask(PUBLIC_WARNING, PUBLIC_TITLE) });
+    else apply({ enabled: on });
   };
   return (
     <section className="server-settings" aria-labelledby="server-heading">
       <h2 id="server-heading">Embedded server</h2>
       <div className="row">
         <label>
-          <input type="checkbox" aria-label="Embedded server" aria-describedby="server-serve" checked={enabled} disabled={busy} onChange={(e) => apply({ enabled: e.target.checked })} />
+          <input type="checkbox" aria-label="Embedded server" aria-describedby="server-serve" checked={enabled} disabled={busy} onChange={(e) => void setEnabled(e.target.checked)} />
           <span id="server-serve">Serve the UI to browsers</span>
         </label>
         <label>
@@ -52,7 +59,7 @@ function EmbeddedServer() {
           />
         </label>
         <label>
-          <input type="checkbox" aria-label="Reachable from other machines" checked={status.public} disabled={busy} onChange={(e) => setPublic(e.target.checked)} />
+          <input type="checkbox" aria-label="Reachable from other machines" checked={status.public} disabled={busy} onChange={(e) => void setPublic(e.target.checked)} />
           Reachable from other machines
         </label>
       </div>
@@ -61,6 +68,19 @@ function EmbeddedServer() {
           <p>
             Address <code>{status.address}</code>
           </p>
+          {status.public ? (
+            <p aria-label="Addresses for other machines">
+              From other machines:{' '}
+              {status.reachable_at.length
+                ? status.reachable_at.map((a, i) => (
+                    <span key={a}>
+                      {i ? ', ' : ''}
+                      <code>{a}</code>
+                    </span>
+                  ))
+                : `this computer's name or network address, port ${status.port}`}
+            </p>
+          ) : null}
           <p>
             Access token <code aria-label="Access token">{status.token}</code>{' '}
             <button disabled={!status.link} onClick={() => status.link && void navigator.clipboard?.writeText(status.link)}>
@@ -179,7 +199,10 @@ export function Settings() {
               <td>
                 <button
                   aria-label={`Delete ${m.name}`}
-                  onClick={() => window.confirm(`Delete ${m.name}?`) && client.call('models.delete', { name: m.name }).catch((e: unknown) => setNote(errorText(e)))}
+                  onClick={async () => {
+                    if (!(await ask(`Delete ${m.name}?`))) return;
+                    client.call('models.delete', { name: m.name }).catch((e: unknown) => setNote(errorText(e)));
+                  }}
                 >
                   Delete
                 </button>

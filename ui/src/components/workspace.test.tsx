@@ -574,22 +574,30 @@ describe('Settings', () => {
     act(() => engine.emit('models', 'model.pull_progress', { name: 'llama3.2', status: 'cancelled' }));
     await waitFor(() => expect(screen.queryByRole('progressbar', { name: 'Download of llama3.2' })).toBeNull());
 
-    const confirm = vi.spyOn(window, 'confirm').mockReturnValue(true);
+    // The question is the native dialog's, and its answer is waited for.
+    let answer = 'Cancel';
+    engine.command('plugin:dialog|message', () => answer);
+    fireEvent.click(screen.getByRole('button', { name: 'Delete qwen2.5-coder:7b' }));
+    await waitFor(() => expect(engine.invokesOf('plugin:dialog|message')).toHaveLength(1));
+    expect(engine.invokesOf('plugin:dialog|message')[0]).toMatchObject({ message: 'Delete qwen2.5-coder:7b?', buttons: 'OkCancel' });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(engine.callsOf('models.delete')).toEqual([]);
+    answer = 'Ok';
     fireEvent.click(screen.getByRole('button', { name: 'Delete qwen2.5-coder:7b' }));
     await waitFor(() => expect(engine.callsOf('models.delete')).toEqual([{ name: 'qwen2.5-coder:7b' }]));
-    confirm.mockRestore();
   });
 });
 
 describe('the embedded server (desktop)', () => {
-  const stopped: ServerStatus = { running: false, address: null, link: null, token: 'tok_123', port: 7777, public: false, error: null };
+  const stopped: ServerStatus = { running: false, address: null, link: null, token: 'tok_123', port: 7777, public: false, reachable_at: [], error: null };
   /** A fake `server_set`: the server runs as asked, on every interface when public. */
   const serve = () =>
     engine.command('server_set', (a) => {
       const port = a.port as number;
       const running = a.enabled as boolean;
       const host = a.public ? '0.0.0.0' : '127.0.0.1';
-      return { ...stopped, running, port, public: a.public, address: running ? `http://${host}:${port}` : null, link: running ? `http://127.0.0.1:${port}/#token=tok_123` : null };
+      const reachable_at = running && a.public ? [`http://192.168.1.20:${port}`] : [];
+      return { ...stopped, running, port, public: a.public, reachable_at, address: running ? `http://${host}:${port}` : null, link: running ? `http://127.0.0.1:${port}/#token=tok_123` : null };
     });
   const settingsEngine = (status: ServerStatus) => {
     engine
@@ -634,25 +642,48 @@ describe('the embedded server (desktop)', () => {
 
   it('asks before making the server reachable from other machines, and does nothing when declined', async () => {
     settingsEngine({ ...stopped, running: true, address: 'http://127.0.0.1:7777', link: 'http://127.0.0.1:7777/#token=tok_123' });
-    const confirm = vi.spyOn(window, 'confirm').mockReturnValue(false);
+    const answers = ['Cancel', 'Ok'];
+    engine.command('plugin:dialog|message', () => answers.shift());
+    const asked = () => engine.invokesOf('plugin:dialog|message').map((a) => a.message);
     render(<Settings />);
     const reachable = (await screen.findByRole('checkbox', { name: 'Reachable from other machines' })) as HTMLInputElement;
     fireEvent.click(reachable);
-    expect(confirm).toHaveBeenCalledWith(PUBLIC_WARNING);
+    await waitFor(() => expect(asked()).toEqual([PUBLIC_WARNING]));
     expect(PUBLIC_WARNING).toMatch(/network/);
     expect(PUBLIC_WARNING).toMatch(/terminals/);
+    // The answer (Cancel) is waited for: nothing changes.
+    await new Promise((r) => setTimeout(r, 50));
     expect(engine.invokesOf('server_set')).toEqual([]);
     expect(reachable.checked).toBe(false);
 
-    confirm.mockReturnValue(true);
     fireEvent.click(reachable);
     await waitFor(() => expect(engine.invokesOf('server_set')).toEqual([{ enabled: true, port: 7777, public: true }]));
     await waitFor(() => expect(reachable.checked).toBe(true));
+    // Other machines are told this machine's address, not the bind address 0.0.0.0.
+    expect(screen.getByLabelText('Addresses for other machines').textContent).toBe('From other machines: http://192.168.1.20:7777');
     // Turning it off again needs no confirmation.
-    confirm.mockClear();
     fireEvent.click(reachable);
     await waitFor(() => expect(engine.invokesOf('server_set')[1]).toEqual({ enabled: true, port: 7777, public: false }));
-    expect(confirm).not.toHaveBeenCalled();
+    expect(asked()).toHaveLength(2);
+  });
+
+  it('asks again when the server is switched on with "reachable" saved; declined, it starts on loopback', async () => {
+    settingsEngine({ ...stopped, public: true });
+    engine.command('plugin:dialog|message', () => 'Cancel');
+    const asked = () => engine.invokesOf('plugin:dialog|message').map((a) => a.message);
+    render(<Settings />);
+    const toggle = (await screen.findByRole('checkbox', { name: 'Embedded server' })) as HTMLInputElement;
+    fireEvent.click(toggle);
+    await waitFor(() => expect(asked()).toEqual([PUBLIC_WARNING]));
+    await waitFor(() => expect(engine.invokesOf('server_set')).toEqual([{ enabled: true, port: 7777, public: false }]));
+    await waitFor(() => expect(toggle.checked).toBe(true));
+    expect(screen.queryByLabelText('Addresses for other machines')).toBeNull();
+    // Off and on again: loopback is what is saved now, so nothing to ask.
+    fireEvent.click(toggle);
+    await waitFor(() => expect(engine.invokesOf('server_set')[1]).toEqual({ enabled: false, port: 7777, public: false }));
+    fireEvent.click(toggle);
+    await waitFor(() => expect(engine.invokesOf('server_set')[2]).toEqual({ enabled: true, port: 7777, public: false }));
+    expect(asked()).toHaveLength(1);
   });
 
   it('shows why the server could not start', async () => {
@@ -666,14 +697,27 @@ describe('the embedded server (desktop)', () => {
   });
 
   it('warns at the top while reachable from other machines, until Stop sharing', async () => {
-    engine.command('server_status', () => ({ ...stopped, running: true, public: true, address: 'http://0.0.0.0:7777', link: 'http://127.0.0.1:7777/#token=tok_123' }));
+    engine.command('server_status', () => ({
+      ...stopped,
+      running: true,
+      public: true,
+      address: 'http://0.0.0.0:7777',
+      reachable_at: ['http://10.0.0.7:7777', 'http://192.168.1.20:7777'],
+      link: 'http://127.0.0.1:7777/#token=tok_123',
+    }));
     serve();
     render(<SharingBar />);
     const bar = await screen.findByRole('alert');
-    expect(bar.textContent).toMatch(/^Atelier is reachable from other machines at http:\/\/0\.0\.0\.0:7777/);
+    expect(bar.textContent).toMatch(/^Atelier is reachable from other machines at http:\/\/10\.0\.0\.7:7777 \(and 1 more address\): anyone/);
     fireEvent.click(within(bar).getByRole('button', { name: 'Stop sharing' }));
     await waitFor(() => expect(engine.invokesOf('server_set')).toEqual([{ enabled: true, port: 7777, public: false }]));
     await waitFor(() => expect(screen.queryByRole('alert')).toBeNull());
+  });
+
+  it('still warns when this machine’s addresses cannot be listed', async () => {
+    engine.command('server_status', () => ({ ...stopped, running: true, public: true, address: 'http://0.0.0.0:7777' }));
+    render(<SharingBar />);
+    expect((await screen.findByRole('alert')).textContent).toMatch(/^Atelier is reachable from other machines on port 7777 of every network interface: anyone/);
   });
 
   it('shows no warning while the server is loopback-only or off', async () => {

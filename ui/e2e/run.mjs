@@ -191,6 +191,27 @@ async function main() {
   await shot(page, 'workflow-diff');
   await page.getByRole('button', { name: 'Close diff' }).click();
 
+  // Closing a file with unsaved changes asks first; "Cancel" keeps the tab and its changes.
+  await page.locator('.monaco .view-lines').click();
+  await page.keyboard.press('End');
+  await page.keyboard.type('!');
+  const tab = page.getByRole('tab', { name: 'greet.txt •' });
+  await tab.waitFor({ timeout: 5000 });
+  const questions = [];
+  const answer = (accept) => (dialog) => {
+    questions.push(dialog.message());
+    void (accept ? dialog.accept() : dialog.dismiss());
+  };
+  page.once('dialog', answer(false));
+  await page.getByRole('button', { name: 'Close src/greet.txt' }).click();
+  await page.waitForTimeout(300);
+  if (questions[0] !== 'Close src/greet.txt without saving your changes?') throw new Error(`asked: ${questions}`);
+  if (!(await tab.isVisible())) throw new Error('the tab closed although the question was declined');
+  page.once('dialog', answer(true));
+  await page.getByRole('button', { name: 'Close src/greet.txt' }).click();
+  await tab.waitFor({ state: 'detached', timeout: 5000 });
+  if (questions.length !== 2) throw new Error(`asked ${questions.length} times`);
+
   await page.getByRole('button', { name: 'New terminal' }).click();
   await page.locator('.xterm-host').first().waitFor();
   await page.waitForTimeout(500);

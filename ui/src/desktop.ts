@@ -1,7 +1,8 @@
 /**
  * What only the desktop app (Tauri) offers: native folder and save dialogs, links opened in the
  * system browser, and the embedded server (`server_status` / `server_set`) that serves this UI
- * to browsers. Call these only when `desktop` (see `api.ts`) is true.
+ * to browsers. Call these only when `desktop` (see `api.ts`) is true — except `ask`, which
+ * asks a question the right way in both.
  */
 import { invoke } from '@tauri-apps/api/core';
 import { confirm, open, save } from '@tauri-apps/plugin-dialog';

@@ -2,7 +2,7 @@
 //! parallel, an optional check runs, and the result is committed — durably and under control.
 //!
 //! Durability: every step has an idempotency key (`plan`, `manager:<module>`, `coder:<path>`,
-//! `written:<path>`, `commit`). A model call's result is recorded under its key before its
+//! `written:<path>`, `fix:<round>:<path>`, `rewritten:<round>:<path>`, `commit`). A model call's result is recorded under its key before its
 //! effect (writing a file, committing) is applied. A resumed workflow reuses every recorded
 //! result, so no recorded model call is made again and no effect is applied twice.
 //!
@@ -856,6 +856,10 @@ impl Run {
                     .await?;
                 let content = file_content(&reply, path, Some(&current)).map_err(WorkflowError::Plan)?;
                 write_atomically(&self.root, path, &content).await?;
+                let id = self.id();
+                self.store()
+                    .record_step(&id, &format!("rewritten:{round}:{path}"), content.len().to_string())
+                    .await?;
                 self.publish(
                     "file.written",
                     json!({ "agent_id": agent.id, "path": path, "bytes": content.len() }),
@@ -925,12 +929,10 @@ impl Run {
             Ok(()) => self.set_state("completed").await,
             Err(WorkflowError::Cancelled) => {
                 self.set_state("cancelled").await?;
-                let written: Vec<String> = self
-                    .store()
-                    .list_steps(&self.id())
+                let written: Vec<String> = written_files(self.store(), &self.id())
                     .await?
                     .into_iter()
-                    .filter_map(|(key, _)| key.strip_prefix("written:").map(str::to_owned))
+                    .map(|(path, _)| path)
                     .collect();
                 self.publish("workflow.cancelled", json!({ "files": written }));
                 Ok(())
@@ -1075,4 +1077,33 @@ pub fn agent_json(agent: &AgentRow) -> Value {
         "task": agent.task,
         "metrics": serde_json::from_str::<Value>(&agent.metrics).unwrap_or_else(|_| json!({})),
     })
+}
+
+/// The files a workflow has written so far as `(path, bytes)`, in the order they were first
+/// written, each with its latest size: a `written:<path>` step holds the size a coder wrote, a
+/// `rewritten:<round>:<path>` step the size after that fix round.
+pub async fn written_files(
+    store: &Store,
+    workflow_id: &str,
+) -> std::result::Result<Vec<(String, u64)>, StoreError> {
+    let steps = store.list_steps(workflow_id).await?;
+    let size = |bytes: &str| bytes.parse().unwrap_or(0);
+    let mut files: Vec<(String, u64)> = steps
+        .iter()
+        .filter_map(|(key, bytes)| Some((key.strip_prefix("written:")?.to_owned(), size(bytes))))
+        .collect();
+    let mut rewrites: Vec<(u32, &str, u64)> = steps
+        .iter()
+        .filter_map(|(key, bytes)| {
+            let (round, path) = key.strip_prefix("rewritten:")?.split_once(':')?;
+            Some((round.parse().ok()?, path, size(bytes)))
+        })
+        .collect();
+    rewrites.sort_by_key(|(round, _, _)| *round);
+    for (_, path, bytes) in rewrites {
+        if let Some(file) = files.iter_mut().find(|(p, _)| p == path) {
+            file.1 = bytes;
+        }
+    }
+    Ok(files)
 }

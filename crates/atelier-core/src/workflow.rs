@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use atelier_agents::{Engine, Events, Options, WorkflowError};
-use atelier_protocol::{Agent, CoordinatorMetrics, UsageLine, Workflow, WorkflowUsage};
+use atelier_protocol::{Agent, CoordinatorMetrics, UsageLine, Workflow, WorkflowUsage, WrittenFile};
 use atelier_store::{AgentRow, WorkflowRow};
 use serde_json::Value;
 
@@ -63,6 +63,7 @@ fn workflow_to_api(row: WorkflowRow, agents: Option<Vec<Agent>>) -> Workflow {
         error: row.error,
         agents,
         usage: None,
+        files: None,
     }
 }
 
@@ -164,6 +165,8 @@ impl App {
         let usage = rollup(&agents, self.store().workflow_usage(id).await?);
         let mut workflow = workflow_to_api(row, Some(agents.into_iter().map(agent_to_api).collect()));
         workflow.usage = Some(usage);
+        let files = atelier_agents::written_files(self.store(), id).await?;
+        workflow.files = Some(files.into_iter().map(|(path, bytes)| WrittenFile { path, bytes }).collect());
         Ok(workflow)
     }
 

@@ -298,6 +298,17 @@ pub struct Workflow {
     /// The usage ledger rolled up for this workflow (with `workflows.get`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usage: Option<WorkflowUsage>,
+    /// The files written so far, in the order they were written (with `workflows.get`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub files: Option<Vec<WrittenFile>>,
+}
+
+/// A file a workflow's coder has written: its path in the project and its size when written.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+#[ts(optional_fields = nullable)]
+pub struct WrittenFile {
+    pub path: String,
+    pub bytes: u64,
 }
 
 /// Model calls and tokens of one agent, one module, or a whole workflow.

@@ -2,10 +2,16 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import { CircleX, Pause, Play } from 'lucide-react';
 import { client, errorText, useLoad, useTopic } from '../api';
 import { useLiveFiles } from '../live';
-import type { Agent, Event, Project, Workflow, WorkflowUsage } from '../protocol/generated';
+import type { Agent, Event, Project, Workflow, WorkflowUsage, WrittenFile } from '../protocol/generated';
 import { DiffView } from './DiffView';
 
 const FINISHED = ['completed', 'failed', 'cancelled'];
+
+/** The list with `file` in it: a path written again keeps its place and takes the new size. */
+const addFile = (files: WrittenFile[], file: WrittenFile): WrittenFile[] =>
+  files.some((f) => f.path === file.path) ? files.map((f) => (f.path === file.path ? file : f)) : [...files, file];
+
+const formatBytes = (bytes: number) => (bytes < 1024 ? `${bytes} B` : `${(bytes / 1024).toFixed(1)} KB`);
 
 interface Metrics {
   tokens_in?: number;
@@ -78,7 +84,7 @@ function WorkflowView({ id, projectId, onOpenFile, onFinished }: { id: string; p
   const [workflow, setWorkflow] = useState<Workflow | null>(null);
   const [agents, setAgents] = useState<Agent[]>([]);
   const [progress, setProgress] = useState<{ progress: number; stage: string; message: string } | null>(null);
-  const [files, setFiles] = useState<string[]>([]);
+  const [files, setFiles] = useState<WrittenFile[]>([]);
   const [current, setCurrent] = useState<Record<string, string>>({});
   const [error, setError] = useState<string | null>(null);
   const started = useRef(Date.now());
@@ -89,12 +95,8 @@ function WorkflowView({ id, projectId, onOpenFile, onFinished }: { id: string; p
     if (!loaded.data) return;
     setWorkflow(loaded.data);
     setAgents(loaded.data.agents ?? []);
-    // A finished workflow opened later: its files are the plan's.
-    if (loaded.data.commit) {
-      const plan = loaded.data.plan as { modules?: { files?: { path: string }[] }[] } | null;
-      const planned = (plan?.modules ?? []).flatMap((m) => (m.files ?? []).map((f) => f.path));
-      setFiles((f) => [...new Set([...f, ...planned])]);
-    }
+    // Opened later (running, stopped or finished): the files written so far.
+    setFiles((f) => (loaded.data?.files ?? []).reduce(addFile, f));
     started.current = Date.parse(loaded.data.created_at) || Date.now();
   }, [loaded.data]);
 
@@ -119,7 +121,7 @@ function WorkflowView({ id, projectId, onOpenFile, onFinished }: { id: string; p
           break;
         case 'file.written':
           finish(d.path as string);
-          setFiles((f) => (f.includes(d.path as string) ? f : [...f, d.path as string]));
+          setFiles((f) => addFile(f, { path: d.path as string, bytes: d.bytes as number }));
           break;
         case 'plan.ready':
           setWorkflow((w) => (w ? { ...w, plan: d.plan as Workflow['plan'] } : w));
@@ -223,11 +225,12 @@ function WorkflowView({ id, projectId, onOpenFile, onFinished }: { id: string; p
         <>
           <h4>Files written</h4>
           <ul aria-label="Files written">
-            {files.map((f) => (
+            {files.map(({ path: f, bytes }) => (
               <li key={f}>
                 <button className="link" onClick={() => onOpenFile(f)}>
                   {f}
                 </button>{' '}
+                <span className="muted">{formatBytes(bytes)}</span>{' '}
                 {workflow.commit ? (
                   <button aria-label={`Show changes to ${f}`} onClick={() => setDiff(f)}>
                     Diff

@@ -356,6 +356,19 @@ describe('Workflows', () => {
     expect(rows.map((r) => r.textContent)).toEqual(['modulecallstokens intokens out', 'plan15020', 'greet27010']);
   });
 
+  it('lists the files a running workflow wrote before it was opened, then the ones it writes', async () => {
+    engine.on('workflows.list', () => [wf()]).on('workflows.get', () => wf({ files: [{ path: 'src/a.txt', bytes: 2048 }] }));
+    render(<Workflows project={project} onOpenFile={() => undefined} />);
+    const list = await screen.findByRole('list', { name: 'Files written' });
+    expect(list.textContent).toContain('src/a.txt 2.0 KB');
+    await waitFor(() => expect(engine.topics.has('workflow/wf_1')).toBe(true));
+    act(() => {
+      engine.emit('workflow/wf_1', 'file.written', { agent_id: 'a3', path: 'src/b.txt', bytes: 12 });
+      engine.emit('workflow/wf_1', 'file.written', { agent_id: 'a4', path: 'src/a.txt', bytes: 100 });
+    });
+    await waitFor(() => expect(within(list).getAllByRole('listitem').map((li) => li.textContent)).toEqual(['src/a.txt 100 B ', 'src/b.txt 12 B ']));
+  });
+
   it('lets a person edit the plan before approving it', async () => {
     const plan = { summary: 'Greeting', modules: [{ name: 'greet', responsibility: 'greetings', files: [{ path: 'a.txt', purpose: 'x', dependencies: [] }] }] };
     engine

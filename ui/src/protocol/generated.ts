@@ -218,7 +218,11 @@ export type Workflow = { id: string, project_id: string, request: string, state:
 /**
  * The usage ledger rolled up for this workflow (with `workflows.get`).
  */
-usage?: WorkflowUsage | null, };
+usage?: WorkflowUsage | null, 
+/**
+ * The files written so far, in the order they were written (with `workflows.get`).
+ */
+files?: Array<WrittenFile> | null, };
 
 export type WorkflowUsage = { total: UsageLine, by_agent: Array<UsageLine>, 
 /**
@@ -233,3 +237,5 @@ export type WorkflowsControl = { id: string, action: string, };
 export type WorkflowsList = { project_id?: string | null, };
 
 export type WorkflowsStart = { project_id: string, request: string, options?: JsonValue | null, };
+
+export type WrittenFile = { path: string, bytes: number, };

@@ -415,6 +415,11 @@ async fn a_failing_check_goes_back_to_the_coder_until_it_passes() {
         .any(|(_, k, d)| k == "verify.line" && d["line"] == "fixed" && d["round"] == 1);
     assert!(streamed, "the check's output is streamed line by line");
     assert_eq!(git(&s.root, &["show", "HEAD:src/main.rs"]).trim(), "fixed", "the fixed file is committed");
+    assert_eq!(
+        atelier_agents::written_files(&store, &wf.id).await.unwrap(),
+        vec![("src/main.rs".to_owned(), "fixed\n".len() as u64)],
+        "listed once, with the size after the fix (not the broken first version's)"
+    );
 }
 
 #[tokio::test]

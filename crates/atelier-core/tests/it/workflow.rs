@@ -3,7 +3,7 @@
 use atelier_testkit::{Reply, Scenario};
 use serde_json::json;
 
-use crate::support::{Harness, call, events_until, rpc};
+use crate::support::{Harness, call, events_until, next_event, rpc};
 
 const PLAN: &str = r#"{"summary": "Add hello", "modules": [{"name": "app", "responsibility": "the program",
   "files": [{"path": "hello.py", "purpose": "prints hello"}, {"path": "test_hello.py", "purpose": "tests it"}]}]}"#;
@@ -60,6 +60,7 @@ async fn a_workflow_waits_for_approval_then_writes_and_commits() {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     };
     assert_eq!(wf["commit"], done["commit"]);
+    assert_eq!(wf["files"], json!([{ "path": "hello.py", "bytes": 15 }]));
     assert_eq!(wf["agents"].as_array().expect("agents").len(), 3, "master, manager, coder");
     let usage = &wf["usage"];
     assert_eq!(usage["total"]["calls"], 3, "plan, manager, coder: {usage}");
@@ -99,6 +100,44 @@ async fn a_workflow_waits_for_approval_then_writes_and_commits() {
     assert!(
         agents.as_array().expect("agents").iter().all(|a| a["metrics"]["message_count"].as_u64().is_some())
     );
+}
+
+#[tokio::test]
+async fn a_running_workflow_opened_later_lists_the_files_written_so_far() {
+    let h = Harness::new().await;
+    h.llm.route("Your module:", Scenario::Reply(Reply::text("hello.py prints; test checks.")));
+    h.llm.route("Write the file `hello.py`", Scenario::Reply(Reply::text("```python\nprint('hello')\n```")));
+    h.llm.route("Write the file `test_hello.py`", Scenario::Hang);
+    h.llm.push(Scenario::Reply(Reply::text(PLAN)));
+    let client = h.client();
+    let project = call(&client, "projects.create", json!({ "name": "half" })).await;
+    let started = call(
+        &client,
+        "workflows.start",
+        json!({ "project_id": project["id"], "request": "print hello", "options": { "model": "test-model" } }),
+    )
+    .await;
+    let id = started["id"].as_str().expect("id").to_owned();
+    call(&client, "subscribe", json!({ "topics": [format!("workflow/{id}")], "after_seq": 0 })).await;
+    loop {
+        let event = next_event(&client).await;
+        if event.event.kind == "file.written" {
+            assert_eq!(event.event.data["path"], "hello.py");
+            break;
+        }
+    }
+
+    // Another client opening the workflow now sees the written file, not the one still coming.
+    let other = h.client();
+    let wf = call(&other, "workflows.get", json!({ "id": id })).await;
+    assert_eq!(wf["state"], "running");
+    assert_eq!(wf["files"], json!([{ "path": "hello.py", "bytes": 15 }]));
+
+    call(&client, "workflows.control", json!({ "id": id, "action": "cancel" })).await;
+    events_until(&client, "workflow.cancelled").await;
+    let wf = call(&other, "workflows.get", json!({ "id": id })).await;
+    assert_eq!(wf["state"], "cancelled");
+    assert_eq!(wf["files"], json!([{ "path": "hello.py", "bytes": 15 }]), "kept after cancelling");
 }
 
 #[tokio::test]

@@ -7,7 +7,7 @@
 set -euo pipefail
 
 APT_PACKAGES=(build-essential pkg-config git curl ca-certificates unzip libssl-dev chromium python3
-  file libwebkit2gtk-4.1-dev libxdo-dev libayatana-appindicator3-dev librsvg2-dev xvfb xauth webkit2gtk-driver xdotool)
+  file libwebkit2gtk-4.1-dev libxdo-dev libayatana-appindicator3-dev librsvg2-dev xvfb xauth webkit2gtk-driver xdotool python3-xlib)
 # Node.js and npm: Debian's packages unless a Node.js 18 or newer is already installed.
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then APT_PACKAGES+=(nodejs npm); fi
 

@@ -1,17 +1,18 @@
 // Desktop end-to-end test: the real atelier-desktop binary (engine in-process, UI over Tauri
 // IPC) under Xvfb, driven through Debian's WebKitWebDriver, with the scripted model server.
-// The window opens with the Atelier UI; a project is created; a chat reply streams; a terminal
+// The window opens with the Atelier UI; Ctrl+=/Ctrl+0 zoom; a project is created; a chat reply streams; a terminal
 // runs `echo`; the app listens on no TCP port while its embedded server is off; switched on
 // in Settings, the server answers with the token Settings shows; making it reachable from other
 // machines waits for the native question's answer (xdotool answers it) and then names an address
-// of this machine that answers; it stops when switched off. Screenshots go to
+// of this machine that answers; it stops when switched off; an unsaved edit survives a visit to
+// Settings, and closing the window asks about it (declined: the window stays). Screenshots go to
 // e2e/artifacts/desktop-*.png. Run under a display: `xvfb-run -a npm run e2e:desktop`.
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { By, Key, until } from 'selenium-webdriver';
-import { answerDialog, dialogOpen, freePort, launch, startDriver, startTestkit, treeRss } from './webkit.mjs';
+import { answerDialog, dialogOpen, freePort, launch, requestClose, startDriver, startTestkit, treeRss } from './webkit.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const target = process.env.CARGO_TARGET_DIR ?? join(process.env.HOME, '.cache/atelier-target');
@@ -85,6 +86,17 @@ function listening() {
   return ports;
 }
 
+/** The processes running `binary`. */
+function appPids(binary) {
+  return readdirSync('/proc').filter((pid) => {
+    try {
+      return /^\d+$/.test(pid) && readlinkSync(`/proc/${pid}/exe`) === binary;
+    } catch {
+      return false;
+    }
+  });
+}
+
 /**
  * The ports the processes running `binary` listen on, except WebKit's inspector server, which
  * WebKitWebDriver asks the app to open (WEBKIT_INSPECTOR_SERVER) to drive it.
@@ -92,14 +104,7 @@ function listening() {
 function listeningPorts(binary) {
   const sockets = listening();
   const ports = [];
-  for (const pid of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
-    let exe = '';
-    try {
-      exe = readlinkSync(`/proc/${pid}/exe`);
-    } catch {
-      continue;
-    }
-    if (exe !== binary) continue;
+  for (const pid of appPids(binary)) {
     const environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
     const inspector = Number(environ.find((v) => v.startsWith('WEBKIT_INSPECTOR_SERVER='))?.split(':').pop());
     for (const fd of readdirSync(`/proc/${pid}/fd`)) {
@@ -113,6 +118,19 @@ function listeningPorts(binary) {
     }
   }
   return ports;
+}
+
+/** The first file named `name` under `dir`. */
+function findFile(dir, name) {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isFile() && entry.name === name) return path;
+    if (entry.isDirectory() && !entry.isSymbolicLink()) {
+      const found = findFile(path, name);
+      if (found) return found;
+    }
+  }
+  return null;
 }
 
 let driver;
@@ -138,6 +156,14 @@ try {
   if (ipc !== true) throw new Error('the UI does not run inside the Tauri shell');
   await shot(driver, 'window-opened');
 
+  // Ctrl+= zooms the page in (Tauri's zoom hotkeys), Ctrl+0 back.
+  const cssWidth = () => driver.executeScript(() => window.innerWidth);
+  const unzoomed = await cssWidth();
+  await driver.actions().keyDown(Key.CONTROL).sendKeys('=').keyUp(Key.CONTROL).perform();
+  await driver.wait(async () => (await cssWidth()) < unzoomed, 5000, 'Ctrl+= did not zoom in');
+  await driver.actions().keyDown(Key.CONTROL).sendKeys('0').keyUp(Key.CONTROL).perform();
+  await driver.wait(async () => (await cssWidth()) === unzoomed, 5000, 'Ctrl+0 did not zoom back');
+
   await driver.findElement(named('button', 'New project')).click();
   await driver.wait(until.elementLocated(By.css('input[aria-label="Project name"]')), 5000);
   await driver.findElement(By.css('input[aria-label="Project name"]')).sendKeys('desktop app');
@@ -156,9 +182,17 @@ try {
   await driver.sleep(500);
   await host.click();
   const input = await driver.findElement(By.css('.xterm-helper-textarea'));
-  await input.sendKeys('echo hello-$((6*7))-desktop\n');
+  await input.sendKeys('echo hello-$((6*7))-desktop | tee notes.txt\n');
   await waitText(driver, '.xterm-host', 'hello-42-desktop', 10000);
   await shot(driver, 'terminal-echo');
+
+  // An unsaved edit, which must survive a visit to Settings and be asked about on closing.
+  await driver.wait(until.elementLocated(named('button', 'Open file notes.txt')), 10000, 'notes.txt did not appear in the tree').click();
+  await waitText(driver, '.monaco .view-lines', 'hello-42-desktop', 15000);
+  await driver.findElement(By.css('.monaco .view-lines')).click();
+  await (await driver.switchTo().activeElement()).sendKeys(Key.END, ' draft');
+  const dirtyTab = named('button', 'notes.txt •');
+  await driver.wait(until.elementLocated(dirtyTab), 5000, 'the edit did not mark the tab unsaved');
 
   // The UI talks to the engine over IPC: with the embedded server off, nothing listens.
   const ports = listeningPorts(DESKTOP);
@@ -230,7 +264,29 @@ try {
   if (!existsSync(join(data, 'atelier.db'))) throw new Error('no database in ATELIER_DATA_DIR');
   if (!existsSync(join(data, 'logs'))) throw new Error('no logs in ATELIER_DATA_DIR/logs');
 
-  await driver.quit();
+  // Back from Settings, the workspace is as it was: the edit is still there, still unsaved.
+  await driver.findElement(named('button', 'Settings')).click();
+  await driver.wait(until.elementLocated(dirtyTab), 10000, 'the unsaved edit was lost on the way to Settings and back');
+  await waitText(driver, '.monaco .view-lines', 'draft', 5000);
+
+  // Closing the window (as its close button does) asks first; Escape keeps the window and the
+  // edit; OK closes the app without saving.
+  const UNSAVED = 'Unsaved changes';
+  requestClose('Atelier');
+  await driver.wait(async () => dialogOpen(UNSAVED), 10000, 'closing with an unsaved edit asked nothing');
+  await answerDialog(UNSAVED, ['Escape']);
+  await driver.wait(async () => !dialogOpen(UNSAVED), 10000, 'the question stayed open after Escape');
+  await driver.sleep(1000);
+  if (!(await driver.findElements(dirtyTab)).length) throw new Error('the window lost the edit although closing was declined');
+  await shot(driver, 'close-declined');
+  requestClose('Atelier');
+  await answerDialog(UNSAVED, ['Tab', 'Return']);
+  await driver.wait(async () => appPids(DESKTOP).length === 0, 15000, 'the app kept running after closing was confirmed');
+  const notes = findFile(work, 'notes.txt');
+  if (!notes || readFileSync(notes, 'utf8') !== 'hello-42-desktop\n') throw new Error(`notes.txt holds ${notes && JSON.stringify(readFileSync(notes, 'utf8'))}`);
+  console.log(`ok ${++step} - closed-after-asking`);
+
+  await driver.quit().catch(() => {});
   driver = null;
   console.log(`timings: ${JSON.stringify(timings)}`);
   console.log(`e2e:desktop: all ${step} steps passed; screenshots in ${artifacts}`);

@@ -207,10 +207,23 @@ async function main() {
   await page.waitForTimeout(300);
   if (questions[0] !== 'Close src/greet.txt without saving your changes?') throw new Error(`asked: ${questions}`);
   if (!(await tab.isVisible())) throw new Error('the tab closed although the question was declined');
+  // Settings and back: the workspace was kept, edit included.
+  await page.getByRole('button', { name: 'Settings' }).click();
+  await page.getByRole('main', { name: 'Settings' }).waitFor({ timeout: 10000 });
+  if (await tab.isVisible()) throw new Error('the workspace showed beside Settings');
+  await page.getByRole('button', { name: 'Settings' }).click();
+  await tab.waitFor({ timeout: 5000 });
+  await page.locator('.monaco .view-lines', { hasText: 'hello from the agents!' }).waitFor({ timeout: 5000 });
+  // Leaving the project asks too; declined, the workspace stays.
+  page.once('dialog', answer(false));
+  await page.getByRole('button', { name: 'All projects' }).click();
+  await page.waitForTimeout(300);
+  if (questions[1] !== 'Your changes to greet.txt are not saved and will be lost. Leave e2e app anyway?') throw new Error(`asked: ${questions}`);
+  if (!(await tab.isVisible())) throw new Error('the workspace closed although leaving was declined');
   page.once('dialog', answer(true));
   await page.getByRole('button', { name: 'Close src/greet.txt' }).click();
   await tab.waitFor({ state: 'detached', timeout: 5000 });
-  if (questions.length !== 2) throw new Error(`asked ${questions.length} times`);
+  if (questions.length !== 3) throw new Error(`asked ${questions.length} times`);
 
   await page.getByRole('button', { name: 'New terminal' }).click();
   await page.locator('.xterm-host').first().waitFor();

@@ -4,7 +4,11 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Builder } from 'selenium-webdriver';
+
+const here = dirname(fileURLToPath(import.meta.url));
 
 /** Starts the scripted model server; resolves with the process and its URL. */
 export function startTestkit(binary, args = []) {
@@ -141,4 +145,14 @@ export function dialogOpen(title) {
   } catch {
     return false;
   }
+}
+
+/**
+ * Clicks the close button of the window titled `title`, as far as the application can tell: a
+ * WM_DELETE_WINDOW request (close_window.py, Debian's python3-xlib). Under Xvfb there is no window
+ * manager to click.
+ */
+export function requestClose(title) {
+  // Debian's python3-xlib belongs to Debian's Python, whatever `python3` is first on the PATH.
+  execFileSync('/usr/bin/python3', [join(here, 'close_window.py'), title], { stdio: ['ignore', 'ignore', 'pipe'] });
 }

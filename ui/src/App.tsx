@@ -7,6 +7,7 @@ import type { Event, ImportProgress, Project, ProjectExported } from './protocol
 const Workspace = lazy(() => import('./components/Workspace').then((m) => ({ default: m.Workspace })));
 const Settings = lazy(() => import('./components/Settings').then((m) => ({ default: m.Settings })));
 import { chooseFolder, chooseZip, loadServer, setServer, useServer } from './desktop';
+import { mayDiscardUnsaved } from './unsaved';
 
 export function ConnectionBanner() {
   const state = useConnection();
@@ -287,13 +288,39 @@ export function App() {
   useEffect(() => {
     performance.mark('atelier:interactive');
   }, []);
+  // Desktop: closing the window with unsaved edits asks first (WebKit's `beforeunload` question
+  // is not shown there). Loaded after the first screen: it is not needed to start.
+  useEffect(() => {
+    if (!desktop) return;
+    let unlisten: (() => void) | undefined;
+    let gone = false;
+    void import('@tauri-apps/api/window').then(async ({ getCurrentWindow }) => {
+      const stop = await getCurrentWindow().onCloseRequested(async (event) => {
+        if (!(await mayDiscardUnsaved('Close Atelier'))) event.preventDefault();
+      });
+      if (gone) stop();
+      else unlisten = stop;
+    });
+    return () => {
+      gone = true;
+      unlisten?.();
+    };
+  }, []);
   const onDeleted = useCallback(() => setProject(null), [setProject]);
   useTopic(project ? `project/${project.id}` : null, useCallback((e) => e.type === 'project.deleted' && onDeleted(), [onDeleted]));
   return (
     <div className="app">
       {desktop ? <SharingBar /> : null}
       <header className="topbar">
-        <button className="link brand" onClick={() => setProject(null)} aria-label="All projects">
+        <button
+          className="link brand"
+          aria-label="All projects"
+          onClick={async () => {
+            if (project && !(await mayDiscardUnsaved(`Leave ${project.name}`))) return;
+            setSettings(false);
+            setProject(null);
+          }}
+        >
           Atelier
         </button>
         {project ? <span className="crumb">{project.name}</span> : null}
@@ -304,9 +331,22 @@ export function App() {
         </button>
       </header>
       <ConnectionBanner />
-      <Suspense fallback={<p className="muted">Loading…</p>}>
-        {settings ? <Settings /> : project ? <Workspace project={project} /> : <ProjectList onOpen={setProject} />}
-      </Suspense>
+      {/* The workspace stays mounted (hidden) while Settings is open: open files, unsaved edits,
+          terminals and panels are as they were on the way back. */}
+      {project ? (
+        <div className="workspace-host" hidden={settings}>
+          <Suspense fallback={<p className="muted">Loading…</p>}>
+            <Workspace project={project} />
+          </Suspense>
+        </div>
+      ) : null}
+      {settings ? (
+        <Suspense fallback={<p className="muted">Loading…</p>}>
+          <Settings />
+        </Suspense>
+      ) : project ? null : (
+        <ProjectList onOpen={setProject} />
+      )}
     </div>
   );
 }

@@ -5,6 +5,7 @@ import { client, errorText } from '../api';
 import { ask } from '../desktop';
 import { onTabKeys } from '../tabs';
 import { useLiveFiles } from '../live';
+import { useUnsaved } from '../unsaved';
 import { currentTheme, monacoTheme, useTheme } from '../theme';
 
 type MonacoModule = typeof Monaco;
@@ -126,8 +127,13 @@ export function Editor({ projectId, open, active, onActivate, onClose, changed }
     model.setValue(live);
   }, [live, active]);
 
-  // Unsaved edits: the browser asks before the page is closed or reloaded.
+  // Unsaved edits: the browser asks before the page is closed or reloaded; leaving the project
+  // and closing the desktop window ask through `useUnsaved`.
   const anyDirty = Object.values(dirty).some(Boolean);
+  useEffect(() => {
+    useUnsaved.setState({ paths: open.filter((p) => dirty[p]) });
+  }, [dirty, open]);
+  useEffect(() => () => useUnsaved.setState({ paths: [] }), []);
   useEffect(() => {
     if (!anyDirty) return;
     const warn = (e: BeforeUnloadEvent) => e.preventDefault();

@@ -159,6 +159,8 @@ function TerminalView({ id, visible, onExit }: { id: string; visible: boolean; o
     if (!visible) return;
     const f = fit.current;
     const fitNow = () => {
+      // Hidden (the workspace under Settings): nothing to measure; the shell keeps its size.
+      if (host.current?.closest('[hidden]')) return;
       try {
         f?.fit();
       } catch {

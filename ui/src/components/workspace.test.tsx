@@ -9,6 +9,7 @@ import { Settings, PUBLIC_WARNING } from './Settings';
 import { Terminals, mergeListed, savedTerminals } from './Terminals';
 import { useServer, type ServerStatus } from '../desktop';
 import { Workflows } from './Workflows';
+import { mayDiscardUnsaved, namePaths, useUnsaved } from '../unsaved';
 import { GitPanel } from './Git';
 import { Checkpoints } from './Checkpoints';
 import { Monitor, agentHealth } from './Monitor';
@@ -598,6 +599,30 @@ describe('Settings', () => {
     answer = 'Ok';
     fireEvent.click(screen.getByRole('button', { name: 'Delete qwen2.5-coder:7b' }));
     await waitFor(() => expect(engine.callsOf('models.delete')).toEqual([{ name: 'qwen2.5-coder:7b' }]));
+  });
+});
+
+describe('unsaved edits (desktop)', () => {
+  afterEach(() => useUnsaved.setState({ paths: [] }));
+
+  it('lets the window close at once when nothing is unsaved', async () => {
+    expect(await mayDiscardUnsaved('Close Atelier')).toBe(true);
+    expect(engine.invokesOf('plugin:dialog|message')).toEqual([]);
+  });
+
+  it('names the unsaved files and waits for the answer', async () => {
+    const answers = ['Cancel', 'Ok'];
+    engine.command('plugin:dialog|message', () => answers.shift());
+    useUnsaved.setState({ paths: ['src/a.txt', 'b.txt', 'lib/c.rs', 'd.md'] });
+    expect(await mayDiscardUnsaved('Close Atelier')).toBe(false);
+    expect(engine.invokesOf('plugin:dialog|message')[0]).toMatchObject({
+      title: 'Unsaved changes',
+      message: 'Your changes to a.txt, b.txt and 2 more files are not saved and will be lost. Close Atelier anyway?',
+    });
+    expect(await mayDiscardUnsaved('Close Atelier')).toBe(true);
+    expect(namePaths(['x/one.txt'])).toBe('one.txt');
+    expect(namePaths(['one.txt', 'two.txt'])).toBe('one.txt and two.txt');
+    expect(namePaths(['1', '2', '3'])).toBe('1, 2 and 1 more file');
   });
 });
 

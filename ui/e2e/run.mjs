@@ -220,10 +220,45 @@ async function main() {
   await page.waitForTimeout(300);
   if (questions[1] !== 'Your changes to greet.txt are not saved and will be lost. Leave e2e app anyway?') throw new Error(`asked: ${questions}`);
   if (!(await tab.isVisible())) throw new Error('the workspace closed although leaving was declined');
+  // Another program changes the file being edited: the edit stays, a bar says so, and "Reload
+  // from disk" takes the other version.
+  const projectPath = (await rpc(origin, 'projects.list')).find((p) => p.name === 'e2e app')?.path;
+  writeFileSync(join(projectPath, 'src/greet.txt'), 'changed outside\n');
+  const staleBar = page.getByRole('alert').filter({ hasText: 'changed on disk after you started editing it' });
+  await staleBar.waitFor({ timeout: 10000 });
+  if (!(await tab.isVisible())) throw new Error('the unsaved edit was dropped when the file changed on disk');
+  await shot(page, 'changed-on-disk');
+  await staleBar.getByRole('button', { name: 'Reload from disk' }).click();
+  await page.locator('.monaco .view-lines', { hasText: 'changed outside' }).waitFor({ timeout: 5000 });
+  await page.getByRole('tab', { name: 'greet.txt', exact: true }).waitFor({ timeout: 5000 });
+  await page.locator('.monaco .view-lines').click();
+  await page.keyboard.press('End');
+  await page.keyboard.type('!');
+  await tab.waitFor({ timeout: 5000 });
+  // Changed on disk again: saving asks before replacing it (declined: the other version stays);
+  // after "Keep my version" it saves without asking.
+  const greetPath = join(projectPath, 'src/greet.txt');
+  writeFileSync(greetPath, 'changed twice\n');
+  await staleBar.waitFor({ timeout: 10000 });
+  page.once('dialog', answer(false));
+  await page.locator('.monaco .view-lines').click();
+  await page.keyboard.press('Control+s');
+  await page.waitForTimeout(300);
+  if (questions[2] !== 'src/greet.txt changed on disk after you started editing it. Replace it with your version?') throw new Error(`asked: ${questions}`);
+  if (readFileSync(greetPath, 'utf8') !== 'changed twice\n') throw new Error('saving replaced a file changed on disk although that was declined');
+  await staleBar.getByRole('button', { name: 'Keep my version' }).click();
+  await staleBar.waitFor({ state: 'detached', timeout: 5000 });
+  await page.locator('.monaco .view-lines').click();
+  await page.keyboard.press('Control+s');
+  await page.getByRole('tab', { name: 'greet.txt', exact: true }).waitFor({ timeout: 5000 });
+  if (readFileSync(greetPath, 'utf8') !== 'changed outside\n!') throw new Error(`saved: ${JSON.stringify(readFileSync(greetPath, 'utf8'))}`);
+  if (questions.length !== 3) throw new Error(`asked again after "Keep my version": ${questions}`);
+  await page.keyboard.type('!');
+  await tab.waitFor({ timeout: 5000 });
   page.once('dialog', answer(true));
   await page.getByRole('button', { name: 'Close src/greet.txt' }).click();
   await tab.waitFor({ state: 'detached', timeout: 5000 });
-  if (questions.length !== 3) throw new Error(`asked ${questions.length} times`);
+  if (questions.length !== 4) throw new Error(`asked ${questions.length} times`);
 
   await page.getByRole('button', { name: 'New terminal' }).click();
   await page.locator('.xterm-host').first().waitFor();

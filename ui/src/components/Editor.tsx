@@ -50,6 +50,8 @@ export function Editor({ projectId, open, active, onActivate, onClose, changed }
   const models = useRef(new Map<string, Monaco.editor.ITextModel>());
   const saved = useRef(new Map<string, string>());
   const [dirty, setDirty] = useState<Record<string, boolean>>({});
+  /** Files changed on disk (by an agent or another program) while they had unsaved edits here. */
+  const [stale, setStale] = useState<Record<string, boolean>>({});
   const [error, setError] = useState<string | null>(null);
   const [ready, setReady] = useState(false);
   const live = useLiveFiles((s) => (active ? s.files[active] : undefined));
@@ -109,13 +111,42 @@ export function Editor({ projectId, open, active, onActivate, onClose, changed }
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [ready, active, projectId]);
 
-  // Outside edits and agents' writes: reload open files that changed and have no unsaved edits.
+  // Outside edits and agents' writes: open files that changed are reloaded; one with unsaved
+  // edits is kept as it is and marked stale when what is on disk is no longer what it started
+  // from, so that a save cannot overwrite the other change unnoticed.
   useEffect(() => {
     for (const path of changed.paths ?? [...models.current.keys()]) {
-      if (models.current.has(path) && !dirty[path]) void load(path, true);
+      if (!models.current.has(path)) continue;
+      if (!dirty[path]) void load(path, true);
+      else void checkStale(path);
     }
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [changed.n]);
+
+  const checkStale = async (path: string) => {
+    try {
+      const { content } = await client.call<{ content: string }>('files.read', { project_id: projectId, path });
+      if (content !== saved.current.get(path)) setStale((s) => ({ ...s, [path]: true }));
+    } catch {
+      // Gone or unreadable now: saving writes it again, which is what the person asked for.
+    }
+  };
+
+  /** Drops the unsaved edits of `path` for what is on disk now. */
+  const reloadFromDisk = async (path: string) => {
+    if (await load(path, true)) setStale((s) => ({ ...s, [path]: false }));
+  };
+
+  /** Keeps the edits; what is on disk now becomes what they are compared with. */
+  const keepMine = async (path: string) => {
+    try {
+      const { content } = await client.call<{ content: string }>('files.read', { project_id: projectId, path });
+      saved.current.set(path, content);
+    } catch {
+      // Gone: the next save creates it again.
+    }
+    setStale((s) => ({ ...s, [path]: false }));
+  };
 
   // A file an agent is writing: shown as it streams.
   useEffect(() => {
@@ -145,11 +176,13 @@ export function Editor({ projectId, open, active, onActivate, onClose, changed }
     if (!active) return;
     const model = models.current.get(active);
     if (!model) return;
+    if (stale[active] && !(await ask(`${active} changed on disk after you started editing it. Replace it with your version?`))) return;
     const content = model.getValue();
     try {
       await client.call('files.write', { project_id: projectId, path: active, content });
       saved.current.set(active, content);
       setDirty((d) => ({ ...d, [active]: false }));
+      setStale((s) => ({ ...s, [active]: false }));
     } catch (e) {
       setError(`${active}: ${errorText(e)}`);
     }
@@ -178,6 +211,7 @@ export function Editor({ projectId, open, active, onActivate, onClose, changed }
               onClick={async () => {
                 if (dirty[p] && !(await ask(`Close ${p} without saving your changes?`))) return;
                 setDirty((d) => ({ ...d, [p]: false }));
+                setStale((s) => ({ ...s, [p]: false }));
                 models.current.get(p)?.dispose();
                 models.current.delete(p);
                 onClose(p);
@@ -195,6 +229,15 @@ export function Editor({ projectId, open, active, onActivate, onClose, changed }
         ) : null}
       </div>
       {error ? <p className="error" role="alert">{error}</p> : null}
+      {active && stale[active] ? (
+        <div className="banner warning" role="alert">
+          <span>
+            <code>{active}</code> changed on disk after you started editing it.
+          </span>
+          <button onClick={() => void reloadFromDisk(active)}>Reload from disk</button>
+          <button onClick={() => void keepMine(active)}>Keep my version</button>
+        </div>
+      ) : null}
       {!active ? <p className="muted hint">Open a file from the tree. Ctrl+S saves.</p> : null}
       <div ref={host} className="monaco" data-path={active ?? ''} style={{ visibility: active ? 'visible' : 'hidden' }} />
     </section>

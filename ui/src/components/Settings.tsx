@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useState } from 'react';
 import { client, desktop, errorText, token, useLoad, useTopic } from '../api';
-import type { Event, Health, Model, ModelPullProgress } from '../protocol/generated';
+import type { ApiKeyStatus, Event, Health, Model, ModelPullProgress } from '../protocol/generated';
 import { ask, loadServer, serverEnabled, setServer, useServer } from '../desktop';
 
 export const PUBLIC_TITLE = 'Reachable from other machines';
@@ -102,10 +102,90 @@ function EmbeddedServer() {
 
 const gb = (b?: number | null) => (b ? `${(b / 1e9).toFixed(1)} GB` : '');
 
+/** What `settings.get` answers: each setting a string or null, and the API keys' status. */
+type SettingsData = { [key: string]: string | null | undefined } & { api_keys?: Record<string, ApiKeyStatus> };
+
+const PROVIDERS = [
+  ['openai', 'OpenAI', 'OPENAI_API_KEY'],
+  ['anthropic', 'Anthropic', 'ANTHROPIC_API_KEY'],
+  ['gemini', 'Gemini', 'GEMINI_API_KEY'],
+  ['deepseek', 'DeepSeek', 'DEEPSEEK_API_KEY'],
+] as const;
+
+/** Cloud providers' keys, kept in the OS keychain (never shown again, never in the database). */
+function ApiKeys({ keys, onChanged }: { keys: Record<string, ApiKeyStatus> | undefined; onChanged: () => void }) {
+  const [drafts, setDrafts] = useState<Record<string, string>>({});
+  const [note, setNote] = useState<{ text: string; error: boolean } | null>(null);
+  const store = async (provider: string, label: string) => {
+    try {
+      await client.call('settings.set_key', { provider, key: (drafts[provider] ?? '').trim() });
+      setDrafts((d) => ({ ...d, [provider]: '' }));
+      setNote({ text: `The ${label} key is stored in the keychain; Atelier uses it from its next start.`, error: false });
+      onChanged();
+    } catch (e) {
+      setNote({ text: errorText(e), error: true });
+    }
+  };
+  const remove = async (provider: string, label: string) => {
+    if (!(await ask(`Remove the ${label} key from the keychain?`))) return;
+    try {
+      await client.call('settings.delete_key', { provider });
+      setNote({ text: `The ${label} key is removed from the keychain.`, error: false });
+      onChanged();
+    } catch (e) {
+      setNote({ text: errorText(e), error: true });
+    }
+  };
+  return (
+    <section aria-labelledby="keys-heading">
+      <h2 id="keys-heading">API keys</h2>
+      <p className="muted">
+        For cloud providers (chosen with <code>ATELIER_PROVIDER</code>). A key is kept in the OS keychain, never shown again; its environment variable, when set, wins.
+      </p>
+      {PROVIDERS.map(([id, label, variable]) => {
+        const status = keys?.[id];
+        const state = status?.env_set ? `from ${variable}` : status?.key_stored ? 'stored in the keychain' : 'none';
+        return (
+          <div className="row" key={id}>
+            <span className="key-name">{label}</span>
+            <span className="muted" aria-label={`${label} key`}>
+              {state}
+            </span>
+            <input
+              type="password"
+              autoComplete="off"
+              aria-label={`New ${label} key`}
+              placeholder={status?.key_stored ? 'replace the stored key' : 'paste a key'}
+              value={drafts[id] ?? ''}
+              onChange={(e) => setDrafts((d) => ({ ...d, [id]: e.target.value }))}
+              onKeyDown={(e) => {
+                if (e.key === 'Enter' && (drafts[id] ?? '').trim()) void store(id, label);
+              }}
+            />
+            <button aria-label={`Store the ${label} key`} disabled={!(drafts[id] ?? '').trim()} onClick={() => void store(id, label)}>
+              Store
+            </button>
+            {status?.key_stored ? (
+              <button aria-label={`Remove the ${label} key`} onClick={() => void remove(id, label)}>
+                Remove
+              </button>
+            ) : null}
+          </div>
+        );
+      })}
+      {note ? (
+        <p role={note.error ? 'alert' : 'status'} className={note.error ? 'error' : 'muted'}>
+          {note.text}
+        </p>
+      ) : null}
+    </section>
+  );
+}
+
 export function Settings() {
   const models = useLoad(() => client.call<Model[]>('models.list'), []);
   const health = useLoad(() => client.call<Health>('system.health'), []);
-  const settings = useLoad(() => client.call<Record<string, string | null>>('settings.get'), []);
+  const settings = useLoad(() => client.call<SettingsData>('settings.get'), []);
   const save = (key: string, value: string) =>
     client.call('settings.set', { key, value: value || null }).then(settings.reload, (e: unknown) => setNote(errorText(e)));
   const [pulls, setPulls] = useState<Record<string, ModelPullProgress>>({});
@@ -173,6 +253,17 @@ export function Settings() {
           </label>
         </div>
       ))}
+      <h2>Workflows</h2>
+      <div className="row">
+        <label>
+          Unfinished workflows when Atelier starts{' '}
+          <select aria-label="Unfinished workflows when Atelier starts" value={settings.data?.resume_workflows === 'paused' ? 'paused' : ''} onChange={(e) => void save('resume_workflows', e.target.value)}>
+            <option value="">continue them</option>
+            <option value="paused">wait, paused, until resumed</option>
+          </select>
+        </label>
+      </div>
+      <ApiKeys keys={settings.data?.api_keys} onChanged={settings.reload} />
       <h2>Models</h2>
       {models.error ? <p className="error">{models.error}</p> : null}
       <table aria-label="Models">

@@ -602,6 +602,63 @@ describe('Settings', () => {
   });
 });
 
+describe('Settings: API keys and start-up', () => {
+  it('stores a key without showing it again, says which source wins, and removes a stored key after asking', async () => {
+    const { Settings } = await import('./Settings');
+    let keys = { openai: { key_stored: false, env_set: false }, anthropic: { key_stored: false, env_set: true }, gemini: { key_stored: true, env_set: false }, deepseek: { key_stored: false, env_set: false } };
+    const settings = () => ({ default_model: null, resume_workflows: null, api_keys: keys });
+    engine
+      .on('models.list', () => [])
+      .on('system.health', () => ({ status: 'ok', checks: [], version: '0' }))
+      .on('settings.get', settings)
+      .on('settings.set', () => settings())
+      .on('settings.set_key', (p) => {
+        if (p.provider === 'deepseek') throw new EngineError('an API key has no spaces', -32602, 'invalid_input');
+        keys = { ...keys, openai: { key_stored: true, env_set: false } };
+        return settings();
+      })
+      .on('settings.delete_key', () => {
+        keys = { ...keys, gemini: { key_stored: false, env_set: false } };
+        return settings();
+      });
+    render(<Settings />);
+    await waitFor(() => expect(screen.getByLabelText('Anthropic key').textContent).toBe('from ANTHROPIC_API_KEY'));
+    expect(screen.getByLabelText('Gemini key').textContent).toBe('stored in the keychain');
+    expect(screen.getByLabelText('OpenAI key').textContent).toBe('none');
+
+    const box = screen.getByLabelText('New OpenAI key') as HTMLInputElement;
+    expect(box.type).toBe('password');
+    expect((screen.getByRole('button', { name: 'Store the OpenAI key' }) as HTMLButtonElement).disabled).toBe(true);
+    fireEvent.change(box, { target: { value: ' sk-test-123 ' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Store the OpenAI key' }));
+    await waitFor(() => expect(engine.callsOf('settings.set_key')).toEqual([{ provider: 'openai', key: 'sk-test-123' }]));
+    expect((await screen.findByText('The OpenAI key is stored in the keychain; Atelier uses it from its next start.')).getAttribute('role')).toBe('status');
+    await waitFor(() => expect(screen.getByLabelText('OpenAI key').textContent).toBe('stored in the keychain'));
+    expect(box.value).toBe('');
+    expect(document.body.textContent).not.toContain('sk-test-123');
+
+    fireEvent.change(screen.getByLabelText('New DeepSeek key'), { target: { value: 'bad key' } });
+    fireEvent.keyDown(screen.getByLabelText('New DeepSeek key'), { key: 'Enter' });
+    expect((await screen.findByText('an API key has no spaces')).getAttribute('role')).toBe('alert');
+    expect((screen.getByLabelText('New DeepSeek key') as HTMLInputElement).value).toBe('bad key');
+
+    let answer = 'Cancel';
+    engine.command('plugin:dialog|message', () => answer);
+    fireEvent.click(screen.getByRole('button', { name: 'Remove the Gemini key' }));
+    await waitFor(() => expect(engine.invokesOf('plugin:dialog|message')).toHaveLength(1));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(engine.callsOf('settings.delete_key')).toEqual([]);
+    answer = 'Ok';
+    fireEvent.click(screen.getByRole('button', { name: 'Remove the Gemini key' }));
+    await waitFor(() => expect(engine.callsOf('settings.delete_key')).toEqual([{ provider: 'gemini' }]));
+    await waitFor(() => expect(screen.getByLabelText('Gemini key').textContent).toBe('none'));
+    expect(screen.queryByRole('button', { name: 'Remove the Gemini key' })).toBeNull();
+
+    fireEvent.change(screen.getByRole('combobox', { name: 'Unfinished workflows when Atelier starts' }), { target: { value: 'paused' } });
+    await waitFor(() => expect(engine.callsOf('settings.set')).toEqual([{ key: 'resume_workflows', value: 'paused' }]));
+  });
+});
+
 describe('unsaved edits (desktop)', () => {
   afterEach(() => useUnsaved.setState({ paths: [] }));
 

@@ -30,10 +30,13 @@ impl Pulls {
 const PROGRESS_EVERY: Duration = Duration::from_millis(100);
 
 impl App {
-    pub async fn list_models(&self) -> CoreResult<Vec<Model>> {
+    /// The models the configured server(s) offer; with `provider`, only that provider's
+    /// (`ollama`, `openai`, … as each model's `provider` says).
+    pub async fn list_models(&self, provider: Option<&str>) -> CoreResult<Vec<Model>> {
         let models = self.provider().list_models().await?;
         Ok(models
             .into_iter()
+            .filter(|m| provider.is_none_or(|p| m.provider == p))
             .map(|m| Model {
                 name: m.name,
                 provider: m.provider,

@@ -402,8 +402,8 @@ impl Client {
                 ok(app.settings_view().await?)
             }
             "models.list" => {
-                let _: ModelsList = params(method, p)?;
-                ok(app.list_models().await?)
+                let p: ModelsList = params(method, p)?;
+                ok(app.list_models(p.provider.as_deref()).await?)
             }
             "models.pull" => {
                 let p: ModelName = params(method, p)?;

@@ -533,6 +533,10 @@ async fn models_are_pulled_with_progress_cancelled_resumed_and_deleted() {
     let models = call(&client, "models.list", json!({})).await;
     let pulled = models.as_array().expect("list").iter().find(|m| m["name"] == "qwen2.5-coder:7b");
     assert_eq!(pulled.expect("listed after the pull")["context_length"], 32_768);
+    let ollama = call(&client, "models.list", json!({ "provider": "ollama" })).await;
+    assert_eq!(ollama, models, "every model here is Ollama's");
+    let none = call(&client, "models.list", json!({ "provider": "anthropic" })).await;
+    assert_eq!(none, json!([]), "another provider's models only");
 
     // A model that does not exist: a clear error at the end of its progress.
     call(&client, "models.pull", json!({ "name": "no-such-model" })).await;

@@ -610,8 +610,25 @@ impl Run {
         // 4. Coders, one per file, in parallel up to max_parallel.
         self.progress(0.1, "write", format!("writing {total_files} files")).await?;
         let written = self.clone().coders(&plan, &request, &specs).await?;
-        // 5. Verify.
-        if let Some(command) = self.options.verify.clone().or_else(|| plan.verify.clone()) {
+        // 5. Verify: the person's command, or the plan's once the person has approved the plan.
+        // A command the model wrote is never run on this machine unseen.
+        let command = match (&self.options.verify, &plan.verify) {
+            (Some(own), _) => Some(own.clone()),
+            (None, Some(proposed)) if self.options.approve_plan => Some(proposed.clone()),
+            (None, Some(proposed)) => {
+                self.publish(
+                    "verify.skipped",
+                    json!({
+                        "command": proposed,
+                        "reason": "nobody approved the plan; give it as the check command, or approve \
+                                   the plan first, to have it run",
+                    }),
+                );
+                None
+            }
+            (None, None) => None,
+        };
+        if let Some(command) = command {
             self.set_state("verifying").await?;
             self.verify(&command, &written).await?;
             self.set_state("running").await?;

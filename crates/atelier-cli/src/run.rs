@@ -51,6 +51,10 @@ fn print_plan(plan: &Value) {
             );
         }
     }
+    // Approving the plan approves this command too: it runs on this machine after the writing.
+    if let Some(check) = plan["verify"].as_str().filter(|c| !c.trim().is_empty()) {
+        println!("  then runs the check: {check}");
+    }
 }
 
 fn ask(question: &str) -> bool {
@@ -161,6 +165,19 @@ pub async fn run(args: Args, data_dir: PathBuf) -> anyhow::Result<ExitCode> {
             "file.written" => {
                 let path = data["path"].as_str().unwrap_or_default().to_owned();
                 bars.suspend(|| println!("wrote {path} ({} bytes)", data["bytes"]));
+            }
+            "verify.skipped" => {
+                let command = data["command"].as_str().unwrap_or_default().to_owned();
+                bars.suspend(|| {
+                    println!("not run: the plan's check `{command}` (nobody approved the plan; use --approve or --verify)")
+                });
+            }
+            "verify.output" => {
+                let passed = data["ok"].as_bool().unwrap_or(false);
+                let round = data["round"].as_u64().unwrap_or(0);
+                bars.suspend(|| {
+                    println!("check {}: {}", round + 1, if passed { "passed" } else { "failed" })
+                });
             }
             "workflow.completed" => break Ok((data["summary"].clone(), data["commit"].clone())),
             "workflow.failed" => {

@@ -77,6 +77,61 @@ function UsageView({ usage }: { usage: WorkflowUsage }) {
   );
 }
 
+/** The check command's output: live lines of the round running, then each round's result. */
+interface CheckRound {
+  round: number;
+  ok: boolean;
+  output: string;
+}
+interface CheckState {
+  lines: string[];
+  rounds: CheckRound[];
+  skipped: { command: string; reason: string } | null;
+}
+const NO_CHECK: CheckState = { lines: [], rounds: [], skipped: null };
+const CHECK_LINES = 400;
+
+/** The check command the plan proposes (from the text being edited when it parses). */
+function proposedCheck(planText: string | null, plan: unknown): string | null {
+  let current = plan;
+  if (planText !== null) {
+    try {
+      current = JSON.parse(planText);
+    } catch {
+      // Invalid while being typed: the last valid plan's.
+    }
+  }
+  const verify = (current as { verify?: unknown } | null)?.verify;
+  return typeof verify === 'string' && verify.trim() ? verify.trim() : null;
+}
+
+function CheckView({ check }: { check: CheckState }) {
+  if (!check.skipped && !check.rounds.length && !check.lines.length) return null;
+  return (
+    <section aria-label="Check">
+      <h4>Check</h4>
+      {check.skipped ? (
+        <p className="muted" role="note">
+          The plan's check <code>{check.skipped.command}</code> was not run: {check.skipped.reason}.
+        </p>
+      ) : null}
+      <ul aria-label="Check rounds">
+        {check.rounds.map((r) => (
+          <li key={r.round}>
+            <details>
+              <summary className={r.ok ? '' : 'error'}>
+                {r.round === 0 ? 'First run' : `After fix round ${r.round}`}: {r.ok ? 'passed' : 'failed'}
+              </summary>
+              <pre>{r.output}</pre>
+            </details>
+          </li>
+        ))}
+      </ul>
+      {check.lines.length ? <pre aria-label="Check output">{check.lines.join('\n')}</pre> : null}
+    </section>
+  );
+}
+
 function WorkflowView({ id, projectId, onOpenFile, onFinished }: { id: string; projectId: string; onOpenFile: (path: string) => void; onFinished: () => void }) {
   const [diff, setDiff] = useState<string | null>(null);
   const [planText, setPlanText] = useState<string | null>(null);
@@ -87,6 +142,7 @@ function WorkflowView({ id, projectId, onOpenFile, onFinished }: { id: string; p
   const [files, setFiles] = useState<WrittenFile[]>([]);
   const [current, setCurrent] = useState<Record<string, string>>({});
   const [error, setError] = useState<string | null>(null);
+  const [check, setCheck] = useState<CheckState>(NO_CHECK);
   const started = useRef(Date.now());
   const append = useLiveFiles((s) => s.append);
   const finish = useLiveFiles((s) => s.finish);
@@ -122,6 +178,15 @@ function WorkflowView({ id, projectId, onOpenFile, onFinished }: { id: string; p
         case 'file.written':
           finish(d.path as string);
           setFiles((f) => addFile(f, { path: d.path as string, bytes: d.bytes as number }));
+          break;
+        case 'verify.line':
+          setCheck((c) => ({ ...c, lines: [...c.lines, d.line as string].slice(-CHECK_LINES) }));
+          break;
+        case 'verify.output':
+          setCheck((c) => ({ ...c, lines: [], rounds: [...c.rounds, d as unknown as CheckRound] }));
+          break;
+        case 'verify.skipped':
+          setCheck((c) => ({ ...c, skipped: d as unknown as CheckState['skipped'] }));
           break;
         case 'plan.ready':
           setWorkflow((w) => (w ? { ...w, plan: d.plan as Workflow['plan'] } : w));
@@ -201,6 +266,11 @@ function WorkflowView({ id, projectId, onOpenFile, onFinished }: { id: string; p
       {workflow.plan && workflow.state === 'awaiting_approval' ? (
         <div>
           <p>Review the plan; edit it if needed, then approve it.</p>
+          {proposedCheck(planText, workflow.plan) ? (
+            <p className="banner warning" role="note">
+              Approving also runs the plan's check <code>{proposedCheck(planText, workflow.plan)}</code> on this computer once the files are written (remove <code>verify</code> from the plan to skip it).
+            </p>
+          ) : null}
           <textarea
             aria-label="Plan"
             className="plan-edit"
@@ -214,6 +284,7 @@ function WorkflowView({ id, projectId, onOpenFile, onFinished }: { id: string; p
           <pre>{JSON.stringify(workflow.plan, null, 2)}</pre>
         </details>
       ) : null}
+      <CheckView check={check} />
       <ul className="agents" aria-label="Agents">
         {agents
           .filter((a) => !a.parent_id || !agents.some((p) => p.id === a.parent_id))

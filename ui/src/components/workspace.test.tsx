@@ -370,6 +370,38 @@ describe('Workflows', () => {
     await waitFor(() => expect(within(list).getAllByRole('listitem').map((li) => li.textContent)).toEqual(['src/a.txt 100 B ', 'src/b.txt 12 B ']));
   });
 
+  it('shows the check as it runs and each round’s result, or that the plan’s check was not run', async () => {
+    engine.on('workflows.list', () => [wf({ state: 'verifying' })]).on('workflows.get', () => wf({ state: 'verifying' }));
+    render(<Workflows project={project} onOpenFile={() => undefined} />);
+    await waitFor(() => expect(engine.topics.has('workflow/wf_1')).toBe(true));
+    act(() => {
+      engine.emit('workflow/wf_1', 'verify.line', { round: 0, line: 'running 3 tests' });
+      engine.emit('workflow/wf_1', 'verify.line', { round: 0, line: 'test greet ... FAILED' });
+    });
+    expect((await screen.findByLabelText('Check output')).textContent).toBe('running 3 tests\ntest greet ... FAILED');
+    act(() => {
+      engine.emit('workflow/wf_1', 'verify.output', { round: 0, ok: false, output: 'test greet ... FAILED' });
+      engine.emit('workflow/wf_1', 'verify.output', { round: 1, ok: true, output: 'test greet ... ok' });
+    });
+    const rounds = await screen.findByRole('list', { name: 'Check rounds' });
+    await waitFor(() => expect(within(rounds).getAllByRole('listitem').map((li) => li.querySelector('summary')?.textContent)).toEqual(['First run: failed', 'After fix round 1: passed']));
+    expect(screen.queryByLabelText('Check output')).toBeNull();
+    act(() => engine.emit('workflow/wf_1', 'verify.skipped', { command: 'rm -rf build', reason: 'nobody approved the plan; give it as the check command, or approve the plan first, to have it run' }));
+    expect((await screen.findByRole('note')).textContent).toBe(
+      "The plan's check rm -rf build was not run: nobody approved the plan; give it as the check command, or approve the plan first, to have it run.",
+    );
+  });
+
+  it('says that approving the plan also runs the check it proposes', async () => {
+    const plan = { summary: 'Greeting', verify: 'cargo test', modules: [{ name: 'greet', responsibility: 'greetings', files: [{ path: 'a.txt', purpose: 'x', dependencies: [] }] }] };
+    engine.on('workflows.list', () => [wf({ state: 'awaiting_approval', plan })]).on('workflows.get', () => wf({ state: 'awaiting_approval', plan }));
+    render(<Workflows project={project} onOpenFile={() => undefined} />);
+    expect((await screen.findByRole('note')).textContent).toContain('Approving also runs the plan\'s check cargo test on this computer');
+    const editor = screen.getByRole('textbox', { name: 'Plan' }) as HTMLTextAreaElement;
+    fireEvent.change(editor, { target: { value: editor.value.replace('"verify": "cargo test",', '') } });
+    await waitFor(() => expect(screen.queryByRole('note')).toBeNull());
+  });
+
   it('lets a person edit the plan before approving it', async () => {
     const plan = { summary: 'Greeting', modules: [{ name: 'greet', responsibility: 'greetings', files: [{ path: 'a.txt', purpose: 'x', dependencies: [] }] }] };
     engine

@@ -395,7 +395,11 @@ async fn a_failing_check_goes_back_to_the_coder_until_it_passes() {
     llm.route("Write the file `src/main.rs`", Scenario::Reply(Reply::text("```\nbroken\n```")));
     let events = Arc::new(Recorder::default());
     let engine = engine(&store, &llm, events.clone());
-    let wf = engine.start(&s.project, s.root.clone(), "x", Options::default()).await.unwrap();
+    // The plan's check runs once the person has approved the plan.
+    let options = Options { approve_plan: true, ..Options::default() };
+    let wf = engine.start(&s.project, s.root.clone(), "x", options).await.unwrap();
+    assert_eq!(wait_for_state(&store, &wf.id, &["awaiting_approval"]).await, "awaiting_approval");
+    engine.approve(&wf.id, None).await.unwrap();
     assert_eq!(wait_for_state(&store, &wf.id, &["completed", "failed"]).await, "completed");
     assert_eq!(std::fs::read_to_string(s.root.join("src/main.rs")).unwrap(), "fixed\n");
     let rounds: Vec<bool> = events
@@ -423,18 +427,41 @@ async fn a_failing_check_goes_back_to_the_coder_until_it_passes() {
 }
 
 #[tokio::test]
+async fn a_check_the_model_proposed_is_not_run_unless_the_plan_was_approved() {
+    let (s, store) = setup().await;
+    let llm = TestLlm::start().await.unwrap();
+    llm.push(Scenario::Reply(Reply::text(&one_file_plan(Some("touch proposed-check-ran")))));
+    llm.route("Your module:", Scenario::Reply(Reply::text("spec")));
+    llm.route("Write the file", Scenario::Reply(Reply::text("```\nx\n```")));
+    let events = Arc::new(Recorder::default());
+    let engine = engine(&store, &llm, events.clone());
+    let wf = engine.start(&s.project, s.root.clone(), "x", Options::default()).await.unwrap();
+    assert_eq!(wait_for_state(&store, &wf.id, &["completed", "failed"]).await, "completed");
+    assert!(!s.root.join("proposed-check-ran").exists(), "the model's command ran without approval");
+    let skipped: Vec<Value> = events
+        .events
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(_, k, _)| k == "verify.skipped")
+        .map(|(_, _, d)| d.clone())
+        .collect();
+    assert_eq!(skipped.len(), 1, "the person is told the check was not run");
+    assert_eq!(skipped[0]["command"], "touch proposed-check-ran");
+    assert!(skipped[0]["reason"].as_str().unwrap().contains("approve"), "{}", skipped[0]);
+}
+
+#[tokio::test]
 async fn a_check_that_never_passes_fails_the_workflow_after_the_fix_rounds() {
     let (s, store) = setup().await;
     let llm = TestLlm::start().await.unwrap();
-    llm.push(Scenario::Reply(Reply::text(&one_file_plan(Some("exit 1")))));
+    llm.push(Scenario::Reply(Reply::text(&one_file_plan(None))));
     llm.route("Your module:", Scenario::Reply(Reply::text("spec")));
     llm.route("The check `", Scenario::Reply(Reply::text("```\nstill\n```")));
     llm.route("Write the file", Scenario::Reply(Reply::text("```\nx\n```")));
     let engine = engine(&store, &llm, Arc::new(Recorder::default()));
-    let wf = engine
-        .start(&s.project, s.root.clone(), "x", Options { max_fix_rounds: 1, ..Options::default() })
-        .await
-        .unwrap();
+    let options = Options { max_fix_rounds: 1, verify: Some("exit 1".into()), ..Options::default() };
+    let wf = engine.start(&s.project, s.root.clone(), "x", options).await.unwrap();
     assert_eq!(wait_for_state(&store, &wf.id, &["completed", "failed"]).await, "failed");
     let error = store.get_workflow(&wf.id).await.unwrap().error.unwrap();
     assert!(error.contains("still fails after 1 fix rounds"), "{error}");

@@ -244,26 +244,60 @@ impl Engine {
         let mut n = 0;
         for row in rows {
             let Some(root) = roots.get(&row.project_id) else { continue };
-            self.launch(row, root.clone(), paused);
-            n += 1;
+            if self.launch(row, root.clone(), paused) {
+                n += 1;
+            }
         }
         Ok(n)
     }
 
-    fn launch(&self, row: WorkflowRow, root: PathBuf, paused: bool) {
+    /// Starts the run task of `row`; `false` (and nothing started) when it already runs.
+    fn launch(&self, row: WorkflowRow, root: PathBuf, paused: bool) -> bool {
         let control = Arc::new(Control {
             cancel: CancellationToken::new(),
             paused: watch::channel(paused).0,
             epoch: Mutex::new(CancellationToken::new()),
             approval: watch::channel(None).0,
         });
-        self.running().insert(row.id.clone(), control.clone());
+        {
+            let mut running = self.running();
+            if running.contains_key(&row.id) {
+                return false;
+            }
+            running.insert(row.id.clone(), control.clone());
+        }
         let engine = self.clone();
         tokio::spawn(async move {
             let id = row.id.clone();
             engine.drive(row, root, control).await;
             engine.running().remove(&id);
         });
+        true
+    }
+
+    /// Runs a failed workflow again from where it failed: every recorded step (the plan, its
+    /// approval, each model call, each file written) is reused, so only the step that failed and
+    /// those after it run. The budget starts afresh. Anything but a failed workflow is a conflict.
+    pub async fn retry(&self, id: &str, root: PathBuf) -> Result<WorkflowRow> {
+        let mut row = self.inner.store.get_workflow(id).await.map_err(|e| match e {
+            StoreError::NotFound { .. } => WorkflowError::NotFound(id.to_owned()),
+            other => other.into(),
+        })?;
+        if row.state != "failed" || self.running().contains_key(id) {
+            return Err(WorkflowError::Conflict(format!(
+                "workflow {id} is {}; only a failed workflow can be retried",
+                row.state
+            )));
+        }
+        row.state = "running".into();
+        row.error = None;
+        row.updated_at = now();
+        self.inner.store.update_workflow(row.clone()).await?;
+        self.inner.events.publish(&topic(id), "workflow.state", json!({ "state": "running" }));
+        if !self.launch(row.clone(), root, false) {
+            return Err(WorkflowError::Conflict(format!("workflow {id} is already being retried")));
+        }
+        Ok(row)
     }
 
     pub async fn control(&self, id: &str, action: &str) -> Result<WorkflowRow> {
@@ -273,8 +307,9 @@ impl Engine {
             other => other.into(),
         })?;
         let Some(control) = control else {
+            let hint = if row.state == "failed" { " (retry runs it again from where it failed)" } else { "" };
             return Err(WorkflowError::Conflict(format!(
-                "workflow {id} is {}; it cannot be {action}d",
+                "workflow {id} is {}; it cannot be {action}d{hint}",
                 row.state
             )));
         };
@@ -291,7 +326,7 @@ impl Engine {
             "cancel" => control.cancel.cancel(),
             other => {
                 return Err(WorkflowError::Invalid(format!(
-                    "unknown action `{other}`; use pause, resume or cancel"
+                    "unknown action `{other}`; use pause, resume or cancel (or retry, for a failed workflow)"
                 )));
             }
         }

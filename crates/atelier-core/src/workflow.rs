@@ -142,8 +142,15 @@ impl App {
         Ok(workflow_to_api(row, None))
     }
 
+    /// `pause`, `resume` and `cancel` a running workflow; `retry` a failed one.
     pub async fn control_workflow(&self, id: &str, action: &str) -> CoreResult<Workflow> {
-        let row = self.engine().control(id, action).await?;
+        let row = if action == "retry" {
+            let workflow = self.store().get_workflow(id).await?;
+            let project = self.store().get_project(&workflow.project_id).await?;
+            self.engine().retry(id, PathBuf::from(project.path)).await?
+        } else {
+            self.engine().control(id, action).await?
+        };
         Ok(workflow_to_api(row, None))
     }
 

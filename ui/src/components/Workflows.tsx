@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { CircleX, Pause, Play } from 'lucide-react';
+import { CircleX, Pause, Play, RotateCcw } from 'lucide-react';
 import { client, errorText, useLoad, useTopic } from '../api';
 import { useLiveFiles } from '../live';
 import type { Agent, Event, Project, Workflow, WorkflowUsage, WrittenFile } from '../protocol/generated';
@@ -208,7 +208,15 @@ function WorkflowView({ id, projectId, onOpenFile, onFinished }: { id: string; p
   useTopic(`workflow/${id}`, onEvent);
 
   const control = (action: string) =>
-    client.call<Workflow>('workflows.control', { id, action }).then(setWorkflow, (e: unknown) => setError(errorText(e)));
+    client.call<Workflow>('workflows.control', { id, action }).then(
+      (w) => {
+        setWorkflow(w);
+        setError(null);
+        // A retried workflow runs again: the list shows its new state.
+        if (action === 'retry') onFinished();
+      },
+      (e: unknown) => setError(errorText(e)),
+    );
   const approve = () => {
     let plan: unknown = undefined;
     if (planText !== null) {
@@ -260,6 +268,12 @@ function WorkflowView({ id, projectId, onOpenFile, onFinished }: { id: string; p
           Cancel
         </button>
         {workflow.state === 'awaiting_approval' ? <button onClick={() => void approve()}>Approve plan</button> : null}
+        {workflow.state === 'failed' ? (
+          <button onClick={() => void control('retry')} title="Run it again from where it failed: what was already done is reused">
+            <RotateCcw size={14} />
+            Retry
+          </button>
+        ) : null}
       </div>
       {workflow.error ? <p className="error">{workflow.error}</p> : null}
       {error ? <p className="error" role="alert">{error}</p> : null}

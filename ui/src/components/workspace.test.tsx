@@ -392,6 +392,20 @@ describe('Workflows', () => {
     );
   });
 
+  it('retries a failed workflow from where it failed', async () => {
+    engine
+      .on('workflows.list', () => [wf({ state: 'failed', error: 'the model server refused the request' })])
+      .on('workflows.get', () => wf({ state: 'failed', error: 'the model server refused the request' }))
+      .on('workflows.control', () => wf({ state: 'running' }));
+    render(<Workflows project={project} onOpenFile={() => undefined} />);
+    expect(await screen.findByText('the model server refused the request')).toBeTruthy();
+    expect(screen.queryByRole('button', { name: 'Resume' })?.hasAttribute('disabled')).toBe(true);
+    fireEvent.click(screen.getByRole('button', { name: 'Retry' }));
+    await waitFor(() => expect(engine.callsOf('workflows.control')).toEqual([{ id: 'wf_1', action: 'retry' }]));
+    await waitFor(() => expect(screen.queryByRole('button', { name: 'Retry' })).toBeNull());
+    expect(screen.queryByText('the model server refused the request')).toBeNull();
+  });
+
   it('says that approving the plan also runs the check it proposes', async () => {
     const plan = { summary: 'Greeting', verify: 'cargo test', modules: [{ name: 'greet', responsibility: 'greetings', files: [{ path: 'a.txt', purpose: 'x', dependencies: [] }] }] };
     engine.on('workflows.list', () => [wf({ state: 'awaiting_approval', plan })]).on('workflows.get', () => wf({ state: 'awaiting_approval', plan }));

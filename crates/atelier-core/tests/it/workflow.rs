@@ -1,7 +1,8 @@
 //! Workflows through the API: start with plan approval, watch the events, get the result.
 
+use atelier_core::Client;
 use atelier_testkit::{Reply, Scenario};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::support::{Harness, call, events_until, next_event, rpc};
 
@@ -102,23 +103,31 @@ async fn a_workflow_waits_for_approval_then_writes_and_commits() {
     );
 }
 
-#[tokio::test]
-async fn a_running_workflow_opened_later_lists_the_files_written_so_far() {
-    let h = Harness::new().await;
+/// Scripts the plan (PLAN), its manager and `hello.py`'s coder, with `test_hello` for the other
+/// file; creates project `name`, starts the workflow and subscribes to it. Returns the project
+/// and the workflow id.
+async fn start_hello(h: &Harness, client: &Client, name: &str, test_hello: Scenario) -> (Value, String) {
     h.llm.route("Your module:", Scenario::Reply(Reply::text("hello.py prints; test checks.")));
     h.llm.route("Write the file `hello.py`", Scenario::Reply(Reply::text("```python\nprint('hello')\n```")));
-    h.llm.route("Write the file `test_hello.py`", Scenario::Hang);
+    h.llm.route("Write the file `test_hello.py`", test_hello);
     h.llm.push(Scenario::Reply(Reply::text(PLAN)));
-    let client = h.client();
-    let project = call(&client, "projects.create", json!({ "name": "half" })).await;
+    let project = call(client, "projects.create", json!({ "name": name })).await;
     let started = call(
-        &client,
+        client,
         "workflows.start",
         json!({ "project_id": project["id"], "request": "print hello", "options": { "model": "test-model" } }),
     )
     .await;
     let id = started["id"].as_str().expect("id").to_owned();
-    call(&client, "subscribe", json!({ "topics": [format!("workflow/{id}")], "after_seq": 0 })).await;
+    call(client, "subscribe", json!({ "topics": [format!("workflow/{id}")], "after_seq": 0 })).await;
+    (project, id)
+}
+
+#[tokio::test]
+async fn a_running_workflow_opened_later_lists_the_files_written_so_far() {
+    let h = Harness::new().await;
+    let client = h.client();
+    let (_, id) = start_hello(&h, &client, "half", Scenario::Hang).await;
     loop {
         let event = next_event(&client).await;
         if event.event.kind == "file.written" {
@@ -138,6 +147,55 @@ async fn a_running_workflow_opened_later_lists_the_files_written_so_far() {
     let wf = call(&other, "workflows.get", json!({ "id": id })).await;
     assert_eq!(wf["state"], "cancelled");
     assert_eq!(wf["files"], json!([{ "path": "hello.py", "bytes": 15 }]), "kept after cancelling");
+}
+
+#[tokio::test]
+async fn a_failed_workflow_is_retried_from_where_it_failed() {
+    let h = Harness::new().await;
+    let client = h.client();
+    let refused =
+        Scenario::Status { status: 400, body: r#"{"error":"bad request"}"#.into(), retry_after: None };
+    let (project, id) = start_hello(&h, &client, "retry", refused).await;
+    events_until(&client, "workflow.failed").await;
+    let resumed = rpc(&client, "workflows.control", json!({ "id": id, "action": "resume" })).await;
+    assert_eq!(resumed["error"]["data"]["kind"], "conflict");
+    assert!(resumed["error"]["message"].as_str().expect("message").contains("retry"), "{resumed}");
+
+    // The model works again: retrying makes only the calls that had not succeeded.
+    let before = h.llm.requests().len();
+    h.llm.route_replace(
+        "Write the file `test_hello.py`",
+        Scenario::Reply(Reply::text("```python\nimport hello\n```")),
+    );
+    let retried = call(&client, "workflows.control", json!({ "id": id, "action": "retry" })).await;
+    assert_eq!(retried["state"], "running");
+    assert!(retried.get("error").is_none(), "the old error is cleared: {retried}");
+    let events = events_until(&client, "workflow.completed").await;
+    assert_eq!(events[0].event.kind, "workflow.state", "clients hear that it runs again");
+    let again: Vec<String> = h.llm.requests()[before..]
+        .iter()
+        .filter(|r| r.path == "/api/chat")
+        .map(|r| r.body.to_string())
+        .collect();
+    assert!(
+        !again.is_empty() && again.iter().all(|b| b.contains("Write the file")),
+        "planning or a manager ran again"
+    );
+    assert!(again.iter().any(|b| b.contains("Write the file `test_hello.py`")));
+    let path = std::path::PathBuf::from(project["path"].as_str().expect("path"));
+    assert_eq!(std::fs::read_to_string(path.join("test_hello.py")).expect("written"), "import hello\n");
+    let wf = call(&client, "workflows.get", json!({ "id": id })).await;
+    assert_eq!(wf["state"], "completed");
+    assert_eq!(wf["files"].as_array().expect("files").len(), 2);
+
+    let twice = rpc(&client, "workflows.control", json!({ "id": id, "action": "retry" })).await;
+    assert_eq!(twice["error"]["data"]["kind"], "conflict");
+    assert!(
+        twice["error"]["message"].as_str().expect("message").contains("only a failed workflow"),
+        "{twice}"
+    );
+    let unknown = rpc(&client, "workflows.control", json!({ "id": "wf_nope", "action": "retry" })).await;
+    assert_eq!(unknown["error"]["data"]["kind"], "not_found");
 }
 
 #[tokio::test]

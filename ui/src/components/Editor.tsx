@@ -85,8 +85,16 @@ export function Editor({ projectId, open, active, onActivate, onClose, changed }
     if (!monaco) return;
     let model = models.current.get(path);
     if (model && !force) return model;
+    const typedBefore = model?.getValue();
     try {
       const { content } = await client.call<{ content: string }>('files.read', { project_id: projectId, path });
+      model = models.current.get(path);
+      if (model && model.getValue() !== typedBefore) {
+        // Typed into while the file was being read: the typing wins, and a change on disk is
+        // said rather than written over it.
+        if (content !== saved.current.get(path)) setStale((s) => ({ ...s, [path]: true }));
+        return model;
+      }
       saved.current.set(path, content);
       if (!model) {
         model = monaco.editor.createModel(content, language(path));
@@ -134,7 +142,14 @@ export function Editor({ projectId, open, active, onActivate, onClose, changed }
 
   /** Drops the unsaved edits of `path` for what is on disk now. */
   const reloadFromDisk = async (path: string) => {
-    if (await load(path, true)) setStale((s) => ({ ...s, [path]: false }));
+    try {
+      const { content } = await client.call<{ content: string }>('files.read', { project_id: projectId, path });
+      saved.current.set(path, content);
+      models.current.get(path)?.setValue(content);
+      setStale((s) => ({ ...s, [path]: false }));
+    } catch (e) {
+      setError(`${path}: ${errorText(e)}`);
+    }
   };
 
   /** Keeps the edits; what is on disk now becomes what they are compared with. */

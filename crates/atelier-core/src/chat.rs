@@ -222,15 +222,50 @@ impl App {
             )));
         }
         let session = self.store().get_session(session_id).await?;
-        let cancel = self.inner.shutdown.child_token();
         let user = message_row(session_id, MessageRole::User, &content);
-        let mut reply = message_row(session_id, MessageRole::Assistant, "");
+        let title = (session.title == DEFAULT_TITLE).then(|| title_from(&content));
+        let reply_id = self.start_reply(session, Some(user.clone()), title).await?;
+        Ok(MessagesSent { user_message_id: user.id, reply_id })
+    }
+
+    /// Writes a new reply to the conversation as it stands when its last reply failed (or was
+    /// cut off by a stop of the app before anything arrived): the failed reply stays in the
+    /// history, where the model never sees it. Answers the new reply's id.
+    pub async fn retry_reply(&self, session_id: &str) -> CoreResult<String> {
+        use atelier_store::MessageStatus as S;
+        let session = self.store().get_session(session_id).await?;
+        let last = self.store().list_messages(session_id, None, 1).await?.pop();
+        let retryable = last.as_ref().is_some_and(|m| {
+            m.role == MessageRole::Assistant
+                && (m.status == S::Failed || (m.status == S::Interrupted && m.content.is_empty()))
+        });
+        if !retryable {
+            return Err(CoreError::Conflict(
+                "only a reply that failed can be retried, and it must be the session's last message; \
+                 send a new message instead"
+                    .into(),
+            ));
+        }
+        self.start_reply(session, None, None).await
+    }
+
+    /// Stores `user` (when given) and an empty `streaming` reply, publishes both, and streams
+    /// the reply in the background. One reply at a time per session.
+    async fn start_reply(
+        &self,
+        session: SessionRow,
+        user: Option<MessageRow>,
+        title: Option<String>,
+    ) -> CoreResult<String> {
+        let session_id = session.id.clone();
+        let cancel = self.inner.shutdown.child_token();
+        let mut reply = message_row(&session_id, MessageRole::Assistant, "");
         reply.status = atelier_store::MessageStatus::Streaming;
         reply.model = session.model.clone();
         {
             // Claim the session before anything is stored, so two sends cannot interleave.
             let mut active = self.inner.chat.active();
-            if let Some(current) = active.get(session_id) {
+            if let Some(current) = active.get(&session_id) {
                 return Err(CoreError::Conflict(format!(
                     "a reply is still streaming in this session ({}); wait for it or stop it \
                      with messages.stop",
@@ -238,40 +273,39 @@ impl App {
                 )));
             }
             active.insert(
-                session_id.to_owned(),
+                session_id.clone(),
                 ActiveReply { reply_id: reply.id.clone(), cancel: cancel.clone() },
             );
         }
         let stored = async {
-            self.store().insert_message(user.clone()).await?;
+            if let Some(user) = &user {
+                self.store().insert_message(user.clone()).await?;
+            }
             self.store().insert_message(reply.clone()).await?;
-            if session.title == DEFAULT_TITLE {
-                self.store().set_session_title(session_id, title_from(&content)).await?;
+            if let Some(title) = title {
+                self.store().set_session_title(&session_id, title).await?;
             }
             CoreResult::Ok(())
         }
         .await;
         if let Err(e) = stored {
-            self.inner.chat.active().remove(session_id);
+            self.inner.chat.active().remove(&session_id);
             return Err(e);
         }
-        let topic = topics::session(session_id);
-        let sent = MessagesSent { user_message_id: user.id.clone(), reply_id: reply.id.clone() };
-        self.bus().publish(
-            &topic,
-            ev::MESSAGE_CREATED,
-            to_value(&MessageEvent { message: message_to_api(user) }),
-        );
-        self.bus().publish(
-            &topic,
-            ev::MESSAGE_CREATED,
-            to_value(&MessageEvent { message: message_to_api(reply.clone()) }),
-        );
+        let topic = topics::session(&session_id);
+        for message in user.into_iter().chain([reply.clone()]) {
+            self.bus().publish(
+                &topic,
+                ev::MESSAGE_CREATED,
+                to_value(&MessageEvent { message: message_to_api(message) }),
+            );
+        }
+        let reply_id = reply.id.clone();
         let app = self.clone();
         self.spawn(async move {
             app.stream_reply(session, reply, cancel).await;
         });
-        Ok(sent)
+        Ok(reply_id)
     }
 
     /// Stops the reply streaming in a session; what arrived so far is kept as `interrupted`.

@@ -10,11 +10,11 @@ use std::sync::Arc;
 use atelier_protocol::{
     AgentsList, CheckpointRestored, CheckpointsRestore, Empty, FileContent, FilesRead, FilesTree, FilesWrite,
     GitCheckout, GitCommit, GitDiff, GitLog, GitPaths, GitRemote, GitShow, GitShown, IdParams, MessagesList,
-    MessagesSearch, MessagesSend, MessagesStop, ModelName, ModelsList, Pong, ProjectParams, ProjectsCreate,
-    ProjectsDelete, ProjectsExport, ProjectsImport, Response, RpcError, SessionsCreate, SessionsList,
-    SettingsDeleteKey, SettingsSet, SettingsSetKey, Subscribe, Subscribed, TerminalId, TerminalOpened,
-    TerminalsOpen, TerminalsResize, TerminalsWrite, Unsubscribe, WorkflowsApprove, WorkflowsControl,
-    WorkflowsList, WorkflowsStart, to_value, topics,
+    MessagesRetried, MessagesRetry, MessagesSearch, MessagesSend, MessagesStop, ModelName, ModelsList, Pong,
+    ProjectParams, ProjectsCreate, ProjectsDelete, ProjectsExport, ProjectsImport, Response, RpcError,
+    SessionsCreate, SessionsList, SettingsDeleteKey, SettingsSet, SettingsSetKey, Subscribe, Subscribed,
+    TerminalId, TerminalOpened, TerminalsOpen, TerminalsResize, TerminalsWrite, Unsubscribe,
+    WorkflowsApprove, WorkflowsControl, WorkflowsList, WorkflowsStart, to_value, topics,
 };
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
@@ -260,6 +260,10 @@ impl Client {
             "messages.send" => {
                 let p: MessagesSend = params(method, p)?;
                 ok(app.send_message(&p.session_id, p.content).await?)
+            }
+            "messages.retry" => {
+                let p: MessagesRetry = params(method, p)?;
+                ok(MessagesRetried { reply_id: app.retry_reply(&p.session_id).await? })
             }
             "messages.stop" => {
                 let p: MessagesStop = params(method, p)?;

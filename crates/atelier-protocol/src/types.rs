@@ -234,6 +234,18 @@ pub struct MessagesSent {
     pub reply_id: String,
 }
 
+/// `messages.retry`: writes a new reply in a session whose last reply failed.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct MessagesRetry {
+    pub session_id: String,
+}
+
+/// What `messages.retry` answers: the new reply, which streams like any other.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct MessagesRetried {
+    pub reply_id: String,
+}
+
 /// `messages.stop`: stops the reply that is streaming in a session (the UI's Stop button).
 #[derive(Debug, Clone, Serialize, Deserialize, TS)]
 #[ts(optional_fields = nullable)]

@@ -1,5 +1,5 @@
 import { memo, useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
-import { Check, Copy, Plus, Search as SearchIcon, Send, Square, Trash2 } from 'lucide-react';
+import { Check, Copy, Plus, RotateCcw, Search as SearchIcon, Send, Square, Trash2 } from 'lucide-react';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import ReactMarkdown from 'react-markdown';
 import rehypeHighlight from 'rehype-highlight';
@@ -110,7 +110,7 @@ export function PlainText({ text }: { text: string }) {
  * One message. Memoized: a streamed delta replaces only its own message object, so the other
  * messages on screen are not parsed as markdown again on every frame.
  */
-export const MessageView = memo(function MessageView({ message }: { message: Message }) {
+export const MessageView = memo(function MessageView({ message, onRetry }: { message: Message; onRetry?: () => void }) {
   return (
     <article className={`msg ${message.role} ${message.status}`} aria-label={`${message.role} message`}>
       <div className="who">
@@ -138,6 +138,12 @@ export const MessageView = memo(function MessageView({ message }: { message: Mes
         <p className="error" role="alert">
           {message.error}
         </p>
+      ) : null}
+      {onRetry ? (
+        <button onClick={onRetry} title="Write this reply again (the failed one stays in the history)">
+          <RotateCcw size={14} />
+          Retry
+        </button>
       ) : null}
     </article>
   );
@@ -363,6 +369,18 @@ export function Chat({ project, searchSignal = 0 }: { project: Project; searchSi
     }
   };
   const stop = () => session && client.call('messages.stop', { session_id: session.id }).catch((e: unknown) => setError(errorText(e)));
+  const sessionId = session?.id;
+  const retry = useCallback(() => {
+    if (!sessionId) return;
+    atBottom.current = true;
+    client.call('messages.retry', { session_id: sessionId }).then(
+      () => setError(null),
+      (e: unknown) => setError(errorText(e)),
+    );
+  }, [sessionId]);
+  // The last reply failed (or a stop of the app cut it off before it began): it can be retried.
+  const last = messages.at(-1);
+  const retryable = !!last && last.role === 'assistant' && (last.status === 'failed' || (last.status === 'interrupted' && !last.content));
 
   return (
     <section className="chat" aria-label="Chat">
@@ -438,7 +456,7 @@ export function Chat({ project, searchSignal = 0 }: { project: Project; searchSi
               ref={virtualizer.measureElement}
               style={{ position: 'absolute', top: 0, left: 0, width: '100%', transform: `translateY(${item.start}px)` }}
             >
-              <MessageView message={messages[item.index]} />
+              <MessageView message={messages[item.index]} onRetry={retryable && item.index === messages.length - 1 ? retry : undefined} />
             </div>
           ))}
         </div>

@@ -187,6 +187,22 @@ describe('Chat', () => {
       .on('messages.stop', () => ({ stopped: true }));
   };
 
+  it('retries the last reply when it failed, and only then', async () => {
+    engine
+      .on('sessions.list', () => [session])
+      .on('messages.list', () => [msg('m1', 'user', 'are you there?'), msg('m2', 'assistant', '', 'failed', { error: 'No model server is reachable' })])
+      .on('messages.retry', () => ({ reply_id: 'm3' }));
+    render(<Chat project={project} />);
+    const retry = await screen.findByRole('button', { name: 'Retry' });
+    expect(retry.closest('article')?.textContent).toContain('No model server is reachable');
+    fireEvent.click(retry);
+    await waitFor(() => expect(engine.callsOf('messages.retry')).toEqual([{ session_id: 'ses_1' }]));
+    act(() => engine.emit('session/ses_1', 'message.created', { message: msg('m3', 'assistant', '', 'streaming') }));
+    await waitFor(() => expect(screen.queryByRole('button', { name: 'Retry' })).toBeNull());
+    // The failed reply stays where it was.
+    expect(screen.getByText('No model server is reachable')).toBeTruthy();
+  });
+
   it('shows the system and seed messages when a session opens', async () => {
     seeded();
     render(<Chat project={project} />);

@@ -109,6 +109,10 @@ export type MessageStatus = "complete" | "streaming" | "interrupted" | "failed";
 
 export type MessagesList = { session_id: string, before?: string | null, limit?: number | null, };
 
+export type MessagesRetried = { reply_id: string, };
+
+export type MessagesRetry = { session_id: string, };
+
 export type MessagesSearch = { query: string, project_id?: string | null, limit?: number | null, };
 
 export type MessagesSend = { session_id: string, content: string, };

@@ -106,6 +106,41 @@ async fn an_unreachable_model_fails_the_reply_clearly_and_keeps_the_message() {
 }
 
 #[tokio::test]
+async fn a_failed_reply_is_retried_without_the_failed_text_and_kept_in_the_history() {
+    let h = Harness::new().await;
+    let client = h.client();
+    h.llm.push(Scenario::ErrorLine { before: "half an ans".into(), error: "the model crashed".into() });
+    h.llm.push(Scenario::Reply(Reply::text("Here I am.")));
+    let session = call(&client, "sessions.create", json!({})).await;
+    let sid = session["id"].as_str().expect("id").to_owned();
+    call(&client, "subscribe", json!({ "topics": [format!("session/{sid}")] })).await;
+    let sent =
+        call(&client, "messages.send", json!({ "session_id": sid, "content": "are you there?" })).await;
+    events_until(&client, "message.failed").await;
+
+    let retried = call(&client, "messages.retry", json!({ "session_id": sid })).await;
+    let reply_id = retried["reply_id"].as_str().expect("reply id").to_owned();
+    assert_ne!(reply_id, sent["reply_id"].as_str().expect("first reply"));
+    let events = events_until(&client, "message.completed").await;
+    assert_eq!(events.last().expect("completed").event.data["message"]["content"], "Here I am.");
+    // The model saw the question once and not the failed attempt's text.
+    let asked = h.llm.requests().into_iter().rfind(|r| r.path == "/api/chat").expect("request");
+    let asked = asked.body["messages"].to_string();
+    assert_eq!(asked.matches("are you there?").count(), 1, "{asked}");
+    assert!(!asked.contains("half an ans"), "{asked}");
+    // Nothing is lost: the question, the failed reply and the new one, in order.
+    let messages = call(&client, "messages.list", json!({ "session_id": sid })).await;
+    let tail: Vec<_> =
+        messages.as_array().expect("list").iter().rev().take(3).rev().map(|m| m["status"].clone()).collect();
+    assert_eq!(tail, vec![json!("complete"), json!("failed"), json!("complete")]);
+
+    let again = rpc(&client, "messages.retry", json!({ "session_id": sid })).await;
+    assert_eq!(again["error"]["data"]["kind"], "conflict", "the last reply did not fail: {again}");
+    let unknown = rpc(&client, "messages.retry", json!({ "session_id": "ses_nope" })).await;
+    assert_eq!(unknown["error"]["data"]["kind"], "not_found");
+}
+
+#[tokio::test]
 async fn a_missing_model_says_how_to_pull_it() {
     let h = Harness::new().await;
     let client = h.client();

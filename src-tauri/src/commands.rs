@@ -3,7 +3,7 @@
 use tauri::State;
 use tauri::ipc::{Channel, InvokeResponseBody, Response};
 
-use crate::shell::{Desktop, ServerStatus};
+use crate::shell::{CloseGuard, Desktop, ServerStatus};
 
 /// One JSON-RPC message (a request, a notification or a batch) as text; the answer is the
 /// response as JSON, `null` for notifications. Sent as raw JSON, never re-encoded.
@@ -37,4 +37,11 @@ pub async fn server_set(
     desktop: State<'_, Desktop>,
 ) -> Result<ServerStatus, String> {
     desktop.set_server(enabled, port, public).await.map_err(|e| format!("{e:#}"))
+}
+
+/// What to ask before the window closes (the editor's unsaved files, in the UI's words), or
+/// `null`: close at once. The shell asks it itself, so closing works whatever the page is doing.
+#[tauri::command]
+pub fn set_close_question(question: Option<String>, guard: State<'_, CloseGuard>) {
+    guard.set(question);
 }

@@ -11,7 +11,7 @@ use atelier_core::{App, Client, ClientLimits};
 use atelier_server::{Embedded, ServerConfig};
 use serde::Serialize;
 use tauri::Manager as _;
-use tauri_plugin_dialog::{DialogExt as _, MessageDialogKind};
+use tauri_plugin_dialog::{DialogExt as _, MessageDialogButtons, MessageDialogKind};
 
 /// The default port of the embedded server, as for `atelier serve`.
 const DEFAULT_PORT: u16 = 7777;
@@ -229,6 +229,42 @@ impl Desktop {
     }
 }
 
+/// What to ask before the main window closes — the editor's unsaved files, in the words the UI
+/// set with `set_close_question` — or nothing (it closes at once). Kept here, not in the page,
+/// so the window closes whatever state the page is in (reloading, busy, or gone).
+#[derive(Default)]
+pub struct CloseGuard(Mutex<Option<String>>);
+
+impl CloseGuard {
+    pub fn set(&self, question: Option<String>) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = question.filter(|q| !q.trim().is_empty());
+    }
+
+    fn question(&self) -> Option<String> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+/// A close request (the close button, Alt+F4, the window manager): asks the guard's question
+/// first when there is one, in a native dialog over the window; closes when answered OK.
+fn on_close_requested(window: &tauri::Window, api: &tauri::CloseRequestApi) {
+    let Some(question) = window.state::<CloseGuard>().question() else { return };
+    api.prevent_close();
+    let target = window.clone();
+    window
+        .dialog()
+        .message(question)
+        .title("Unsaved changes")
+        .kind(MessageDialogKind::Warning)
+        .buttons(MessageDialogButtons::OkCancelCustom("Close without saving".into(), "Cancel".into()))
+        .parent(window)
+        .show(move |close| {
+            if close && let Err(e) = target.destroy() {
+                tracing::warn!(error = %e, "closing the window");
+            }
+        });
+}
+
 /// The data folder: `ATELIER_DATA_DIR`, else the platform's app-data folder (shared with the
 /// `atelier` command).
 fn data_dir() -> anyhow::Result<PathBuf> {
@@ -264,11 +300,18 @@ pub fn run() -> anyhow::Result<()> {
         .plugin(tauri_plugin_window_state::Builder::default().build())
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_opener::init())
+        .manage(CloseGuard::default())
+        .on_window_event(|window, event| {
+            if let tauri::WindowEvent::CloseRequested { api, .. } = event {
+                on_close_requested(window, api);
+            }
+        })
         .invoke_handler(tauri::generate_handler![
             crate::commands::rpc,
             crate::commands::events,
             crate::commands::server_status,
             crate::commands::server_set,
+            crate::commands::set_close_question,
         ])
         .setup(|app| {
             let data_dir = data_dir()?;

@@ -280,7 +280,9 @@ try {
   if (!(await driver.findElements(dirtyTab)).length) throw new Error('the window lost the edit although closing was declined');
   await shot(driver, 'close-declined');
   requestClose('Atelier');
-  await answerDialog(UNSAVED, ['Tab', 'Return']);
+  // Its buttons are "Close without saving" then "Cancel": Tab lands on the last, Shift+Tab
+  // goes back to the first.
+  await answerDialog(UNSAVED, ['Tab', 'shift+Tab', 'Return']);
   await driver.wait(async () => appPids(DESKTOP).length === 0, 15000, 'the app kept running after closing was confirmed');
   const notes = findFile(work, 'notes.txt');
   if (!notes || readFileSync(notes, 'utf8') !== 'hello-42-desktop\n') throw new Error(`notes.txt holds ${notes && JSON.stringify(readFileSync(notes, 'utf8'))}`);

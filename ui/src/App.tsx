@@ -7,7 +7,7 @@ import type { Event, ImportProgress, Project, ProjectExported } from './protocol
 const Workspace = lazy(() => import('./components/Workspace').then((m) => ({ default: m.Workspace })));
 const Settings = lazy(() => import('./components/Settings').then((m) => ({ default: m.Settings })));
 import { chooseFolder, chooseZip, loadServer, setServer, useServer } from './desktop';
-import { mayDiscardUnsaved } from './unsaved';
+import { mayDiscardUnsaved, tellShellBeforeClose } from './unsaved';
 
 export function ConnectionBanner() {
   const state = useConnection();
@@ -288,24 +288,8 @@ export function App() {
   useEffect(() => {
     performance.mark('atelier:interactive');
   }, []);
-  // Desktop: closing the window with unsaved edits asks first (WebKit's `beforeunload` question
-  // is not shown there). Loaded after the first screen: it is not needed to start.
-  useEffect(() => {
-    if (!desktop) return;
-    let unlisten: (() => void) | undefined;
-    let gone = false;
-    void import('@tauri-apps/api/window').then(async ({ getCurrentWindow }) => {
-      const stop = await getCurrentWindow().onCloseRequested(async (event) => {
-        if (!(await mayDiscardUnsaved('Close Atelier'))) event.preventDefault();
-      });
-      if (gone) stop();
-      else unlisten = stop;
-    });
-    return () => {
-      gone = true;
-      unlisten?.();
-    };
-  }, []);
+  // Desktop: closing the window with unsaved edits asks first (the shell asks; see unsaved.ts).
+  useEffect(() => (desktop ? tellShellBeforeClose() : undefined), []);
   const onDeleted = useCallback(() => setProject(null), [setProject]);
   useTopic(project ? `project/${project.id}` : null, useCallback((e) => e.type === 'project.deleted' && onDeleted(), [onDeleted]));
   return (

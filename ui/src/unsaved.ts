@@ -2,6 +2,7 @@
  * Files with unsaved edits in the editor, so that leaving the project or closing the desktop
  * window can ask first instead of losing them.
  */
+import { invoke } from '@tauri-apps/api/core';
 import { create } from 'zustand';
 import { ask } from './desktop';
 
@@ -22,5 +23,24 @@ export function namePaths(paths: string[]): string {
 export async function mayDiscardUnsaved(action: string): Promise<boolean> {
   const { paths } = useUnsaved.getState();
   if (paths.length === 0) return true;
-  return ask(`Your changes to ${namePaths(paths)} are not saved and will be lost. ${action} anyway?`, 'Unsaved changes');
+  return ask(question(paths, action), 'Unsaved changes');
+}
+
+const question = (paths: string[], action: string) => `Your changes to ${namePaths(paths)} are not saved and will be lost. ${action} anyway?`;
+
+/**
+ * Desktop: keeps the shell told what to ask before the window closes (`set_close_question`),
+ * `null` while nothing is unsaved. The shell asks it itself, so the window closes whatever the
+ * page is doing (WebKitGTK shows no `beforeunload` question). Returns the unsubscribe function.
+ */
+export function tellShellBeforeClose(): () => void {
+  let told: string | null | undefined;
+  const tell = (paths: string[]) => {
+    const next = paths.length ? question(paths, 'Close Atelier') : null;
+    if (next === told) return;
+    told = next;
+    invoke('set_close_question', { question: next }).catch(() => undefined);
+  };
+  tell(useUnsaved.getState().paths);
+  return useUnsaved.subscribe((s) => tell(s.paths));
 }

@@ -9,7 +9,7 @@ import { Settings, PUBLIC_WARNING } from './Settings';
 import { Terminals, mergeListed, savedTerminals } from './Terminals';
 import { useServer, type ServerStatus } from '../desktop';
 import { Workflows } from './Workflows';
-import { mayDiscardUnsaved, namePaths, useUnsaved } from '../unsaved';
+import { mayDiscardUnsaved, namePaths, tellShellBeforeClose, useUnsaved } from '../unsaved';
 import { GitPanel } from './Git';
 import { Checkpoints } from './Checkpoints';
 import { Monitor, agentHealth } from './Monitor';
@@ -742,6 +742,23 @@ describe('unsaved edits (desktop)', () => {
     expect(namePaths(['x/one.txt'])).toBe('one.txt');
     expect(namePaths(['one.txt', 'two.txt'])).toBe('one.txt and two.txt');
     expect(namePaths(['1', '2', '3'])).toBe('1, 2 and 1 more file');
+  });
+
+  it('keeps the shell told what to ask before the window closes', async () => {
+    engine.command('set_close_question', () => null);
+    const told = () => engine.invokesOf('set_close_question').map((a) => a.question);
+    const stop = tellShellBeforeClose();
+    await waitFor(() => expect(told()).toEqual([null]));
+    useUnsaved.setState({ paths: ['src/a.txt'] });
+    useUnsaved.setState({ paths: ['src/a.txt'] });
+    await waitFor(() => expect(told()).toEqual([null, 'Your changes to a.txt are not saved and will be lost. Close Atelier anyway?']));
+    useUnsaved.setState({ paths: [] });
+    await waitFor(() => expect(told()).toHaveLength(3));
+    expect(told()[2]).toBeNull();
+    stop();
+    useUnsaved.setState({ paths: ['b.txt'] });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(told()).toHaveLength(3);
   });
 });
 

@@ -259,6 +259,14 @@ async function main() {
   await page.getByRole('button', { name: 'Close src/greet.txt' }).click();
   await tab.waitFor({ state: 'detached', timeout: 5000 });
   if (questions.length !== 4) throw new Error(`asked ${questions.length} times`);
+  // Ctrl+P: go to a file by typing part of its name.
+  await page.keyboard.press('Control+p');
+  await page.getByRole('dialog', { name: 'Go to file' }).waitFor({ timeout: 5000 });
+  await page.keyboard.type('grt');
+  await page.getByRole('option', { name: /greet\.txt/ }).waitFor({ timeout: 5000 });
+  await page.keyboard.press('Enter');
+  await page.getByRole('tab', { name: 'greet.txt', exact: true }).waitFor({ timeout: 5000 });
+  if (await page.getByRole('dialog', { name: 'Go to file' }).count()) throw new Error('Go to file stayed open after Enter');
 
   await page.getByRole('button', { name: 'New terminal' }).click();
   await page.locator('.xterm-host').first().waitFor();

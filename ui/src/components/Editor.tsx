@@ -253,7 +253,7 @@ export function Editor({ projectId, open, active, onActivate, onClose, changed }
           <button onClick={() => void keepMine(active)}>Keep my version</button>
         </div>
       ) : null}
-      {!active ? <p className="muted hint">Open a file from the tree. Ctrl+S saves.</p> : null}
+      {!active ? <p className="muted hint">Open a file from the tree or with Ctrl+P. Ctrl+S saves.</p> : null}
       <div ref={host} className="monaco" data-path={active ?? ''} style={{ visibility: active ? 'visible' : 'hidden' }} />
     </section>
   );

@@ -11,6 +11,7 @@ import { Editor } from './Editor';
 import { FileTree } from './FileTree';
 import { GitPanel } from './Git';
 import { Monitor } from './Monitor';
+import { QuickOpen } from './QuickOpen';
 import { Terminals } from './Terminals';
 import { Workflows } from './Workflows';
 
@@ -24,6 +25,7 @@ export function Workspace({ project }: { project: Project }) {
   const [side, setSide] = useState<SideTab>('Chat');
   const [terminal, setTerminal] = useState(true);
   const [searchSignal, setSearchSignal] = useState(0);
+  const [quickOpen, setQuickOpen] = useState(false);
   /**
    * Bumped on every `files.changed`: the tree and open tabs reload what changed (`paths: null`
    * after a `stream.gap`: changes were missed, so every open file is checked).
@@ -49,10 +51,18 @@ export function Workspace({ project }: { project: Project }) {
 
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
+      // Hidden under Settings: its shortcuts rest.
+      if (document.querySelector('.workspace')?.closest('[hidden]')) return;
       if (e.ctrlKey && (e.key === '`' || e.code === 'Backquote')) {
         e.preventDefault();
         e.stopPropagation();
         setTerminal((t) => !t);
+      } else if ((e.ctrlKey || e.metaKey) && !e.altKey && !e.shiftKey && e.key.toLowerCase() === 'p') {
+        // Go to file; in a terminal Ctrl+P stays the shell's (previous command).
+        if (e.target instanceof Element && e.target.closest('.xterm')) return;
+        e.preventDefault();
+        e.stopPropagation();
+        setQuickOpen(true);
       } else if ((e.ctrlKey || e.metaKey) && !e.altKey && e.key.toLowerCase() === 'k') {
         // Search over all chat history, from anywhere in the workspace.
         e.preventDefault();
@@ -77,55 +87,58 @@ export function Workspace({ project }: { project: Project }) {
   };
 
   return (
-    <Group orientation="vertical" className="workspace">
-      <Panel defaultSize="72%" minSize="20%">
-        <Group orientation="horizontal">
-          <Panel defaultSize="18%" minSize="10%">
-            <ErrorBoundary name="file tree">
-              <FileTree projectId={project.id} changed={changed.n} onOpen={openFile} active={active} />
-            </ErrorBoundary>
-          </Panel>
-          <Separator className="sep-v" />
-          <Panel defaultSize="47%" minSize="15%">
-            <ErrorBoundary name="editor">
-              <Editor projectId={project.id} open={open} active={active} onActivate={setActive} onClose={closeFile} changed={changed} />
-            </ErrorBoundary>
-          </Panel>
-          <Separator className="sep-v" />
-          <Panel defaultSize="35%" minSize="20%">
-            <div className="side">
-              <div role="tablist" aria-label="Panels" className="tabs" onKeyDown={onTabKeys}>
-                {SIDE_TABS.map((t) => {
-                  const Icon = TAB_ICONS[t];
-                  return (
-                    <button key={t} role="tab" aria-selected={side === t} onClick={() => setSide(t)}>
-                      <Icon size={14} />
-                      {t}
-                    </button>
-                  );
-                })}
+    <>
+      {quickOpen ? <QuickOpen projectId={project.id} onOpen={openFile} onClose={() => setQuickOpen(false)} /> : null}
+      <Group orientation="vertical" className="workspace">
+        <Panel defaultSize="72%" minSize="20%">
+          <Group orientation="horizontal">
+            <Panel defaultSize="18%" minSize="10%">
+              <ErrorBoundary name="file tree">
+                <FileTree projectId={project.id} changed={changed.n} onOpen={openFile} active={active} />
+              </ErrorBoundary>
+            </Panel>
+            <Separator className="sep-v" />
+            <Panel defaultSize="47%" minSize="15%">
+              <ErrorBoundary name="editor">
+                <Editor projectId={project.id} open={open} active={active} onActivate={setActive} onClose={closeFile} changed={changed} />
+              </ErrorBoundary>
+            </Panel>
+            <Separator className="sep-v" />
+            <Panel defaultSize="35%" minSize="20%">
+              <div className="side">
+                <div role="tablist" aria-label="Panels" className="tabs" onKeyDown={onTabKeys}>
+                  {SIDE_TABS.map((t) => {
+                    const Icon = TAB_ICONS[t];
+                    return (
+                      <button key={t} role="tab" aria-selected={side === t} onClick={() => setSide(t)}>
+                        <Icon size={14} />
+                        {t}
+                      </button>
+                    );
+                  })}
+                </div>
+                <div className="side-body">
+                  <ErrorBoundary key={side} name={side}>
+                    {side === 'Chat' ? <Chat project={project} searchSignal={searchSignal} /> : null}
+                    {side === 'Workflows' ? <Workflows project={project} onOpenFile={openFile} /> : null}
+                    {side === 'Git' ? <GitPanel projectId={project.id} changed={changed.n + gitChanged} /> : null}
+                    {side === 'Checkpoints' ? <Checkpoints projectId={project.id} changed={changed.n + gitChanged} /> : null}
+                    {side === 'Monitor' ? <Monitor /> : null}
+                  </ErrorBoundary>
+                </div>
               </div>
-              <div className="side-body">
-                <ErrorBoundary key={side} name={side}>
-                  {side === 'Chat' ? <Chat project={project} searchSignal={searchSignal} /> : null}
-                  {side === 'Workflows' ? <Workflows project={project} onOpenFile={openFile} /> : null}
-                  {side === 'Git' ? <GitPanel projectId={project.id} changed={changed.n + gitChanged} /> : null}
-                  {side === 'Checkpoints' ? <Checkpoints projectId={project.id} changed={changed.n + gitChanged} /> : null}
-                  {side === 'Monitor' ? <Monitor /> : null}
-                </ErrorBoundary>
-              </div>
-            </div>
-          </Panel>
-        </Group>
-      </Panel>
-      {terminal ? <Separator className="sep-h" /> : null}
-      {terminal ? (
-        <Panel defaultSize="28%" minSize="10%">
-          <ErrorBoundary name="terminal">
-            <Terminals projectId={project.id} />
-          </ErrorBoundary>
+            </Panel>
+          </Group>
         </Panel>
-      ) : null}
-    </Group>
+        {terminal ? <Separator className="sep-h" /> : null}
+        {terminal ? (
+          <Panel defaultSize="28%" minSize="10%">
+            <ErrorBoundary name="terminal">
+              <Terminals projectId={project.id} />
+            </ErrorBoundary>
+          </Panel>
+        ) : null}
+      </Group>
+    </>
   );
 }

@@ -9,6 +9,7 @@ import { Settings, PUBLIC_WARNING } from './Settings';
 import { Terminals, mergeListed, savedTerminals } from './Terminals';
 import { useServer, type ServerStatus } from '../desktop';
 import { Workflows } from './Workflows';
+import { QuickOpen, score } from './QuickOpen';
 import { mayDiscardUnsaved, namePaths, tellShellBeforeClose, useUnsaved } from '../unsaved';
 import { GitPanel } from './Git';
 import { Checkpoints } from './Checkpoints';
@@ -948,6 +949,44 @@ describe('GitPanel branches', () => {
     fireEvent.click(screen.getByRole('button', { name: 'Create branch' }));
     await waitFor(() => expect(engine.callsOf('git.checkout')).toEqual([{ project_id: 'prj_1', branch: 'feature/x', create: true }]));
     expect((await screen.findByRole('status')).textContent).toContain('On the new branch feature/x.');
+  });
+});
+
+describe('QuickOpen (Ctrl+P)', () => {
+  it('ranks a file whose name matches above folders that do, and opens with Enter', async () => {
+    engine.on('files.tree', () => [
+      { path: 'src', kind: 'dir', size: 0 },
+      { path: 'src/greet', kind: 'dir', size: 0 },
+      { path: 'src/greet/mod.rs', kind: 'file', size: 10 },
+      { path: 'src/greeting.rs', kind: 'file', size: 10 },
+      { path: 'docs/grammar.md', kind: 'file', size: 10 },
+      { path: 'README.md', kind: 'file', size: 10 },
+    ]);
+    const onOpen = vi.fn();
+    const onClose = vi.fn();
+    render(<QuickOpen projectId="prj_1" onOpen={onOpen} onClose={onClose} />);
+    const box = screen.getByRole('textbox', { name: 'File name' });
+    fireEvent.change(box, { target: { value: 'greet' } });
+    const options = async () => within(await screen.findByRole('listbox', { name: 'Matching files' })).getAllByRole('option').map((o) => o.textContent);
+    await waitFor(async () => expect(await options()).toEqual(['greeting.rs src/greeting.rs', 'mod.rs src/greet/mod.rs']));
+    fireEvent.keyDown(box, { key: 'ArrowDown' });
+    expect(screen.getAllByRole('option')[1].getAttribute('aria-selected')).toBe('true');
+    fireEvent.keyDown(box, { key: 'Enter' });
+    expect(onOpen).toHaveBeenCalledWith('src/greet/mod.rs');
+    expect(onClose).toHaveBeenCalled();
+  });
+
+  it('says when nothing matches, and Escape closes', async () => {
+    engine.on('files.tree', () => [{ path: 'a.txt', kind: 'file', size: 1 }]);
+    const onClose = vi.fn();
+    render(<QuickOpen projectId="prj_1" onOpen={() => undefined} onClose={onClose} />);
+    const box = screen.getByRole('textbox', { name: 'File name' });
+    fireEvent.change(box, { target: { value: 'zzz' } });
+    expect(await screen.findByText('No file matches.')).toBeTruthy();
+    fireEvent.keyDown(box, { key: 'Escape' });
+    expect(onClose).toHaveBeenCalled();
+    expect(score('src/a.rs', 'sar')).not.toBeNull();
+    expect(score('src/a.rs', 'sx')).toBeNull();
   });
 });
 

@@ -3,7 +3,7 @@
 use tauri::State;
 use tauri::ipc::{Channel, InvokeResponseBody, Response};
 
-use crate::shell::{CloseGuard, Desktop, ServerStatus};
+use crate::shell::{CloseGuard, Desktop, LaunchFolder, ServerStatus};
 
 /// One JSON-RPC message (a request, a notification or a batch) as text; the answer is the
 /// response as JSON, `null` for notifications. Sent as raw JSON, never re-encoded.
@@ -44,4 +44,11 @@ pub async fn server_set(
 #[tauri::command]
 pub fn set_close_question(question: Option<String>, guard: State<'_, CloseGuard>) {
     guard.set(question);
+}
+
+/// The folder named on the command line, once (later calls answer `null`); the UI opens it as
+/// a project. Folders named by later launches arrive as the `open-folder` event.
+#[tauri::command]
+pub fn take_launch_folder(launch: State<'_, LaunchFolder>) -> Option<String> {
+    launch.take()
 }

@@ -3,14 +3,14 @@
 //! `atelier-server`.
 
 use std::net::{IpAddr, SocketAddr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use anyhow::Context as _;
 use atelier_core::{App, Client, ClientLimits};
 use atelier_server::{Embedded, ServerConfig};
 use serde::Serialize;
-use tauri::Manager as _;
+use tauri::{Emitter as _, Manager as _};
 use tauri_plugin_dialog::{DialogExt as _, MessageDialogButtons, MessageDialogKind};
 
 /// The default port of the embedded server, as for `atelier serve`.
@@ -245,6 +245,26 @@ impl CloseGuard {
     }
 }
 
+/// A folder named on the command line (`atelier-desktop ~/code/app`), which the UI opens as a
+/// project once it has started (`take_launch_folder`).
+#[derive(Default)]
+pub struct LaunchFolder(Mutex<Option<String>>);
+
+impl LaunchFolder {
+    pub fn take(&self) -> Option<String> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+}
+
+/// The folder among a launch's arguments: the first that is not an option (WebKitWebDriver and
+/// desktop launchers may add some), made absolute against the launch's working folder.
+pub fn folder_arg(args: &[String], cwd: &Path) -> Option<String> {
+    let arg = args.iter().skip(1).find(|a| !a.starts_with('-') && !a.is_empty())?;
+    let path = cwd.join(arg);
+    let path = std::fs::canonicalize(&path).unwrap_or(path);
+    Some(path.to_string_lossy().into_owned())
+}
+
 /// A close request (the close button, Alt+F4, the window manager): asks the guard's question
 /// first when there is one, in a native dialog over the window; closes when answered OK.
 fn on_close_requested(window: &tauri::Window, api: &tauri::CloseRequestApi) {
@@ -291,16 +311,26 @@ pub fn run() -> anyhow::Result<()> {
     let context = tauri::generate_context!();
     let app = tauri::Builder::default()
         // First, so a second launch hands over to this one before anything starts.
-        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+        .plugin(tauri_plugin_single_instance::init(|app, args, cwd| {
             if let Some(window) = app.get_webview_window("main") {
                 let _ = window.unminimize();
                 let _ = window.set_focus();
+            }
+            // `atelier-desktop FOLDER` while the app runs: this window opens the folder.
+            if let Some(folder) = folder_arg(&args, Path::new(&cwd))
+                && let Err(e) = app.emit_to("main", "open-folder", folder)
+            {
+                tracing::warn!(error = %e, "handing a folder to the window");
             }
         }))
         .plugin(tauri_plugin_window_state::Builder::default().build())
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_opener::init())
         .manage(CloseGuard::default())
+        .manage(LaunchFolder(Mutex::new(folder_arg(
+            &std::env::args().collect::<Vec<_>>(),
+            &std::env::current_dir().unwrap_or_default(),
+        ))))
         .on_window_event(|window, event| {
             if let tauri::WindowEvent::CloseRequested { api, .. } = event {
                 on_close_requested(window, api);
@@ -312,6 +342,7 @@ pub fn run() -> anyhow::Result<()> {
             crate::commands::server_status,
             crate::commands::server_set,
             crate::commands::set_close_question,
+            crate::commands::take_launch_folder,
         ])
         .setup(|app| {
             let data_dir = data_dir()?;
@@ -367,8 +398,31 @@ struct LogGuard(Mutex<Option<atelier_cli::logging::Guard>>);
 #[cfg(test)]
 mod tests {
     use std::net::{IpAddr, SocketAddr};
+    use std::path::Path;
 
-    use super::reachable_at;
+    use super::{folder_arg, reachable_at};
+
+    #[test]
+    #[cfg(unix)]
+    fn the_folder_to_open_is_the_first_argument_that_is_not_an_option() {
+        let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let cwd = Path::new("/nonexistent/home/me");
+        assert_eq!(folder_arg(&args(&["atelier-desktop"]), cwd), None);
+        assert_eq!(folder_arg(&args(&["atelier-desktop", "--automation"]), cwd), None);
+        assert_eq!(
+            folder_arg(&args(&["atelier-desktop", "--automation", "code/app"]), cwd).as_deref(),
+            Some("/nonexistent/home/me/code/app")
+        );
+        assert_eq!(folder_arg(&args(&["atelier-desktop", "/srv/app"]), cwd).as_deref(), Some("/srv/app"));
+        // An existing folder is named as it really is.
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir(dir.path().join("app")).expect("mkdir");
+        let real = std::fs::canonicalize(dir.path().join("app")).expect("canonical");
+        assert_eq!(
+            folder_arg(&args(&["atelier-desktop", "./app/"]), dir.path()),
+            Some(real.to_string_lossy().into_owned())
+        );
+    }
 
     #[test]
     fn other_machines_are_told_this_machines_addresses_not_the_bind_address() {

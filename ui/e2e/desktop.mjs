@@ -5,7 +5,8 @@
 // in Settings, the server answers with the token Settings shows; making it reachable from other
 // machines waits for the native question's answer (xdotool answers it) and then names an address
 // of this machine that answers; it stops when switched off; an unsaved edit survives a visit to
-// Settings, and closing the window asks about it (declined: the window stays). Screenshots go to
+// Settings, and closing the window asks about it (declined: the window stays); launched with a
+// folder, the app opens it as a project. Screenshots go to
 // e2e/artifacts/desktop-*.png. Run under a display: `xvfb-run -a npm run e2e:desktop`.
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -287,6 +288,17 @@ try {
   const notes = findFile(work, 'notes.txt');
   if (!notes || readFileSync(notes, 'utf8') !== 'hello-42-desktop\n') throw new Error(`notes.txt holds ${notes && JSON.stringify(readFileSync(notes, 'utf8'))}`);
   console.log(`ok ${++step} - closed-after-asking`);
+  await driver.quit().catch(() => {});
+
+  // `atelier-desktop FOLDER` opens that folder as a project (the same data folder as before).
+  const folder = join(work, 'launched-folder');
+  mkdirSync(folder);
+  writeFileSync(join(folder, 'from-the-command-line.txt'), 'hi\n');
+  driver = await launch(webdriver.url, DESKTOP, [folder]);
+  await driver.wait(until.elementLocated(named('button', 'Open file from-the-command-line.txt')), 30000, 'the folder named on the command line did not open');
+  const crumb = await driver.findElement(By.css('.topbar .crumb')).getText();
+  if (crumb !== 'launched-folder') throw new Error(`the open project is ${crumb}`);
+  await shot(driver, 'folder-from-command-line');
 
   await driver.quit().catch(() => {});
   driver = null;

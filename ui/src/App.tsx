@@ -6,7 +6,7 @@ import type { Event, ImportProgress, Project, ProjectExported } from './protocol
 // (markdown, highlighting, terminals): less to parse before the app is interactive.
 const Workspace = lazy(() => import('./components/Workspace').then((m) => ({ default: m.Workspace })));
 const Settings = lazy(() => import('./components/Settings').then((m) => ({ default: m.Settings })));
-import { chooseFolder, chooseZip, loadServer, setServer, useServer } from './desktop';
+import { chooseFolder, chooseZip, loadServer, onOpenFolder, setServer, takeLaunchFolder, useServer } from './desktop';
 import { mayDiscardUnsaved, tellShellBeforeClose } from './unsaved';
 
 export function ConnectionBanner() {
@@ -290,6 +290,27 @@ export function App() {
   }, []);
   // Desktop: closing the window with unsaved edits asks first (the shell asks; see unsaved.ts).
   useEffect(() => (desktop ? tellShellBeforeClose() : undefined), []);
+  // Desktop: a folder named on the command line, now or by a later launch, opens as a project.
+  const [openFailure, setOpenFailure] = useState<string | null>(null);
+  const openFolder = useCallback(
+    async (path: string) => {
+      if (!(await mayDiscardUnsaved(`Open ${path}`))) return;
+      try {
+        const opened = await client.call<Project>('projects.import', { path });
+        setSettings(false);
+        setProject(opened);
+        setOpenFailure(null);
+      } catch (e) {
+        setOpenFailure(`Cannot open ${path}: ${errorText(e)}`);
+      }
+    },
+    [setProject],
+  );
+  useEffect(() => {
+    if (!desktop) return;
+    takeLaunchFolder().then((path) => path && void openFolder(path), () => undefined);
+    return onOpenFolder((path) => void openFolder(path));
+  }, [openFolder]);
   const onDeleted = useCallback(() => setProject(null), [setProject]);
   useTopic(project ? `project/${project.id}` : null, useCallback((e) => e.type === 'project.deleted' && onDeleted(), [onDeleted]));
   return (
@@ -315,6 +336,12 @@ export function App() {
         </button>
       </header>
       <ConnectionBanner />
+      {openFailure ? (
+        <div className="banner error" role="alert">
+          <span>{openFailure}</span>
+          <button onClick={() => setOpenFailure(null)}>Dismiss</button>
+        </div>
+      ) : null}
       {/* The workspace stays mounted (hidden) while Settings is open: open files, unsaved edits,
           terminals and panels are as they were on the way back. */}
       {project ? (

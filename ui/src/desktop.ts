@@ -89,3 +89,26 @@ export async function chooseZip(defaultName: string): Promise<string | null> {
 export function openExternal(url: string): Promise<void> {
   return openUrl(url);
 }
+
+/** The folder named on the command line (`atelier-desktop ~/code/app`), once; else `null`. */
+export function takeLaunchFolder(): Promise<string | null> {
+  return invoke<string | null>('take_launch_folder');
+}
+
+/**
+ * Calls `handler` with each folder a later launch names (`atelier-desktop FOLDER` while the app
+ * runs: the single-instance plugin hands it over). Returns the function that stops listening.
+ */
+export function onOpenFolder(handler: (path: string) => void): () => void {
+  let stop: (() => void) | undefined;
+  let stopped = false;
+  void import('@tauri-apps/api/event').then(async ({ listen }) => {
+    const unlisten = await listen<string>('open-folder', (e) => handler(e.payload));
+    if (stopped) unlisten();
+    else stop = unlisten;
+  });
+  return () => {
+    stopped = true;
+    stop?.();
+  };
+}

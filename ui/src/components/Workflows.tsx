@@ -2,7 +2,7 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import { CircleX, Pause, Play, RotateCcw } from 'lucide-react';
 import { client, errorText, useLoad, useTopic } from '../api';
 import { useLiveFiles } from '../live';
-import type { Agent, Event, Project, Workflow, WorkflowUsage, WrittenFile } from '../protocol/generated';
+import type { Agent, Event, Model, Project, Workflow, WorkflowUsage, WrittenFile } from '../protocol/generated';
 import { DiffView } from './DiffView';
 
 const FINISHED = ['completed', 'failed', 'cancelled'];
@@ -340,6 +340,10 @@ export function Workflows({ project, onOpenFile }: { project: Project; onOpenFil
   const [approve, setApprove] = useState(false);
   const [verify, setVerify] = useState('');
   const [parallel, setParallel] = useState(4);
+  const [fixRounds, setFixRounds] = useState(2);
+  const [model, setModel] = useState('');
+  // For the model choice; without a reachable model server the list is just empty.
+  const models = useLoad(() => client.call<Model[]>('models.list').catch(() => [] as Model[]), []);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
     if (!selected && list.data && list.data.length > 0) setSelected(list.data[0].id);
@@ -349,6 +353,8 @@ export function Workflows({ project, onOpenFile }: { project: Project; onOpenFil
       const options: Record<string, unknown> = { approve_plan: approve };
       if (verify.trim()) options.verify = verify.trim();
       if (parallel !== 4) options.max_parallel = parallel;
+      if (fixRounds !== 2) options.max_fix_rounds = fixRounds;
+      if (model) options.model = model;
       const w = await client.call<Workflow>('workflows.start', { project_id: project.id, request, options });
       setRequest('');
       setSelected(w.id);
@@ -382,7 +388,30 @@ export function Workflows({ project, onOpenFile }: { project: Project; onOpenFil
         <div className="row">
           <label>
             Check command{' '}
-            <input aria-label="Check command" value={verify} onChange={(e) => setVerify(e.target.value)} placeholder="e.g. cargo test (else the plan's)" />
+            <input aria-label="Check command" value={verify} onChange={(e) => setVerify(e.target.value)} placeholder="e.g. cargo test (else the plan's, if you approve it)" />
+          </label>
+          <label>
+            Fix rounds{' '}
+            <input
+              aria-label="Fix rounds"
+              title="How often a failing check goes back to the coders"
+              type="number"
+              min={0}
+              max={5}
+              value={fixRounds}
+              onChange={(e) => setFixRounds(Math.min(5, Math.max(0, Number(e.target.value) || 0)))}
+            />
+          </label>
+          <label>
+            Model{' '}
+            <select aria-label="Model" title="For the master, managers and coders that have no model of their own in Settings" value={model} onChange={(e) => setModel(e.target.value)}>
+              <option value="">the default model</option>
+              {(models.data ?? []).map((m) => (
+                <option key={m.name} value={m.name}>
+                  {m.name}
+                </option>
+              ))}
+            </select>
           </label>
           <label>
             Coders at once{' '}

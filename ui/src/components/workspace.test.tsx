@@ -345,16 +345,25 @@ describe('Workflows', () => {
     await waitFor(() => expect(engine.callsOf('workflows.control').map((c) => c.action)).toEqual(['pause', 'resume', 'cancel']));
   });
 
-  it('passes the check command and parallelism chosen in the options', async () => {
-    engine.on('workflows.list', () => []).on('workflows.start', () => wf()).on('workflows.get', () => wf());
+  it('passes the check command, parallelism, fix rounds and model chosen in the options', async () => {
+    engine
+      .on('workflows.list', () => [])
+      .on('workflows.start', () => wf())
+      .on('workflows.get', () => wf())
+      .on('models.list', () => [{ name: 'qwen2.5-coder:7b', provider: 'ollama' }]);
     render(<Workflows project={project} onOpenFile={() => undefined} />);
     fireEvent.change(screen.getByRole('textbox', { name: 'Request' }), { target: { value: 'Add tests' } });
     fireEvent.change(screen.getByRole('textbox', { name: 'Check command' }), { target: { value: 'npm test' } });
     fireEvent.change(screen.getByRole('spinbutton', { name: 'Coders at once' }), { target: { value: '2' } });
+    fireEvent.change(screen.getByRole('spinbutton', { name: 'Fix rounds' }), { target: { value: '9' } });
+    await screen.findByRole('option', { name: 'qwen2.5-coder:7b' });
+    fireEvent.change(screen.getByRole('combobox', { name: 'Model' }), { target: { value: 'qwen2.5-coder:7b' } });
     fireEvent.click(screen.getByRole('checkbox', { name: /approve the plan first/ }));
     fireEvent.click(screen.getByRole('button', { name: 'Start workflow' }));
     await waitFor(() =>
-      expect(engine.callsOf('workflows.start')).toEqual([{ project_id: 'prj_1', request: 'Add tests', options: { approve_plan: true, verify: 'npm test', max_parallel: 2 } }]),
+      expect(engine.callsOf('workflows.start')).toEqual([
+        { project_id: 'prj_1', request: 'Add tests', options: { approve_plan: true, verify: 'npm test', max_parallel: 2, max_fix_rounds: 5, model: 'qwen2.5-coder:7b' } },
+      ]),
     );
   });
 

@@ -113,6 +113,21 @@ impl App {
         Ok(())
     }
 
+    /// Throws away the changes to `paths` (staged or not; new files are removed) after a
+    /// checkpoint of them, which it returns: restoring it undoes the discard.
+    pub async fn git_discard(&self, project_id: &str, paths: Vec<String>) -> CoreResult<Checkpoint> {
+        if paths.is_empty() {
+            return Err(CoreError::InvalidInput("name the files whose changes to discard".into()));
+        }
+        let root = PathBuf::from(self.store().get_project(project_id).await?.path);
+        for path in &paths {
+            atelier_files::resolve(&root, path)?;
+        }
+        let checkpoint = self.in_repo(project_id, move |root| atelier_git::discard(root, &paths)).await?;
+        self.git_changed(project_id);
+        Ok(checkpoint_to_api(checkpoint))
+    }
+
     pub async fn git_commit(&self, project_id: &str, message: String) -> CoreResult<String> {
         if message.trim().is_empty() {
             return Err(CoreError::InvalidInput("the commit message is empty".into()));

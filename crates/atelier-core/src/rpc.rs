@@ -328,6 +328,10 @@ impl Client {
                 app.git_stage(&p.project_id, p.paths, method == "git.stage").await?;
                 ok(Empty {})
             }
+            "git.discard" => {
+                let p: GitPaths = params(method, p)?;
+                ok(CheckpointRestored { undo: app.git_discard(&p.project_id, p.paths).await? })
+            }
             "git.commit" => {
                 let p: GitCommit = params(method, p)?;
                 ok(serde_json::json!({ "commit": app.git_commit(&p.project_id, p.message).await? }))

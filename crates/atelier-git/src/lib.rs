@@ -236,6 +236,48 @@ pub fn unstage(repo_path: &Path, paths: &[String]) -> Result<(), GitError> {
     }
 }
 
+/// Throws away the changes to `paths`, staged or not: each goes back to HEAD's version, and a
+/// file HEAD does not have is removed. First takes a checkpoint of the files as they are, so
+/// the discard can be undone by restoring the returned checkpoint.
+pub fn discard(repo_path: &Path, paths: &[String]) -> Result<Checkpoint, GitError> {
+    let wrap = |source| GitError::Repository { path: repo_path.to_path_buf(), source };
+    let label = match paths {
+        [one] => format!("Before discarding changes to {one}"),
+        _ => format!("Before discarding changes to {} files", paths.len()),
+    };
+    let checkpoint = checkpoint_create(repo_path, &label, paths)?;
+    let repo = open(repo_path)?;
+    let head = repo.head().ok().and_then(|h| h.peel_to_tree().ok());
+    let mut index = repo.index().map_err(wrap)?;
+    let mut restore = Vec::new();
+    for path in paths {
+        let in_head = head.as_ref().is_some_and(|tree| tree.get_path(Path::new(path)).is_ok());
+        if in_head {
+            restore.push(path.as_str());
+        } else {
+            // New since HEAD: it goes (the checkpoint keeps it).
+            if index.get_path(Path::new(path), 0).is_some() {
+                index.remove_path(Path::new(path)).map_err(wrap)?;
+            }
+            match std::fs::remove_file(repo_path.join(path)) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(wrap(git2::Error::from_str(&format!("removing {path}: {e}")))),
+            }
+        }
+    }
+    index.write().map_err(wrap)?;
+    if let (Some(tree), false) = (&head, restore.is_empty()) {
+        let mut options = git2::build::CheckoutBuilder::new();
+        options.force().update_index(true);
+        for path in &restore {
+            options.path(path);
+        }
+        repo.checkout_tree(tree.as_object(), Some(&mut options)).map_err(wrap)?;
+    }
+    Ok(checkpoint)
+}
+
 /// Commits what is staged on the current branch. Returns the commit id.
 pub fn commit(repo_path: &Path, message: &str) -> Result<String, GitError> {
     commit_index(repo_path, message)

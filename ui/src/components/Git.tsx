@@ -1,7 +1,8 @@
 import { useState } from 'react';
 import { ArrowDownToLine, ArrowUpFromLine, GitCommitHorizontal } from 'lucide-react';
 import { client, errorText, useLoad } from '../api';
-import type { GitBranch, GitLogEntry, GitStatus } from '../protocol/generated';
+import type { CheckpointRestored, GitBranch, GitLogEntry, GitStatus } from '../protocol/generated';
+import { ask } from '../desktop';
 
 export function GitPanel({ projectId, changed }: { projectId: string; changed: number }) {
   // Status, branches and history in one batch: one round trip (and one message) per refresh.
@@ -48,6 +49,14 @@ export function GitPanel({ projectId, changed }: { projectId: string; changed: n
     } catch (e) {
       setNote(errorText(e));
     }
+  };
+  /** Throws away the changes to `path` after asking; a checkpoint keeps them for an undo. */
+  const discard = async (path: string) => {
+    if (!(await ask(`Discard your changes to ${path}? It goes back to the last commit (a file added since is removed). Checkpoints keeps what you discard, to bring it back.`, 'Discard changes'))) return;
+    await run(async () => {
+      const { undo } = await client.call<CheckpointRestored>('git.discard', { project_id: projectId, paths: [path] });
+      setNote(`Discarded the changes to ${path}; Checkpoints → “${undo.label}” brings them back.`);
+    });
   };
   const entries = status.data?.entries ?? [];
   const staged = entries.filter((e) => e.index !== '.' && e.index !== '?');
@@ -123,6 +132,9 @@ export function GitPanel({ projectId, changed }: { projectId: string; changed: n
             </button>{' '}
             <button aria-label={`Stage ${e.path}`} onClick={() => void run(() => client.call('git.stage', { project_id: projectId, paths: [e.path] }))}>
               Stage
+            </button>{' '}
+            <button aria-label={`Discard changes to ${e.path}`} disabled={busy} onClick={() => void discard(e.path)}>
+              Discard
             </button>
           </li>
         ))}

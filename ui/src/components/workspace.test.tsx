@@ -481,6 +481,30 @@ describe('GitPanel', () => {
     expect((await screen.findByRole('status')).textContent).toContain('Committed 01234567');
     expect(engine.callsOf('git.commit')).toEqual([{ project_id: 'prj_1', message: 'Add notes' }]);
   });
+
+  it('discards a file’s changes only when the question is answered yes, and says how to undo it', async () => {
+    let discarded = false;
+    engine
+      .on('git.status', () => ({ branch: 'main', entries: discarded ? [] : [{ path: 'src/a.rs', index: '.', worktree: 'M' }] }))
+      .on('git.branches', () => [{ name: 'main', current: true }])
+      .on('git.log', () => [])
+      .on('git.discard', () => {
+        discarded = true;
+        return { undo: { id: 'c1', label: 'Before discarding changes to src/a.rs', time: '2026-11-23T00:00:00Z', paths: ['src/a.rs'] } };
+      });
+    const answers = ['Cancel', 'Ok'];
+    engine.command('plugin:dialog|message', () => answers.shift());
+    render(<GitPanel projectId="prj_1" changed={0} />);
+    fireEvent.click(await screen.findByRole('button', { name: 'Discard changes to src/a.rs' }));
+    await waitFor(() => expect(engine.invokesOf('plugin:dialog|message')).toHaveLength(1));
+    expect(engine.invokesOf('plugin:dialog|message')[0]).toMatchObject({ title: 'Discard changes' });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(engine.callsOf('git.discard')).toEqual([]);
+    fireEvent.click(screen.getByRole('button', { name: 'Discard changes to src/a.rs' }));
+    await waitFor(() => expect(engine.callsOf('git.discard')).toEqual([{ project_id: 'prj_1', paths: ['src/a.rs'] }]));
+    expect((await screen.findByRole('status')).textContent).toContain('Checkpoints → “Before discarding changes to src/a.rs” brings them back');
+    await waitFor(() => expect(screen.queryByRole('button', { name: 'Discard changes to src/a.rs' })).toBeNull());
+  });
 });
 
 describe('Checkpoints', () => {

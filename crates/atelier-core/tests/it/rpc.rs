@@ -299,6 +299,25 @@ async fn git_through_the_api_makes_commits_git_accepts() {
     let left = call(&client, "git.status", json!({ "project_id": pid })).await;
     assert_eq!(left["entries"].as_array().expect("entries").len(), 1, "b.txt is still untracked");
 
+    // Discarding: a.txt back to the commit, untracked b.txt gone; the returned checkpoint undoes it.
+    std::fs::write(root.join("a.txt"), "changed\n").expect("write");
+    let discarded =
+        call(&client, "git.discard", json!({ "project_id": pid, "paths": ["a.txt", "b.txt"] })).await;
+    assert_eq!(std::fs::read_to_string(root.join("a.txt")).expect("a"), "a\n");
+    assert!(!root.join("b.txt").exists());
+    let clean = call(&client, "git.status", json!({ "project_id": pid })).await;
+    assert_eq!(clean["entries"], json!([]), "{clean}");
+    let undo = json!({ "project_id": pid, "id": discarded["undo"]["id"] });
+    call(&client, "checkpoints.restore", undo).await;
+    assert_eq!(std::fs::read_to_string(root.join("a.txt")).expect("a"), "changed\n");
+    assert!(root.join("b.txt").exists(), "the undo brings the untracked file back");
+    std::fs::write(root.join("a.txt"), "a\n").expect("as committed again");
+    for bad in [json!([]), json!(["../x"])] {
+        let refused =
+            crate::support::rpc(&client, "git.discard", json!({ "project_id": pid, "paths": bad })).await;
+        assert_eq!(refused["error"]["data"]["kind"], "invalid_input", "{refused}");
+    }
+
     // A file as a commit left it, and before it (what a workflow's diff view shows).
     let sha = commit["commit"].as_str().expect("sha");
     let show = |rev: String, path: &str| {

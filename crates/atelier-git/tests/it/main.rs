@@ -201,6 +201,38 @@ fn checkpoints_snapshot_and_restore_without_touching_head_index_or_branch() {
 }
 
 #[test]
+fn discarding_puts_back_heads_version_removes_new_files_and_can_be_undone() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    atelier_git::ensure_repository(root).expect("init");
+    std::fs::write(root.join("a.txt"), "one\n").expect("write");
+    std::fs::write(root.join("b.txt"), "keep\n").expect("write");
+    atelier_git::commit_paths(root, &["a.txt".into(), "b.txt".into()], "base").expect("commit");
+    // a.txt changed and staged, then changed again; new.txt added; b.txt changed but not named.
+    std::fs::write(root.join("a.txt"), "two\n").expect("write");
+    git(root, &["add", "a.txt"]);
+    std::fs::write(root.join("a.txt"), "three\n").expect("write");
+    std::fs::write(root.join("new.txt"), "new\n").expect("write");
+    git(root, &["add", "new.txt"]);
+    std::fs::write(root.join("b.txt"), "changed\n").expect("write");
+
+    let undo = atelier_git::discard(root, &["a.txt".into(), "new.txt".into()]).expect("discard");
+    assert_eq!(std::fs::read_to_string(root.join("a.txt")).expect("read"), "one\n");
+    assert!(!root.join("new.txt").exists(), "a file HEAD does not have is removed");
+    assert_eq!(
+        git(root, &["status", "--porcelain"]),
+        " M b.txt\n",
+        "nothing staged or changed but the file not named"
+    );
+    assert_eq!(undo.label, "Before discarding changes to 2 files");
+
+    atelier_git::checkpoint_restore(root, &undo.id).expect("undo");
+    assert_eq!(std::fs::read_to_string(root.join("a.txt")).expect("read"), "three\n");
+    assert_eq!(std::fs::read_to_string(root.join("new.txt")).expect("read"), "new\n");
+    git(root, &["fsck", "--strict"]);
+}
+
+#[test]
 fn push_and_pull_through_a_remote_and_clear_errors_without_credentials() {
     let dir = tempfile::tempdir().expect("tempdir");
     let remote = dir.path().join("remote.git");

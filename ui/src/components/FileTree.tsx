@@ -1,21 +1,54 @@
-import { useMemo } from 'react';
+import { useEffect, useMemo, useState } from 'react';
+import { ChevronDown, ChevronRight } from 'lucide-react';
 import { client, useLoad } from '../api';
 import type { FileEntry } from '../protocol/generated';
+
+/** Beyond this many entries the folders start closed: a big project opens folder by folder. */
+export const OPEN_ALL_UP_TO = 300;
+
+/** The folders that contain `path`: `a/b/c.txt` → `a`, `a/b`. */
+function ancestors(path: string): string[] {
+  const parts = path.split('/');
+  return parts.slice(0, -1).map((_, i) => parts.slice(0, i + 1).join('/'));
+}
 
 export function FileTree({ projectId, changed, onOpen, active }: { projectId: string; changed: number; onOpen: (path: string) => void; active: string | null }) {
   const tree = useLoad(() => client.call<FileEntry[]>('files.tree', { project_id: projectId }), [projectId, changed]);
   const entries = useMemo(() => tree.data ?? [], [tree.data]);
+  /** Closed folders; `null` until the first listing decides (all open when the project is small). */
+  const [closed, setClosed] = useState<Set<string> | null>(null);
+  useEffect(() => {
+    if (closed !== null || !tree.data) return;
+    setClosed(new Set(tree.data.length > OPEN_ALL_UP_TO ? tree.data.filter((e) => e.kind === 'dir').map((e) => e.path) : []));
+  }, [tree.data, closed]);
+  // The open file is always in view: its folders open (e.g. after Ctrl+P).
+  useEffect(() => {
+    if (!active) return;
+    setClosed((c) => (c && ancestors(active).some((a) => c.has(a)) ? new Set([...c].filter((d) => !ancestors(active).includes(d))) : c));
+  }, [active]);
+  const toggle = (dir: string) =>
+    setClosed((c) => {
+      const next = new Set(c ?? []);
+      if (next.has(dir)) next.delete(dir);
+      else next.add(dir);
+      return next;
+    });
+  const shown = entries.filter((e) => !ancestors(e.path).some((a) => closed?.has(a)));
   return (
     <nav className="tree" aria-label="Files">
       {tree.error ? <p className="error">{tree.error}</p> : null}
       <ul>
-        {entries.map((e) => {
+        {shown.map((e) => {
           const depth = e.path.split('/').length - 1;
           const name = e.path.split('/').pop();
+          const open = !closed?.has(e.path);
           return (
-            <li key={e.path} style={{ paddingLeft: `${depth * 12 + 4}px` }}>
+            <li key={e.path} style={{ paddingLeft: `${depth * 12 + (e.kind === 'dir' ? 4 : 16)}px` }}>
               {e.kind === 'dir' ? (
-                <span className="dir">{name}/</span>
+                <button className="link dir" aria-expanded={open} aria-label={`Folder ${e.path}`} onClick={() => toggle(e.path)}>
+                  {open ? <ChevronDown size={12} aria-hidden /> : <ChevronRight size={12} aria-hidden />}
+                  {name}/
+                </button>
               ) : (
                 <button
                   className={`link file${active === e.path ? ' active' : ''}`}

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { CircleX, Pause, Play, RotateCcw } from 'lucide-react';
+import { CircleX, Pause, Play, RotateCcw, X } from 'lucide-react';
 import { client, errorText, useLoad, useTopic } from '../api';
 import { useLiveFiles } from '../live';
 import type { Agent, Event, Model, Project, Workflow, WorkflowUsage, WrittenFile } from '../protocol/generated';
@@ -91,18 +91,62 @@ interface CheckState {
 const NO_CHECK: CheckState = { lines: [], rounds: [], skipped: null };
 const CHECK_LINES = 400;
 
-/** The check command the plan proposes (from the text being edited when it parses). */
-function proposedCheck(planText: string | null, plan: unknown): string | null {
-  let current = plan;
+interface PlanShape {
+  summary?: string;
+  verify?: string | null;
+  modules?: { name: string; responsibility?: string; files?: { path: string; purpose?: string }[] }[];
+}
+
+/** The plan being reviewed: the JSON being edited when it parses, else the plan as proposed. */
+function currentPlan(planText: string | null, plan: unknown): PlanShape {
   if (planText !== null) {
     try {
-      current = JSON.parse(planText);
+      return JSON.parse(planText) as PlanShape;
     } catch {
       // Invalid while being typed: the last valid plan's.
     }
   }
-  const verify = (current as { verify?: unknown } | null)?.verify;
+  return (plan ?? {}) as PlanShape;
+}
+
+/** The check command the plan proposes (from the text being edited when it parses). */
+function proposedCheck(planText: string | null, plan: unknown): string | null {
+  const verify = currentPlan(planText, plan).verify;
   return typeof verify === 'string' && verify.trim() ? verify.trim() : null;
+}
+
+/** The plan as modules and files, each file with a way to take it out of the plan. */
+function PlanReview({ plan, onChange }: { plan: PlanShape; onChange: (plan: PlanShape) => void }) {
+  const modules = plan.modules ?? [];
+  const remove = (path: string) =>
+    onChange({
+      ...plan,
+      // A module left without files goes too.
+      modules: modules.map((m) => ({ ...m, files: (m.files ?? []).filter((f) => f.path !== path) })).filter((m) => m.files.length > 0),
+    });
+  return (
+    <div className="plan-review" aria-label="Plan review">
+      {plan.summary ? <p><strong>{plan.summary}</strong></p> : null}
+      {modules.length === 0 ? <p className="error">The plan has no files left: add some as JSON, or cancel the workflow.</p> : null}
+      {modules.map((m) => (
+        <section key={m.name} aria-label={`Module ${m.name}`}>
+          <h5>
+            {m.name} <span className="muted">— {m.responsibility}</span>
+          </h5>
+          <ul>
+            {(m.files ?? []).map((f) => (
+              <li key={f.path}>
+                <code>{f.path}</code> <span className="muted">{f.purpose}</span>{' '}
+                <button aria-label={`Leave out ${f.path}`} title="Take this file out of the plan" onClick={() => remove(f.path)}>
+                  <X size={12} />
+                </button>
+              </li>
+            ))}
+          </ul>
+        </section>
+      ))}
+    </div>
+  );
 }
 
 function CheckView({ check }: { check: CheckState }) {
@@ -279,18 +323,23 @@ function WorkflowView({ id, projectId, onOpenFile, onFinished }: { id: string; p
       {error ? <p className="error" role="alert">{error}</p> : null}
       {workflow.plan && workflow.state === 'awaiting_approval' ? (
         <div>
-          <p>Review the plan; edit it if needed, then approve it.</p>
+          <p>Review the plan; take out what should not be written, or edit it as JSON, then approve it.</p>
           {proposedCheck(planText, workflow.plan) ? (
             <p className="banner warning" role="note">
-              Approving also runs the plan's check <code>{proposedCheck(planText, workflow.plan)}</code> on this computer once the files are written (remove <code>verify</code> from the plan to skip it).
+              Approving also runs the plan's check <code>{proposedCheck(planText, workflow.plan)}</code> on this computer once the files are written.{' '}
+              <button onClick={() => setPlanText(JSON.stringify({ ...currentPlan(planText, workflow.plan), verify: null }, null, 2))}>Don't run it</button>
             </p>
           ) : null}
-          <textarea
-            aria-label="Plan"
-            className="plan-edit"
-            value={planText ?? JSON.stringify(workflow.plan, null, 2)}
-            onChange={(e) => setPlanText(e.target.value)}
-          />
+          <PlanReview plan={currentPlan(planText, workflow.plan)} onChange={(p) => setPlanText(JSON.stringify(p, null, 2))} />
+          <details>
+            <summary>Edit as JSON</summary>
+            <textarea
+              aria-label="Plan"
+              className="plan-edit"
+              value={planText ?? JSON.stringify(workflow.plan, null, 2)}
+              onChange={(e) => setPlanText(e.target.value)}
+            />
+          </details>
         </div>
       ) : workflow.plan ? (
         <details>

@@ -10,11 +10,12 @@ import { Terminals, mergeListed, savedTerminals } from './Terminals';
 import { useServer, type ServerStatus } from '../desktop';
 import { Workflows } from './Workflows';
 import { QuickOpen, score } from './QuickOpen';
+import { FileTree, OPEN_ALL_UP_TO } from './FileTree';
 import { mayDiscardUnsaved, namePaths, tellShellBeforeClose, useUnsaved } from '../unsaved';
 import { GitPanel } from './Git';
 import { Checkpoints } from './Checkpoints';
 import { Monitor, agentHealth } from './Monitor';
-import type { Agent, Message, Project, Session, Workflow } from '../protocol/generated';
+import type { Agent, FileEntry, Message, Project, Session, Workflow } from '../protocol/generated';
 
 // xterm.js needs a real layout engine: the terminal tests use a stand-in that keeps what it was given.
 vi.mock('@xterm/xterm', () => ({
@@ -440,6 +441,34 @@ describe('Workflows', () => {
     const editor = screen.getByRole('textbox', { name: 'Plan' }) as HTMLTextAreaElement;
     fireEvent.change(editor, { target: { value: editor.value.replace('"verify": "cargo test",', '') } });
     await waitFor(() => expect(screen.queryByRole('note')).toBeNull());
+  });
+
+  it('reviews the plan as modules and files: leaving out a file or the check changes what is approved', async () => {
+    const plan = {
+      summary: 'Greeting',
+      verify: 'cargo test',
+      modules: [
+        { name: 'greet', responsibility: 'greetings', files: [{ path: 'a.txt', purpose: 'says hi', dependencies: [] }, { path: 'b.txt', purpose: 'says bye', dependencies: [] }] },
+        { name: 'docs', responsibility: 'docs', files: [{ path: 'README.md', purpose: 'explains', dependencies: [] }] },
+      ],
+    };
+    engine
+      .on('workflows.list', () => [wf({ state: 'awaiting_approval', plan })])
+      .on('workflows.get', () => wf({ state: 'awaiting_approval', plan }))
+      .on('workflows.approve_plan', () => wf({ state: 'running', plan }));
+    render(<Workflows project={project} onOpenFile={() => undefined} />);
+    const greet = await screen.findByRole('region', { name: 'Module greet' });
+    expect(greet.textContent).toContain('a.txt says hi');
+    fireEvent.click(screen.getByRole('button', { name: 'Leave out b.txt' }));
+    fireEvent.click(screen.getByRole('button', { name: 'Leave out README.md' }));
+    await waitFor(() => expect(screen.queryByRole('region', { name: 'Module docs' })).toBeNull());
+    fireEvent.click(screen.getByRole('button', { name: "Don't run it" }));
+    await waitFor(() => expect(screen.queryByRole('note')).toBeNull());
+    fireEvent.click(screen.getByRole('button', { name: 'Approve plan' }));
+    await waitFor(() => expect(engine.callsOf('workflows.approve_plan')).toHaveLength(1));
+    const sent = engine.callsOf('workflows.approve_plan')[0].plan as typeof plan;
+    expect(sent.verify).toBeNull();
+    expect(sent.modules.map((m) => [m.name, m.files.map((f) => f.path)])).toEqual([['greet', ['a.txt']]]);
   });
 
   it('lets a person edit the plan before approving it', async () => {
@@ -982,6 +1011,46 @@ describe('GitPanel branches', () => {
     fireEvent.click(screen.getByRole('button', { name: 'Create branch' }));
     await waitFor(() => expect(engine.callsOf('git.checkout')).toEqual([{ project_id: 'prj_1', branch: 'feature/x', create: true }]));
     expect((await screen.findByRole('status')).textContent).toContain('On the new branch feature/x.');
+  });
+});
+
+describe('FileTree', () => {
+  const big = (): FileEntry[] => [
+    { path: 'src', kind: 'dir', size: 0 },
+    { path: 'src/main.rs', kind: 'file', size: 1 },
+    { path: 'src/deep', kind: 'dir', size: 0 },
+    { path: 'src/deep/mod.rs', kind: 'file', size: 1 },
+    ...Array.from({ length: OPEN_ALL_UP_TO }, (_, i) => ({ path: `vendor/f${i}.js`, kind: 'file', size: 1 })),
+    { path: 'vendor', kind: 'dir', size: 0 },
+    { path: 'README.md', kind: 'file', size: 1 },
+  ];
+
+  it('shows a small project whole', async () => {
+    engine.on('files.tree', () => [
+      { path: 'src', kind: 'dir', size: 0 },
+      { path: 'src/main.rs', kind: 'file', size: 1 },
+    ]);
+    render(<FileTree projectId="prj_1" changed={0} onOpen={() => undefined} active={null} />);
+    expect(await screen.findByRole('button', { name: 'Open file src/main.rs' })).toBeTruthy();
+    expect(screen.getByRole('button', { name: 'Folder src' }).getAttribute('aria-expanded')).toBe('true');
+  });
+
+  it('opens a big project folder by folder, and opens the folders of the active file', async () => {
+    engine.on('files.tree', big);
+    const { rerender } = render(<FileTree projectId="prj_1" changed={0} onOpen={() => undefined} active={null} />);
+    const src = await screen.findByRole('button', { name: 'Folder src' });
+    expect(src.getAttribute('aria-expanded')).toBe('false');
+    expect(screen.getByRole('button', { name: 'Open file README.md' })).toBeTruthy();
+    expect(screen.queryByRole('button', { name: 'Open file src/main.rs' })).toBeNull();
+    expect(screen.queryByRole('button', { name: 'Open file vendor/f0.js' })).toBeNull();
+    fireEvent.click(src);
+    expect(await screen.findByRole('button', { name: 'Open file src/main.rs' })).toBeTruthy();
+    expect(screen.queryByRole('button', { name: 'Open file src/deep/mod.rs' })).toBeNull();
+    fireEvent.click(screen.getByRole('button', { name: 'Folder src' }));
+    await waitFor(() => expect(screen.queryByRole('button', { name: 'Open file src/main.rs' })).toBeNull());
+    rerender(<FileTree projectId="prj_1" changed={0} onOpen={() => undefined} active="src/deep/mod.rs" />);
+    expect(await screen.findByRole('button', { name: 'Open file src/deep/mod.rs' })).toBeTruthy();
+    expect(screen.queryByRole('button', { name: 'Open file vendor/f0.js' })).toBeNull();
   });
 });
 

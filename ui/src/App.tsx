@@ -343,11 +343,11 @@ export function App() {
         </div>
       ) : null}
       {/* The workspace stays mounted (hidden) while Settings is open: open files, unsaved edits,
-          terminals and panels are as they were on the way back. */}
+          terminals and panels are as they were on the way back. Another project gets its own. */}
       {project ? (
         <div className="workspace-host" hidden={settings}>
           <Suspense fallback={<p className="muted">Loading…</p>}>
-            <Workspace project={project} />
+            <Workspace key={project.id} project={project} />
           </Suspense>
         </div>
       ) : null}

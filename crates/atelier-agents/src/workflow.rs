@@ -2,9 +2,10 @@
 //! parallel, an optional check runs, and the result is committed — durably and under control.
 //!
 //! Durability: every step has an idempotency key (`plan`, `manager:<module>`, `coder:<path>`,
-//! `written:<path>`, `fix:<round>:<path>`, `rewritten:<round>:<path>`, `commit`). A model call's result is recorded under its key before its
-//! effect (writing a file, committing) is applied. A resumed workflow reuses every recorded
-//! result, so no recorded model call is made again and no effect is applied twice.
+//! `written:<path>`, `fix:<round>:<path>`, `rewritten:<round>:<path>`, `commit`). A model
+//! call's result is recorded under its key before its effect (writing a file, committing) is
+//! applied. A resumed or retried workflow reuses every recorded result, so no recorded model
+//! call is made again and no effect is applied twice.
 //!
 //! Control: `pause` cancels the calls in flight (they run again on resume) and starts no new
 //! step; `cancel` aborts everything and ends the workflow; files already written stay.

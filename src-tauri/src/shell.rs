@@ -233,15 +233,19 @@ impl Desktop {
 /// set with `set_close_question` — or nothing (it closes at once). Kept here, not in the page,
 /// so the window closes whatever state the page is in (reloading, busy, or gone).
 #[derive(Default)]
-pub struct CloseGuard(Mutex<Option<String>>);
+pub struct CloseGuard {
+    question: Mutex<Option<String>>,
+    /// The question is on screen: another click on close waits for its answer.
+    asking: std::sync::atomic::AtomicBool,
+}
 
 impl CloseGuard {
     pub fn set(&self, question: Option<String>) {
-        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = question.filter(|q| !q.trim().is_empty());
+        *self.question.lock().unwrap_or_else(|e| e.into_inner()) = question.filter(|q| !q.trim().is_empty());
     }
 
     fn question(&self) -> Option<String> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.question.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 }
 
@@ -268,8 +272,13 @@ pub fn folder_arg(args: &[String], cwd: &Path) -> Option<String> {
 /// A close request (the close button, Alt+F4, the window manager): asks the guard's question
 /// first when there is one, in a native dialog over the window; closes when answered OK.
 fn on_close_requested(window: &tauri::Window, api: &tauri::CloseRequestApi) {
-    let Some(question) = window.state::<CloseGuard>().question() else { return };
+    use std::sync::atomic::Ordering;
+    let guard = window.state::<CloseGuard>();
+    let Some(question) = guard.question() else { return };
     api.prevent_close();
+    if guard.asking.swap(true, Ordering::SeqCst) {
+        return;
+    }
     let target = window.clone();
     window
         .dialog()
@@ -279,6 +288,7 @@ fn on_close_requested(window: &tauri::Window, api: &tauri::CloseRequestApi) {
         .buttons(MessageDialogButtons::OkCancelCustom("Close without saving".into(), "Cancel".into()))
         .parent(window)
         .show(move |close| {
+            target.state::<CloseGuard>().asking.store(false, Ordering::SeqCst);
             if close && let Err(e) = target.destroy() {
                 tracing::warn!(error = %e, "closing the window");
             }

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { By, Key, until } from 'selenium-webdriver';
-import { answerDialog, dialogOpen, freePort, launch, requestClose, startDriver, startTestkit, treeRss } from './webkit.mjs';
+import { answerDialog, dialogCount, dialogOpen, freePort, launch, requestClose, startDriver, startTestkit, treeRss } from './webkit.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const target = process.env.CARGO_TARGET_DIR ?? join(process.env.HOME, '.cache/atelier-target');
@@ -275,6 +275,9 @@ try {
   const UNSAVED = 'Unsaved changes';
   requestClose('Atelier');
   await driver.wait(async () => dialogOpen(UNSAVED), 10000, 'closing with an unsaved edit asked nothing');
+  requestClose('Atelier'); // a second click while the question is open asks nothing more
+  await driver.sleep(500);
+  if (dialogCount(UNSAVED) !== 1) throw new Error(`${dialogCount(UNSAVED)} questions are open after two clicks on close`);
   await answerDialog(UNSAVED, ['Escape']);
   await driver.wait(async () => !dialogOpen(UNSAVED), 10000, 'the question stayed open after Escape');
   await driver.sleep(1000);

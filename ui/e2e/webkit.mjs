@@ -138,13 +138,19 @@ export async function answerDialog(title, keys, timeout = 10000) {
   }
 }
 
+/** How many native windows titled `title` are open. */
+export function dialogCount(title) {
+  try {
+    const ids = execFileSync('xdotool', ['search', '--name', `^${title}$`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    return ids.split('\n').filter((id) => id.trim()).length;
+  } catch {
+    return 0; // Exit status 1: none.
+  }
+}
+
 /** Whether a native window titled `title` is open. */
 export function dialogOpen(title) {
-  try {
-    return execFileSync('xdotool', ['search', '--name', `^${title}$`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() !== '';
-  } catch {
-    return false;
-  }
+  return dialogCount(title) > 0;
 }
 
 /**

@@ -172,6 +172,17 @@ impl App {
         Ok(rows.into_iter().map(session_to_api).collect())
     }
 
+    /// Gives a session the title the person chose (trimmed, at most 200 characters).
+    pub async fn rename_session(&self, id: &str, title: &str) -> CoreResult<Session> {
+        let title: String = title.trim().chars().take(200).collect();
+        if title.is_empty() {
+            return Err(CoreError::InvalidInput("the title is empty".into()));
+        }
+        self.store().get_session(id).await?;
+        self.store().set_session_title(id, title).await?;
+        Ok(session_to_api(self.store().get_session(id).await?))
+    }
+
     pub async fn delete_session(&self, id: &str) -> CoreResult<()> {
         self.store().get_session(id).await?;
         if let Some(active) = self.inner.chat.active().remove(id) {

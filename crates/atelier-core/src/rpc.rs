@@ -12,8 +12,8 @@ use atelier_protocol::{
     GitCheckout, GitCommit, GitDiff, GitLog, GitPaths, GitRemote, GitShow, GitShown, IdParams, MessagesList,
     MessagesRetried, MessagesRetry, MessagesSearch, MessagesSend, MessagesStop, ModelName, ModelsList, Pong,
     ProjectParams, ProjectsCreate, ProjectsDelete, ProjectsExport, ProjectsImport, Response, RpcError,
-    SessionsCreate, SessionsList, SettingsDeleteKey, SettingsSet, SettingsSetKey, Subscribe, Subscribed,
-    TerminalId, TerminalOpened, TerminalsOpen, TerminalsResize, TerminalsWrite, Unsubscribe,
+    SessionsCreate, SessionsList, SessionsRename, SettingsDeleteKey, SettingsSet, SettingsSetKey, Subscribe,
+    Subscribed, TerminalId, TerminalOpened, TerminalsOpen, TerminalsResize, TerminalsWrite, Unsubscribe,
     WorkflowsApprove, WorkflowsControl, WorkflowsList, WorkflowsStart, to_value, topics,
 };
 use governor::clock::{Clock, DefaultClock};
@@ -247,6 +247,10 @@ impl Client {
             "sessions.list" => {
                 let p: SessionsList = params(method, p)?;
                 ok(app.list_sessions(p.project_id).await?)
+            }
+            "sessions.rename" => {
+                let p: SessionsRename = params(method, p)?;
+                ok(app.rename_session(&p.id, &p.title).await?)
             }
             "sessions.delete" => {
                 let p: IdParams = params(method, p)?;

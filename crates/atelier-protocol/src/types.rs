@@ -234,6 +234,13 @@ pub struct MessagesSent {
     pub reply_id: String,
 }
 
+/// `sessions.rename`: a session's new title.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct SessionsRename {
+    pub id: String,
+    pub title: String,
+}
+
 /// `messages.retry`: writes a new reply in a session whose last reply failed.
 #[derive(Debug, Clone, Serialize, Deserialize, TS)]
 pub struct MessagesRetry {

@@ -1,5 +1,5 @@
 import { memo, useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
-import { Check, Copy, Plus, RotateCcw, Search as SearchIcon, Send, Square, Trash2 } from 'lucide-react';
+import { Check, Copy, Pencil, Plus, RotateCcw, Search as SearchIcon, Send, Square, Trash2 } from 'lucide-react';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import ReactMarkdown from 'react-markdown';
 import rehypeHighlight from 'rehype-highlight';
@@ -227,6 +227,20 @@ export function Chat({ project, searchSignal = 0 }: { project: Project; searchSi
       client.call<Session>('sessions.create', { project_id: project.id }).then(setSession, (e: unknown) => setError(errorText(e)));
   }, [sessions.data, session, project.id]);
 
+  /** The title being typed for the open chat; `null` while not renaming. */
+  const [renaming, setRenaming] = useState<string | null>(null);
+  const rename = async () => {
+    if (!session || renaming === null) return;
+    try {
+      setSession(await client.call<Session>('sessions.rename', { id: session.id, title: renaming }));
+      sessions.reload();
+      setError(null);
+    } catch (e) {
+      setError(errorText(e));
+    }
+    setRenaming(null);
+  };
+
   const [confirmDelete, setConfirmDelete] = useState(false);
   const deleteSession = async () => {
     if (!session) return;
@@ -385,18 +399,36 @@ export function Chat({ project, searchSignal = 0 }: { project: Project; searchSi
   return (
     <section className="chat" aria-label="Chat">
       <div className="chat-head">
-        <select
-          aria-label="Session"
-          value={session?.id ?? ''}
-          onChange={(e) => setSession(sessions.data?.find((s) => s.id === e.target.value) ?? null)}
-        >
-          {(sessions.data ?? []).map((s) => (
-            <option key={s.id} value={s.id}>
-              {s.title || s.id}
-            </option>
-          ))}
-          {session && !sessions.data?.some((s) => s.id === session.id) ? <option value={session.id}>{session.title || 'New chat'}</option> : null}
-        </select>
+        {renaming !== null ? (
+          <input
+            aria-label="Chat title"
+            autoFocus
+            value={renaming}
+            onChange={(e) => setRenaming(e.target.value)}
+            onBlur={() => setRenaming(null)}
+            onKeyDown={(e) => {
+              if (e.key === 'Enter') void rename();
+              else if (e.key === 'Escape') setRenaming(null);
+            }}
+          />
+        ) : (
+          <select
+            aria-label="Session"
+            value={session?.id ?? ''}
+            onChange={(e) => setSession(sessions.data?.find((s) => s.id === e.target.value) ?? null)}
+            onDoubleClick={() => session && setRenaming(session.title)}
+          >
+            {(sessions.data ?? []).map((s) => (
+              <option key={s.id} value={s.id}>
+                {s.title || s.id}
+              </option>
+            ))}
+            {session && !sessions.data?.some((s) => s.id === session.id) ? <option value={session.id}>{session.title || 'New chat'}</option> : null}
+          </select>
+        )}
+        <button onClick={() => session && setRenaming(session.title)} disabled={!session || renaming !== null} aria-label="Rename chat" title="Rename this chat">
+          <Pencil size={14} />
+        </button>
         <button
           onClick={() =>
             client.call<Session>('sessions.create', { project_id: project.id }).then((s) => {

@@ -189,6 +189,31 @@ describe('Chat', () => {
       .on('messages.stop', () => ({ stopped: true }));
   };
 
+  it('renames the open chat with Enter, and Escape leaves the title as it was', async () => {
+    seeded();
+    let title = session.title;
+    engine
+      .on('sessions.list', () => [{ ...session, title }])
+      .on('sessions.rename', (p) => {
+        title = p.title as string;
+        return { ...session, title };
+      });
+    render(<Chat project={project} />);
+    await waitFor(() => expect(engine.topics.has('session/ses_1')).toBe(true));
+    fireEvent.click(screen.getByRole('button', { name: 'Rename chat' }));
+    const box = screen.getByRole('textbox', { name: 'Chat title' }) as HTMLInputElement;
+    expect(box.value).toBe('First chat');
+    fireEvent.change(box, { target: { value: 'Parser work' } });
+    fireEvent.keyDown(box, { key: 'Escape' });
+    expect(screen.queryByRole('textbox', { name: 'Chat title' })).toBeNull();
+    expect(engine.callsOf('sessions.rename')).toEqual([]);
+    fireEvent.click(screen.getByRole('button', { name: 'Rename chat' }));
+    fireEvent.change(screen.getByRole('textbox', { name: 'Chat title' }), { target: { value: 'Parser work' } });
+    fireEvent.keyDown(screen.getByRole('textbox', { name: 'Chat title' }), { key: 'Enter' });
+    await waitFor(() => expect(engine.callsOf('sessions.rename')).toEqual([{ id: 'ses_1', title: 'Parser work' }]));
+    expect(await screen.findByRole('option', { name: 'Parser work' })).toBeTruthy();
+  });
+
   it('retries the last reply when it failed, and only then', async () => {
     engine
       .on('sessions.list', () => [session])

@@ -178,6 +178,8 @@ export type SessionsCreate = { project_id?: string | null, agent?: string | null
 
 export type SessionsList = { project_id?: string | null, };
 
+export type SessionsRename = { id: string, title: string, };
+
 export type SettingsDeleteKey = { provider: string, };
 
 export type SettingsSet = { key: string, value?: string | null, };

@@ -141,6 +141,28 @@ async fn a_failed_reply_is_retried_without_the_failed_text_and_kept_in_the_histo
 }
 
 #[tokio::test]
+async fn a_session_is_renamed_and_keeps_its_name_after_the_first_message() {
+    let h = Harness::new().await;
+    let client = h.client();
+    h.llm.push(Scenario::Reply(Reply::text("ok")));
+    let session = call(&client, "sessions.create", json!({})).await;
+    let sid = session["id"].as_str().expect("id").to_owned();
+    let renamed = call(&client, "sessions.rename", json!({ "id": sid, "title": "  Parser work  " })).await;
+    assert_eq!(renamed["title"], "Parser work");
+    call(&client, "subscribe", json!({ "topics": [format!("session/{sid}")] })).await;
+    call(&client, "messages.send", json!({ "session_id": sid, "content": "first message" })).await;
+    events_until(&client, "message.completed").await;
+    let listed = call(&client, "sessions.list", json!({})).await;
+    let found =
+        listed.as_array().expect("list").iter().find(|s| s["id"] == sid.as_str()).cloned().expect("listed");
+    assert_eq!(found["title"], "Parser work", "the first message does not replace a chosen title");
+    let empty = rpc(&client, "sessions.rename", json!({ "id": sid, "title": " " })).await;
+    assert_eq!(empty["error"]["data"]["kind"], "invalid_input");
+    let unknown = rpc(&client, "sessions.rename", json!({ "id": "ses_nope", "title": "x" })).await;
+    assert_eq!(unknown["error"]["data"]["kind"], "not_found");
+}
+
+#[tokio::test]
 async fn a_missing_model_says_how_to_pull_it() {
     let h = Harness::new().await;
     let client = h.client();

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { By, Key, until } from 'selenium-webdriver';
-import { answerDialog, dialogCount, dialogOpen, freePort, launch, requestClose, startDriver, startTestkit, treeRss } from './webkit.mjs';
+import { answerDialog, appPids, dialogCount, dialogOpen, freePort, launch, requestClose, startDriver, startTestkit, treeRss } from './webkit.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const target = process.env.CARGO_TARGET_DIR ?? join(process.env.HOME, '.cache/atelier-target');
@@ -85,17 +85,6 @@ function listening() {
     }
   }
   return ports;
-}
-
-/** The processes running `binary`. */
-function appPids(binary) {
-  return readdirSync('/proc').filter((pid) => {
-    try {
-      return /^\d+$/.test(pid) && readlinkSync(`/proc/${pid}/exe`) === binary;
-    } catch {
-      return false;
-    }
-  });
 }
 
 /**

@@ -91,6 +91,13 @@ function processes() {
   return all;
 }
 
+/** The ids of the processes running `binary`. */
+export function appPids(binary) {
+  return processes()
+    .filter((p) => p.exe === binary)
+    .map((p) => String(p.pid));
+}
+
 /**
  * The resident memory of every process running `binary` and all their descendants (WebKit's
  * web and network processes included), in bytes, with the processes counted.

@@ -178,7 +178,7 @@ impl App {
         if title.is_empty() {
             return Err(CoreError::InvalidInput("the title is empty".into()));
         }
-        self.store().get_session(id).await?;
+        // An unknown session is `not_found` from the update itself.
         self.store().set_session_title(id, title).await?;
         Ok(session_to_api(self.store().get_session(id).await?))
     }

@@ -93,6 +93,15 @@ impl App {
         self.in_repo(project_id, move |root| atelier_git::diff(root, path.as_deref(), staged)).await
     }
 
+    /// Refuses paths that leave the project (the same resolver as files.*).
+    async fn check_paths(&self, project_id: &str, paths: &[String]) -> CoreResult<()> {
+        let root = PathBuf::from(self.store().get_project(project_id).await?.path);
+        for path in paths {
+            atelier_files::resolve(&root, path)?;
+        }
+        Ok(())
+    }
+
     pub async fn git_show(&self, project_id: &str, rev: String, path: String) -> CoreResult<Option<String>> {
         let root = PathBuf::from(self.store().get_project(project_id).await?.path);
         atelier_files::resolve(&root, &path)?;
@@ -100,11 +109,7 @@ impl App {
     }
 
     pub async fn git_stage(&self, project_id: &str, paths: Vec<String>, stage: bool) -> CoreResult<()> {
-        let root = PathBuf::from(self.store().get_project(project_id).await?.path);
-        // The same resolver as files.*: no path may leave the project.
-        for path in &paths {
-            atelier_files::resolve(&root, path)?;
-        }
+        self.check_paths(project_id, &paths).await?;
         self.in_repo(project_id, move |root| {
             if stage { atelier_git::stage(root, &paths) } else { atelier_git::unstage(root, &paths) }
         })
@@ -119,10 +124,7 @@ impl App {
         if paths.is_empty() {
             return Err(CoreError::InvalidInput("name the files whose changes to discard".into()));
         }
-        let root = PathBuf::from(self.store().get_project(project_id).await?.path);
-        for path in &paths {
-            atelier_files::resolve(&root, path)?;
-        }
+        self.check_paths(project_id, &paths).await?;
         let checkpoint = self.in_repo(project_id, move |root| atelier_git::discard(root, &paths)).await?;
         self.git_changed(project_id);
         Ok(checkpoint_to_api(checkpoint))

@@ -317,12 +317,13 @@ pub struct Workflow {
     /// The usage ledger rolled up for this workflow (with `workflows.get`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usage: Option<WorkflowUsage>,
-    /// The files written so far, in the order they were written (with `workflows.get`).
+    /// The files written so far, in the order they were first written (with `workflows.get`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub files: Option<Vec<WrittenFile>>,
 }
 
-/// A file a workflow's coder has written: its path in the project and its size when written.
+/// A file a workflow has written: its path in the project and its size after its latest write
+/// (a fix round's included).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
 #[ts(optional_fields = nullable)]
 pub struct WrittenFile {

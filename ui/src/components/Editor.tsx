@@ -79,6 +79,10 @@ export function Editor({ projectId, open, active, onActivate, onClose, changed }
     if (ready) monacoRef.current?.editor.setTheme(monacoTheme(theme));
   }, [theme, ready]);
 
+  /** What is on disk now. */
+  const readFile = async (path: string) => (await client.call<{ content: string }>('files.read', { project_id: projectId, path })).content;
+  const markStale = (path: string, isStale: boolean) => setStale((s) => ({ ...s, [path]: isStale }));
+
   // Opens (or re-reads) the active file.
   const load = async (path: string, force: boolean) => {
     const monaco = monacoRef.current;
@@ -87,12 +91,12 @@ export function Editor({ projectId, open, active, onActivate, onClose, changed }
     if (model && !force) return model;
     const typedBefore = model?.getValue();
     try {
-      const { content } = await client.call<{ content: string }>('files.read', { project_id: projectId, path });
+      const content = await readFile(path);
       model = models.current.get(path);
       if (model && model.getValue() !== typedBefore) {
         // Typed into while the file was being read: the typing wins, and a change on disk is
         // said rather than written over it.
-        if (content !== saved.current.get(path)) setStale((s) => ({ ...s, [path]: true }));
+        if (content !== saved.current.get(path)) markStale(path, true);
         return model;
       }
       saved.current.set(path, content);
@@ -133,8 +137,8 @@ export function Editor({ projectId, open, active, onActivate, onClose, changed }
 
   const checkStale = async (path: string) => {
     try {
-      const { content } = await client.call<{ content: string }>('files.read', { project_id: projectId, path });
-      if (content !== saved.current.get(path)) setStale((s) => ({ ...s, [path]: true }));
+      const content = await readFile(path);
+      if (content !== saved.current.get(path)) markStale(path, true);
     } catch {
       // Gone or unreadable now: saving writes it again, which is what the person asked for.
     }
@@ -143,10 +147,10 @@ export function Editor({ projectId, open, active, onActivate, onClose, changed }
   /** Drops the unsaved edits of `path` for what is on disk now. */
   const reloadFromDisk = async (path: string) => {
     try {
-      const { content } = await client.call<{ content: string }>('files.read', { project_id: projectId, path });
+      const content = await readFile(path);
       saved.current.set(path, content);
       models.current.get(path)?.setValue(content);
-      setStale((s) => ({ ...s, [path]: false }));
+      markStale(path, false);
     } catch (e) {
       setError(`${path}: ${errorText(e)}`);
     }
@@ -155,12 +159,12 @@ export function Editor({ projectId, open, active, onActivate, onClose, changed }
   /** Keeps the edits; what is on disk now becomes what they are compared with. */
   const keepMine = async (path: string) => {
     try {
-      const { content } = await client.call<{ content: string }>('files.read', { project_id: projectId, path });
+      const content = await readFile(path);
       saved.current.set(path, content);
     } catch {
       // Gone: the next save creates it again.
     }
-    setStale((s) => ({ ...s, [path]: false }));
+    markStale(path, false);
   };
 
   // A file an agent is writing: shown as it streams.
@@ -197,7 +201,7 @@ export function Editor({ projectId, open, active, onActivate, onClose, changed }
       await client.call('files.write', { project_id: projectId, path: active, content });
       saved.current.set(active, content);
       setDirty((d) => ({ ...d, [active]: false }));
-      setStale((s) => ({ ...s, [active]: false }));
+      markStale(active, false);
     } catch (e) {
       setError(`${active}: ${errorText(e)}`);
     }
@@ -226,7 +230,7 @@ export function Editor({ projectId, open, active, onActivate, onClose, changed }
               onClick={async () => {
                 if (dirty[p] && !(await ask(`Close ${p} without saving your changes?`))) return;
                 setDirty((d) => ({ ...d, [p]: false }));
-                setStale((s) => ({ ...s, [p]: false }));
+                markStale(p, false);
                 models.current.get(p)?.dispose();
                 models.current.delete(p);
                 onClose(p);

@@ -77,6 +77,16 @@ function UsageView({ usage }: { usage: WorkflowUsage }) {
   );
 }
 
+/** A labelled number box whose value stays within `min`–`max`. */
+function NumberBox({ label, title, min, max, value, onChange }: { label: string; title?: string; min: number; max: number; value: number; onChange: (n: number) => void }) {
+  return (
+    <label>
+      {label}{' '}
+      <input aria-label={label} title={title} type="number" min={min} max={max} value={value} onChange={(e) => onChange(Math.min(max, Math.max(min, Number(e.target.value) || min)))} />
+    </label>
+  );
+}
+
 /** The check command's output: live lines of the round running, then each round's result. */
 interface CheckRound {
   round: number;
@@ -109,10 +119,9 @@ function currentPlan(planText: string | null, plan: unknown): PlanShape {
   return (plan ?? {}) as PlanShape;
 }
 
-/** The check command the plan proposes (from the text being edited when it parses). */
-function proposedCheck(planText: string | null, plan: unknown): string | null {
-  const verify = currentPlan(planText, plan).verify;
-  return typeof verify === 'string' && verify.trim() ? verify.trim() : null;
+/** The check command a plan proposes. */
+function proposedCheck(plan: PlanShape): string | null {
+  return typeof plan.verify === 'string' && plan.verify.trim() ? plan.verify.trim() : null;
 }
 
 /** The plan as modules and files, each file with a way to take it out of the plan. */
@@ -287,6 +296,9 @@ function WorkflowView({ id, projectId, onOpenFile, onFinished }: { id: string; p
   const elapsed = (Date.now() - started.current) / 1000;
   const eta = pct > 3 && pct < 100 ? Math.round((elapsed * (100 - pct)) / pct) : null;
   const done = finished;
+  // The plan under review (the JSON being edited when it parses) and the check it proposes.
+  const reviewed = currentPlan(planText, workflow.plan);
+  const proposed = proposedCheck(reviewed);
   return (
     <div className="workflow" aria-label="Workflow">
       <p>
@@ -324,13 +336,13 @@ function WorkflowView({ id, projectId, onOpenFile, onFinished }: { id: string; p
       {workflow.plan && workflow.state === 'awaiting_approval' ? (
         <div>
           <p>Review the plan; take out what should not be written, or edit it as JSON, then approve it.</p>
-          {proposedCheck(planText, workflow.plan) ? (
+          {proposed ? (
             <p className="banner warning" role="note">
-              Approving also runs the plan's check <code>{proposedCheck(planText, workflow.plan)}</code> on this computer once the files are written.{' '}
-              <button onClick={() => setPlanText(JSON.stringify({ ...currentPlan(planText, workflow.plan), verify: null }, null, 2))}>Don't run it</button>
+              Approving also runs the plan's check <code>{proposed}</code> on this computer once the files are written.{' '}
+              <button onClick={() => setPlanText(JSON.stringify({ ...reviewed, verify: null }, null, 2))}>Don't run it</button>
             </p>
           ) : null}
-          <PlanReview plan={currentPlan(planText, workflow.plan)} onChange={(p) => setPlanText(JSON.stringify(p, null, 2))} />
+          <PlanReview plan={reviewed} onChange={(p) => setPlanText(JSON.stringify(p, null, 2))} />
           <details>
             <summary>Edit as JSON</summary>
             <textarea
@@ -439,18 +451,7 @@ export function Workflows({ project, onOpenFile }: { project: Project; onOpenFil
             Check command{' '}
             <input aria-label="Check command" value={verify} onChange={(e) => setVerify(e.target.value)} placeholder="e.g. cargo test (else the plan's, if you approve it)" />
           </label>
-          <label>
-            Fix rounds{' '}
-            <input
-              aria-label="Fix rounds"
-              title="How often a failing check goes back to the coders"
-              type="number"
-              min={0}
-              max={5}
-              value={fixRounds}
-              onChange={(e) => setFixRounds(Math.min(5, Math.max(0, Number(e.target.value) || 0)))}
-            />
-          </label>
+          <NumberBox label="Fix rounds" title="How often a failing check goes back to the coders" min={0} max={5} value={fixRounds} onChange={setFixRounds} />
           <label>
             Model{' '}
             <select aria-label="Model" title="For the master, managers and coders that have no model of their own in Settings" value={model} onChange={(e) => setModel(e.target.value)}>
@@ -462,17 +463,7 @@ export function Workflows({ project, onOpenFile }: { project: Project; onOpenFil
               ))}
             </select>
           </label>
-          <label>
-            Coders at once{' '}
-            <input
-              aria-label="Coders at once"
-              type="number"
-              min={1}
-              max={32}
-              value={parallel}
-              onChange={(e) => setParallel(Math.min(32, Math.max(1, Number(e.target.value) || 1)))}
-            />
-          </label>
+          <NumberBox label="Coders at once" min={1} max={32} value={parallel} onChange={setParallel} />
         </div>
       </details>
       {error ? <p className="error" role="alert">{error}</p> : null}

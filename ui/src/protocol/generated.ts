@@ -226,7 +226,7 @@ export type Workflow = { id: string, project_id: string, request: string, state:
  */
 usage?: WorkflowUsage | null, 
 /**
- * The files written so far, in the order they were written (with `workflows.get`).
+ * The files written so far, in the order they were first written (with `workflows.get`).
  */
 files?: Array<WrittenFile> | null, };
 

@@ -191,6 +191,7 @@ impl Desktop {
         };
         let token = atelier_server::stored_token(&self.data_dir)
             .with_context(|| format!("keeping the access token in {}", self.data_dir.display()))?;
+        atelier_server::raise_file_limit();
         let started = Embedded::start(self.app.clone(), ServerConfig::new((ip, port).into(), token)).await;
         match started {
             Ok(running) => {
@@ -313,10 +314,7 @@ pub fn run() -> anyhow::Result<()> {
              machine without one, run `atelier serve` and open the address it prints in a browser"
         );
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
+    let runtime = atelier_cli::engine::runtime_builder().build().context("starting the async runtime")?;
     tauri::async_runtime::set(runtime.handle().clone());
     let context = tauri::generate_context!();
     let app = tauri::Builder::default()

@@ -1,4 +1,6 @@
-//! Search/replace edits to an existing file, applied all or nothing.
+//! Search/replace edits to an existing file, applied all or nothing. When a search text is not
+//! found, the error shows the lines that come closest, so a model can copy them exactly and try
+//! again (small models often get a space, a quote or one line wrong).
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Edit {
@@ -98,7 +100,17 @@ pub fn apply_edits(original: &str, edits: &[Edit]) -> Result<String, EditError> 
             }
         }
         let Some(at) = placed else {
-            return Err(EditError(format!("block {block}: the search text was not found in the file")));
+            let hint = match closest_lines(&current, &edit.search) {
+                Some(close) => format!(
+                    "; the closest lines are {}-{} (about {}% alike):\n{}",
+                    close.start,
+                    close.end,
+                    (close.ratio * 100.0).round(),
+                    close.text
+                ),
+                None => String::new(),
+            };
+            return Err(EditError(format!("block {block}: the search text was not found in the file{hint}")));
         };
         let mut out: Vec<&str> = lines[..at].to_vec();
         // An empty replacement deletes the lines rather than leaving a blank one.
@@ -110,4 +122,50 @@ pub fn apply_edits(original: &str, edits: &[Edit]) -> Result<String, EditError> 
     }
     // A file with Windows line endings keeps them, so only the edited lines show as changed.
     Ok(if crlf { current.replace('\n', "\r\n") } else { current })
+}
+
+/// The lines of a file most like a search text that was not found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Closest {
+    /// 1-based, inclusive.
+    pub start: usize,
+    pub end: usize,
+    pub text: String,
+    /// 0.0 to 1.0: how alike (by `similar`'s diff ratio).
+    pub ratio: f32,
+}
+
+/// The window of the file's lines (as many lines as `search` has) most like `search`, when one
+/// is at least 50% alike. Bounded: at most 4,000 windows are compared.
+pub fn closest_lines(text: &str, search: &str) -> Option<Closest> {
+    let text = text.replace("\r\n", "\n");
+    let lines: Vec<&str> = text.split('\n').collect();
+    let wanted: Vec<&str> = search.trim_matches('\n').split('\n').collect();
+    let size = wanted.len().clamp(1, lines.len().max(1));
+    if lines.is_empty() || search.trim().is_empty() {
+        return None;
+    }
+    let needle = wanted.iter().map(|l| l.trim()).collect::<Vec<_>>().join("\n");
+    let windows = lines.len().saturating_sub(size) + 1;
+    let step = windows.div_ceil(4000).max(1);
+    let mut best: Option<(f32, usize)> = None;
+    for start in (0..windows).step_by(step) {
+        let candidate = lines[start..start + size].iter().map(|l| l.trim()).collect::<Vec<_>>().join("\n");
+        // Character by character for a few lines; by lines for long texts, which is cheaper.
+        let ratio = if needle.len() <= 2000 {
+            similar::TextDiff::from_chars(needle.as_str(), candidate.as_str()).ratio()
+        } else {
+            similar::TextDiff::from_lines(needle.as_str(), candidate.as_str()).ratio()
+        };
+        if best.is_none_or(|(r, _)| ratio > r) {
+            best = Some((ratio, start));
+        }
+    }
+    let (ratio, start) = best?;
+    (ratio >= 0.5).then(|| Closest {
+        start: start + 1,
+        end: start + size,
+        text: lines[start..start + size].join("\n"),
+        ratio,
+    })
 }

@@ -192,6 +192,16 @@ pub async fn call(client: &Client, method: &str, params: Value) -> anyhow::Resul
     Ok(response["result"].take())
 }
 
+/// The async runtime the command and the desktop app run the engine on. File, git and database
+/// work goes to the blocking pool; 64 threads are plenty on any machine, and far fewer than
+/// tokio's default of 512, each of which keeps its own stack and allocator arena alive for
+/// a while after a burst of requests.
+pub fn runtime_builder() -> tokio::runtime::Builder {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder.enable_all().max_blocking_threads(64);
+    builder
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

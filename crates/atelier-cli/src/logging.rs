@@ -29,6 +29,9 @@ pub fn init(logs: &Path, quiet: bool) -> Option<Guard> {
         .filename_suffix("log")
         .max_log_files(7)
         .build(logs);
+    // Logs name projects and files: the owner's only. (A new day's file is created with the
+    // usual mode, inside this folder that nobody else can enter.)
+    atelier_core::make_private(logs);
     match file {
         Ok(appender) => {
             let (writer, guard) = tracing_appender::non_blocking(appender);

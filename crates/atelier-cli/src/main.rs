@@ -51,7 +51,7 @@ fn main() -> ExitCode {
     };
     let quiet = !matches!(cli.command, Command::Serve(_));
     let _log_guard = logging::init(&data_dir.join("logs"), quiet);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match atelier_cli::engine::runtime_builder().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

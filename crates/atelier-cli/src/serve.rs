@@ -56,6 +56,8 @@ async fn terminated() {
 }
 
 pub async fn run(args: Args, data_dir: PathBuf) -> anyhow::Result<ExitCode> {
+    // Before the limits are worked out from it: room for many connections where the system allows.
+    atelier_server::raise_file_limit();
     let token = match args.token.filter(|t| !t.trim().is_empty()) {
         Some(token) => token,
         None => atelier_server::stored_token(&data_dir)

@@ -16,6 +16,8 @@ pub enum CoreError {
     Unavailable(String),
     #[error("{0}")]
     Unauthorized(String),
+    #[error("{0}")]
+    RateLimited(String),
     #[error("cancelled")]
     Cancelled,
     #[error("database: {0}")]
@@ -42,10 +44,12 @@ impl CoreError {
             CoreError::Conflict(_) => ErrorKind::Conflict,
             CoreError::Unavailable(_) => ErrorKind::Unavailable,
             CoreError::Unauthorized(_) => ErrorKind::Unauthorized,
+            CoreError::RateLimited(_) => ErrorKind::RateLimited,
             CoreError::Cancelled => ErrorKind::Cancelled,
             CoreError::Store(StoreError::NotFound { .. }) => ErrorKind::NotFound,
             CoreError::Store(StoreError::Conflict(_)) => ErrorKind::Conflict,
-            CoreError::Store(_) | CoreError::Io { .. } | CoreError::Git(_) => ErrorKind::Internal,
+            CoreError::Io { source, .. } => io_kind(source),
+            CoreError::Store(_) | CoreError::Git(_) => ErrorKind::Internal,
             CoreError::Llm(e) => llm_kind(e),
             CoreError::Internal(_) => ErrorKind::Internal,
         }
@@ -53,7 +57,7 @@ impl CoreError {
 
     pub fn retryable(&self) -> bool {
         match self {
-            CoreError::Unavailable(_) => true,
+            CoreError::Unavailable(_) | CoreError::RateLimited(_) => true,
             CoreError::Llm(e) => e.retryable(),
             _ => false,
         }
@@ -71,8 +75,31 @@ impl CoreError {
                  (`ollama pull {model}`, or Settings → Models); otherwise pick a model the \
                  server lists."
             ),
+            // An id can be anything a client sent; a page of it helps nobody.
+            CoreError::NotFound { what, id } if id.chars().count() > 120 => {
+                format!("{what} `{}…` not found", id.chars().take(120).collect::<String>())
+            }
             other => other.to_string(),
         }
+    }
+}
+
+/// What a failed file operation means for the caller: a path that cannot be what was asked
+/// (a file where a folder is needed) is their input; a full disk or a refused permission is not
+/// a bug either.
+fn io_kind(e: &std::io::Error) -> ErrorKind {
+    use std::io::ErrorKind as K;
+    match e.kind() {
+        K::NotFound => ErrorKind::NotFound,
+        K::NotADirectory
+        | K::IsADirectory
+        | K::AlreadyExists
+        | K::InvalidFilename
+        | K::InvalidInput
+        | K::DirectoryNotEmpty => ErrorKind::InvalidInput,
+        K::PermissionDenied | K::ReadOnlyFilesystem => ErrorKind::Conflict,
+        K::StorageFull | K::QuotaExceeded => ErrorKind::Unavailable,
+        _ => ErrorKind::Internal,
     }
 }
 

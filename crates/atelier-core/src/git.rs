@@ -9,8 +9,39 @@ use atelier_protocol::{Checkpoint, GitBranch, GitLogEntry, GitStatus, GitStatusE
 use crate::App;
 use crate::error::{CoreError, CoreResult};
 
-fn git_error(e: GitError) -> CoreError {
+/// The API's error for a git failure. Messages never carry the project's absolute path (the
+/// full error goes to the log).
+fn git_error(e: GitError, root: &Path) -> CoreError {
+    let error = map_git_error(e);
+    match error {
+        CoreError::Internal(message) => CoreError::Internal(scrub(&message, root)),
+        CoreError::Conflict(message) => CoreError::Conflict(scrub(&message, root)),
+        CoreError::Unauthorized(message) => CoreError::Unauthorized(scrub(&message, root)),
+        CoreError::Unavailable(message) => CoreError::Unavailable(scrub(&message, root)),
+        CoreError::InvalidInput(message) => CoreError::InvalidInput(scrub(&message, root)),
+        CoreError::NotFound { what, id } => CoreError::NotFound { what, id: scrub(&id, root) },
+        other => other,
+    }
+}
+
+/// `message` with the project's folder (as given and as the file system spells it) replaced by `.`.
+pub(crate) fn scrub(message: &str, root: &Path) -> String {
+    let mut out = message.to_owned();
+    let mut forms = vec![root.to_string_lossy().into_owned()];
+    if let Ok(real) = root.canonicalize() {
+        forms.push(real.to_string_lossy().into_owned());
+    }
+    forms.sort_by_key(|f| std::cmp::Reverse(f.len()));
+    for form in forms.iter().filter(|f| f.len() > 1) {
+        out = out.replace(&format!("{form}/"), "").replace(form.as_str(), ".");
+    }
+    out
+}
+
+fn map_git_error(e: GitError) -> CoreError {
     match e {
+        GitError::Path(e) => e.into(),
+        GitError::Invalid(message) => CoreError::InvalidInput(message),
         GitError::NothingToCommit { .. } => {
             CoreError::Conflict("nothing is staged; stage files first".into())
         }
@@ -36,7 +67,19 @@ fn git_error(e: GitError) -> CoreError {
         GitError::Repository { source, .. } if source.code() == git2_code::NOT_FOUND => {
             CoreError::NotFound { what: "git object", id: source.message().to_owned() }
         }
-        other => CoreError::Git(other),
+        // A revision or name git cannot read: the input's fault, said in git's words.
+        GitError::Repository { source, .. }
+            if matches!(
+                source.code(),
+                git2_code::INVALID_SPEC | git2_code::AMBIGUOUS | git2_code::INVALID
+            ) =>
+        {
+            CoreError::InvalidInput(format!("git: {}", source.message()))
+        }
+        other => {
+            tracing::warn!(error = %other, "git operation failed");
+            CoreError::Internal(format!("git: {}", other.message()))
+        }
     }
 }
 
@@ -48,6 +91,9 @@ mod git2_code {
     pub const NOT_FOUND: ErrorCode = ErrorCode::NotFound;
     pub const AUTH: ErrorCode = ErrorCode::Auth;
     pub const NOT_FAST_FORWARD: ErrorCode = ErrorCode::NotFastForward;
+    pub const INVALID_SPEC: ErrorCode = ErrorCode::InvalidSpec;
+    pub const AMBIGUOUS: ErrorCode = ErrorCode::Ambiguous;
+    pub const INVALID: ErrorCode = ErrorCode::Invalid;
 }
 
 fn time_text(seconds: i64) -> String {
@@ -63,10 +109,11 @@ impl App {
         f: impl FnOnce(&Path) -> Result<T, GitError> + Send + 'static,
     ) -> CoreResult<T> {
         let root = PathBuf::from(self.store().get_project(project_id).await?.path);
+        let shown = root.clone();
         tokio::task::spawn_blocking(move || f(&root))
             .await
             .map_err(|e| CoreError::Internal(format!("git task failed: {e}")))?
-            .map_err(git_error)
+            .map_err(|e| git_error(e, &shown))
     }
 
     fn git_changed(&self, project_id: &str) {
@@ -93,23 +140,30 @@ impl App {
         self.in_repo(project_id, move |root| atelier_git::diff(root, path.as_deref(), staged)).await
     }
 
-    /// Refuses paths that leave the project (the same resolver as files.*).
-    async fn check_paths(&self, project_id: &str, paths: &[String]) -> CoreResult<()> {
-        let root = PathBuf::from(self.store().get_project(project_id).await?.path);
+    /// Refuses paths that could not name a file in the project (atelier-git checks each
+    /// against the disk again when it acts).
+    fn check_paths(paths: &[String]) -> CoreResult<()> {
         for path in paths {
-            atelier_files::resolve(&root, path)?;
+            atelier_files::clean(path)?;
         }
         Ok(())
     }
 
     pub async fn git_show(&self, project_id: &str, rev: String, path: String) -> CoreResult<Option<String>> {
-        let root = PathBuf::from(self.store().get_project(project_id).await?.path);
-        atelier_files::resolve(&root, &path)?;
+        let path = atelier_files::clean(&path)?;
+        if rev.contains('\0') || rev.trim().is_empty() || rev.len() > 256 {
+            return Err(CoreError::InvalidInput(
+                "name a commit, branch or tag (at most 256 characters)".into(),
+            ));
+        }
         self.in_repo(project_id, move |root| atelier_git::file_at(root, &rev, &path)).await
     }
 
     pub async fn git_stage(&self, project_id: &str, paths: Vec<String>, stage: bool) -> CoreResult<()> {
-        self.check_paths(project_id, &paths).await?;
+        if paths.is_empty() {
+            return Err(CoreError::InvalidInput("name the files to stage or unstage".into()));
+        }
+        Self::check_paths(&paths)?;
         self.in_repo(project_id, move |root| {
             if stage { atelier_git::stage(root, &paths) } else { atelier_git::unstage(root, &paths) }
         })
@@ -124,7 +178,7 @@ impl App {
         if paths.is_empty() {
             return Err(CoreError::InvalidInput("name the files whose changes to discard".into()));
         }
-        self.check_paths(project_id, &paths).await?;
+        Self::check_paths(&paths)?;
         let checkpoint = self.in_repo(project_id, move |root| atelier_git::discard(root, &paths)).await?;
         self.git_changed(project_id);
         Ok(checkpoint_to_api(checkpoint))
@@ -159,8 +213,11 @@ impl App {
     }
 
     pub async fn git_checkout(&self, project_id: &str, branch: String, create: bool) -> CoreResult<()> {
-        if branch.trim().is_empty() || branch.contains("..") || branch.starts_with('-') {
-            return Err(CoreError::InvalidInput(format!("`{branch}` is not a usable branch name")));
+        if branch.trim().is_empty() || !atelier_git::branch_name_ok(&branch) {
+            return Err(CoreError::InvalidInput(format!(
+                "`{}` is not a usable branch name",
+                branch.chars().take(80).collect::<String>().replace('\0', "\\0")
+            )));
         }
         self.in_repo(project_id, move |root| atelier_git::checkout(root, &branch, create)).await?;
         self.git_changed(project_id);
@@ -186,6 +243,7 @@ impl App {
         remote: Option<String>,
         branch: Option<String>,
     ) -> CoreResult<()> {
+        check_remote(remote.as_deref(), branch.as_deref())?;
         self.in_repo(project_id, move |root| atelier_git::push(root, remote.as_deref(), branch.as_deref()))
             .await?;
         self.git_changed(project_id);
@@ -198,11 +256,36 @@ impl App {
         remote: Option<String>,
         branch: Option<String>,
     ) -> CoreResult<()> {
+        check_remote(remote.as_deref(), branch.as_deref())?;
         self.in_repo(project_id, move |root| atelier_git::pull(root, remote.as_deref(), branch.as_deref()))
             .await?;
         self.git_changed(project_id);
         Ok(())
     }
+}
+
+/// A remote's and a branch's names as git can take them.
+fn check_remote(remote: Option<&str>, branch: Option<&str>) -> CoreResult<()> {
+    if let Some(remote) = remote
+        && (remote.is_empty()
+            || remote.len() > 200
+            || remote.contains(['\0', ' ', ':'])
+            || remote.starts_with('-'))
+    {
+        return Err(CoreError::InvalidInput(format!(
+            "`{}` is not a usable remote name",
+            remote.chars().take(80).collect::<String>().replace('\0', "\\0")
+        )));
+    }
+    if let Some(branch) = branch
+        && !atelier_git::branch_name_ok(branch)
+    {
+        return Err(CoreError::InvalidInput(format!(
+            "`{}` is not a usable branch name",
+            branch.chars().take(80).collect::<String>().replace('\0', "\\0")
+        )));
+    }
+    Ok(())
 }
 
 fn checkpoint_to_api(c: atelier_git::Checkpoint) -> Checkpoint {

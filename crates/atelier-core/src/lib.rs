@@ -82,6 +82,8 @@ struct Inner {
     /// Outside-edit watches of the projects someone is subscribed to.
     watchers: std::sync::Mutex<std::collections::HashMap<String, atelier_files::Watcher>>,
     pulls: models::Pulls,
+    /// Projects created or imported lately, over all clients.
+    new_projects: governor::DefaultDirectRateLimiter,
 }
 
 /// The running engine. Cheap to clone.
@@ -103,8 +105,10 @@ impl App {
         let data_dir = config.data_dir.clone();
         std::fs::create_dir_all(&data_dir)
             .map_err(|e| CoreError::io(format!("creating data folder {}", data_dir.display()), e))?;
-        let lock = lock_data_dir(&data_dir)?;
         let db = data_dir.join("atelier.db");
+        create_private_file(&db)?;
+        let lock = lock_data_dir(&data_dir)?;
+        make_private(&data_dir);
         let (store, bus) = tokio::task::spawn_blocking(move || -> CoreResult<_> {
             let store = Store::open(&db)?;
             let bus = EventBus::load(store.clone())?;
@@ -131,9 +135,13 @@ impl App {
                 shutdown: CancellationToken::new(),
                 tasks: TaskTracker::new(),
                 engine,
-                terminals: atelier_terminal::Terminals::new(terminal::PER_PROJECT),
+                terminals: atelier_terminal::Terminals::with_total(terminal::PER_PROJECT, terminal::IN_ALL),
                 watchers: std::sync::Mutex::default(),
                 pulls: models::Pulls::default(),
+                new_projects: governor::RateLimiter::direct(governor::Quota::per_minute(
+                    std::num::NonZeroU32::new(project::PROJECTS_PER_MINUTE)
+                        .unwrap_or(std::num::NonZeroU32::MIN),
+                )),
             }),
         };
         app.recover_interrupted().await?;
@@ -212,6 +220,47 @@ impl App {
     {
         self.inner.tasks.spawn(task);
     }
+}
+
+/// Keeps a folder of Atelier's own (the data folder, the log folder) to its owner: the folder
+/// `0700` and Atelier's files directly in it (`atelier*`, `token`) `0600` on Unix — the
+/// history, logs and token are nobody else's business on a shared machine. Projects inside it
+/// are left as they are. Failures are logged, not fatal (a file system without modes).
+#[cfg_attr(not(unix), allow(unused_variables))]
+pub fn make_private(dir: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let set = |path: &Path, mode: u32| {
+            if let Err(e) = std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)) {
+                tracing::warn!(path = %path.display(), error = %e, "permissions not restricted");
+            }
+        };
+        set(dir, 0o700);
+        if let Ok(entries) = std::fs::read_dir(dir) {
+            for entry in entries.flatten() {
+                let name = entry.file_name();
+                let ours = name.to_str().is_some_and(|n| n.starts_with("atelier") || n == "token");
+                if ours && entry.file_type().is_ok_and(|t| t.is_file()) {
+                    let path = entry.path();
+                    let loose = std::fs::metadata(&path).is_ok_and(|m| m.permissions().mode() & 0o077 != 0);
+                    if loose {
+                        set(&path, 0o600);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Creates `path` readable by its owner only when it does not exist yet, so that SQLite, which
+/// gives its `-wal` and `-shm` files the database file's mode, keeps those private too.
+fn create_private_file(path: &Path) -> CoreResult<()> {
+    let mut options = File::options();
+    options.create(true).append(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path).map(drop).map_err(|e| CoreError::io(format!("creating {}", path.display()), e))
 }
 
 fn lock_data_dir(dir: &Path) -> CoreResult<File> {

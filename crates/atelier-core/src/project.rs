@@ -45,9 +45,23 @@ fn is_empty_dir(path: &Path) -> std::io::Result<bool> {
     Ok(std::fs::read_dir(path)?.next().is_none())
 }
 
+/// Projects created or imported per minute, over all clients (bursts of this many): far more
+/// than a person makes, few enough that a script cannot fill the disk with repositories or
+/// open shells in endless new projects.
+pub(crate) const PROJECTS_PER_MINUTE: u32 = 30;
+
 impl App {
+    fn count_new_project(&self) -> CoreResult<()> {
+        self.inner.new_projects.check().map_err(|_| {
+            CoreError::RateLimited(format!(
+                "at most {PROJECTS_PER_MINUTE} projects can be created or imported a minute; try again shortly"
+            ))
+        })
+    }
+
     pub async fn create_project(&self, name: &str, path: Option<String>) -> CoreResult<Project> {
         let name = validate_name(name)?;
+        self.count_new_project()?;
         let path = match path {
             Some(p) if p.trim().is_empty() => {
                 return Err(CoreError::InvalidInput("the project path is empty".into()));
@@ -98,6 +112,7 @@ impl App {
     /// into the data folder first (progress as `project.import_progress` on `system`) and the
     /// copy becomes the project; the original is only read.
     pub async fn import_project(&self, path: &str, name: Option<String>, copy: bool) -> CoreResult<Project> {
+        self.count_new_project()?;
         let dir = PathBuf::from(path.trim());
         if !dir.is_absolute() {
             return Err(CoreError::InvalidInput(format!("the path `{}` must be absolute", dir.display())));
@@ -212,7 +227,26 @@ impl From<atelier_files::FilesError> for CoreError {
         use atelier_files::FilesError as F;
         match e {
             F::NotFound { path } => CoreError::NotFound { what: "file", id: path },
-            F::Io { .. } => CoreError::Internal(e.to_string()),
+            F::Io { path, source } => {
+                use std::io::ErrorKind as K;
+                let message = format!("`{path}`: {source}");
+                match source.kind() {
+                    K::NotFound => CoreError::NotFound { what: "file", id: path },
+                    // What the path asks for cannot be: a file where a folder is needed, a
+                    // name the file system refuses.
+                    K::NotADirectory
+                    | K::IsADirectory
+                    | K::AlreadyExists
+                    | K::InvalidFilename
+                    | K::InvalidInput
+                    | K::DirectoryNotEmpty => CoreError::InvalidInput(message),
+                    K::PermissionDenied | K::ReadOnlyFilesystem => CoreError::Conflict(message),
+                    K::StorageFull | K::QuotaExceeded => {
+                        CoreError::Unavailable(format!("{message}; free some disk space and try again"))
+                    }
+                    _ => CoreError::Internal(message),
+                }
+            }
             other => CoreError::InvalidInput(other.to_string()),
         }
     }

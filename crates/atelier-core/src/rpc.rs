@@ -115,6 +115,11 @@ impl Client {
         }
     }
 
+    /// How many topics the client subscribes to now.
+    pub fn topic_count(&self) -> usize {
+        self.subscriber.topic_count_with(&[])
+    }
+
     /// Ends `next_event` (the connection is going away).
     pub fn close(&self) {
         self.subscriber.close();
@@ -169,7 +174,11 @@ impl Client {
             ));
         };
         let id = request.remove("id");
-        let is_notification = id.is_none();
+        // A notification is a *valid* request without an id; an invalid one is answered (with
+        // `"id": null`) as JSON-RPC 2.0 asks, so a client learns its message went nowhere.
+        let envelope_ok = request.get("jsonrpc").and_then(Value::as_str) == Some("2.0")
+            && matches!(request.get("method"), Some(Value::String(_)));
+        let is_notification = id.is_none() && envelope_ok;
         let id = id.unwrap_or(Value::Null);
         if !matches!(id, Value::String(_) | Value::Number(_) | Value::Null) {
             return Some(Response::err(

@@ -15,6 +15,8 @@ use crate::error::{CoreError, CoreResult};
 
 /// How many terminals one project may have open.
 pub(crate) const PER_PROJECT: usize = 8;
+/// How many terminals may be open at once in all projects.
+pub(crate) const IN_ALL: usize = 32;
 
 pub(crate) struct BusSink(pub EventBus);
 
@@ -37,7 +39,7 @@ impl From<TerminalError> for CoreError {
     fn from(e: TerminalError) -> Self {
         match e {
             TerminalError::NotFound(id) => CoreError::NotFound { what: "terminal", id },
-            TerminalError::TooMany(_) => CoreError::Conflict(e.to_string()),
+            TerminalError::TooMany(_) | TerminalError::TooManyInAll(_) => CoreError::Conflict(e.to_string()),
             TerminalError::BadSize { .. } => CoreError::InvalidInput(e.to_string()),
             TerminalError::Start(_) | TerminalError::Io { .. } => CoreError::Internal(e.to_string()),
         }

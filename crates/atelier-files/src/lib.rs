@@ -4,18 +4,25 @@
 //! callers use `spawn_blocking`.
 
 mod copy;
+mod search;
 mod watch;
 
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
 
 pub use copy::{CopyProgress, copy_tree};
+pub use search::{SearchMatch, SearchOptions, SearchResult, search};
 pub use watch::{Watcher, watch};
 
 /// Files larger than this are not read into the editor or the API.
 pub const MAX_READ_BYTES: u64 = 5 * 1024 * 1024;
 /// The most entries `tree` returns.
 pub const MAX_TREE_ENTRIES: usize = 50_000;
+/// The longest project-relative path accepted, in bytes (below every platform's own limit, so an
+/// over-long name is refused with a clear message instead of failing in the file system).
+pub const MAX_PATH_BYTES: usize = 1024;
+/// The longest single name (a folder or a file) accepted, in bytes: what ext4, APFS and NTFS allow.
+pub const MAX_NAME_BYTES: usize = 255;
 
 #[derive(Debug, thiserror::Error)]
 pub enum FilesError {
@@ -31,6 +38,9 @@ pub enum FilesError {
     IsDir { path: String },
     #[error("{path}: {source}")]
     Io { path: String, source: std::io::Error },
+    /// Input that cannot be used (a pattern that does not compile, a bad glob).
+    #[error("{what}: {reason}")]
+    Invalid { what: String, reason: String },
 }
 
 /// Names Windows refuses in any folder, with or without an extension.
@@ -39,13 +49,29 @@ const WINDOWS_RESERVED: &[&str] = &[
     "lpt1", "lpt2", "lpt3", "lpt4", "lpt5", "lpt6", "lpt7", "lpt8", "lpt9",
 ];
 
-/// Resolves a project-relative path to a path inside `root`, refusing `..` escapes, absolute
-/// paths, NUL bytes, Windows-reserved names, `.git`, and symlinks that lead outside. The path
-/// need not exist yet (for writes); its existing ancestors are checked.
-pub fn resolve(root: &Path, relative: &str) -> Result<PathBuf, FilesError> {
-    let refuse = |reason| FilesError::Refused { path: relative.chars().take(200).collect(), reason };
+/// Checks a project-relative path without touching the disk and returns it cleaned: `/`
+/// separators, no `.` parts, no doubled or trailing `/`. Refuses `..`, absolute paths, NUL bytes,
+/// Windows-reserved names, `.git`, over-long paths and names, and the project folder itself
+/// (an empty path): what names one file or folder *inside* the project.
+pub fn clean(relative: &str) -> Result<String, FilesError> {
+    let parts = parts(relative)?;
+    if parts.is_empty() {
+        return Err(FilesError::Refused {
+            path: shown(relative),
+            reason: "it names the project folder itself, not a file in it",
+        });
+    }
+    Ok(parts.join("/"))
+}
+
+/// The checked parts of a project-relative path; none for the project folder itself.
+fn parts(relative: &str) -> Result<Vec<String>, FilesError> {
+    let refuse = |reason| FilesError::Refused { path: shown(relative), reason };
     if relative.contains('\0') {
         return Err(refuse("it contains a NUL byte"));
+    }
+    if relative.len() > MAX_PATH_BYTES {
+        return Err(refuse("it is too long (over 1024 bytes)"));
     }
     let normalized = relative.replace('\\', "/");
     let path = Path::new(&normalized);
@@ -55,18 +81,14 @@ pub fn resolve(root: &Path, relative: &str) -> Result<PathBuf, FilesError> {
     {
         return Err(refuse("it is absolute; use a path relative to the project"));
     }
-    let mut out = root.to_path_buf();
-    // The tree shows a name that is not UTF-8 with U+FFFD in its place; such a path names no
-    // file, and writing it would make a second, differently named one.
-    if normalized.contains('\u{FFFD}') && !root.join(path).exists() {
-        return Err(refuse(
-            "its name on disk is not valid UTF-8, so it cannot be opened here; rename it (e.g. in a terminal)",
-        ));
-    }
+    let mut parts: Vec<String> = Vec::new();
     for component in path.components() {
         match component {
             Component::Normal(part) => {
                 let part = part.to_string_lossy();
+                if part.len() > MAX_NAME_BYTES {
+                    return Err(refuse("a name in it is too long (over 255 bytes)"));
+                }
                 let stem = part.split('.').next().unwrap_or_default().to_ascii_lowercase();
                 if WINDOWS_RESERVED.contains(&stem.as_str()) {
                     return Err(refuse("it uses a name Windows reserves"));
@@ -74,25 +96,61 @@ pub fn resolve(root: &Path, relative: &str) -> Result<PathBuf, FilesError> {
                 if part.trim_end_matches(['.', ' ']).eq_ignore_ascii_case(".git") {
                     return Err(refuse("it is inside .git"));
                 }
-                out.push(part.as_ref());
+                parts.push(part.into_owned());
             }
             Component::CurDir => {}
             Component::ParentDir => return Err(refuse("it leaves the project")),
             Component::RootDir | Component::Prefix(_) => return Err(refuse("it is absolute")),
         }
     }
+    Ok(parts)
+}
+
+/// At most 200 characters of a refused path, for messages.
+fn shown(relative: &str) -> String {
+    relative.chars().take(200).collect()
+}
+
+/// Resolves a project-relative path to a path inside `root`, refusing `..` escapes, absolute
+/// paths, NUL bytes, Windows-reserved names, `.git`, over-long paths, and symlinks that lead
+/// outside. The path need not exist yet (for writes); its existing ancestors are checked. An
+/// empty path (or `.`) is the project folder itself.
+///
+/// Every write and delete in a project goes through this at the moment it happens (see
+/// [`write`], [`write_bytes`], [`remove_file`]), not only when the change was planned: a folder
+/// may have been swapped for a symlink in between.
+pub fn resolve(root: &Path, relative: &str) -> Result<PathBuf, FilesError> {
+    let refuse = |reason| FilesError::Refused { path: shown(relative), reason };
+    let cleaned = parts(relative)?.join("/");
+    let mut out = root.to_path_buf();
+    // The tree shows a name that is not UTF-8 with U+FFFD in its place; such a path names no
+    // file, and writing it would make a second, differently named one.
+    if cleaned.contains('\u{FFFD}') && !root.join(&cleaned).exists() {
+        return Err(refuse(
+            "its name on disk is not valid UTF-8, so it cannot be opened here; rename it (e.g. in a terminal)",
+        ));
+    }
+    for part in cleaned.split('/').filter(|p| !p.is_empty()) {
+        out.push(part);
+    }
     // Symlinks: the deepest existing ancestor must still be inside the project.
-    let real_root =
-        root.canonicalize().map_err(|source| FilesError::Io { path: root.display().to_string(), source })?;
+    let real_root = root.canonicalize().map_err(|source| FilesError::Io { path: ".".into(), source })?;
     let mut existing = out.as_path();
-    while !existing.exists() {
+    while std::fs::symlink_metadata(existing).is_err() {
         match existing.parent() {
             Some(parent) => existing = parent,
             None => break,
         }
     }
-    let real =
-        existing.canonicalize().map_err(|source| FilesError::Io { path: relative.to_owned(), source })?;
+    let real = match existing.canonicalize() {
+        Ok(real) => real,
+        // A symlink whose target does not exist: where it points is unknown until something
+        // is created there, so it is refused like one that points outside.
+        Err(_) if std::fs::symlink_metadata(existing).is_ok_and(|m| m.file_type().is_symlink()) => {
+            return Err(refuse("it leads through a symbolic link to nowhere"));
+        }
+        Err(source) => return Err(FilesError::Io { path: shown(relative), source }),
+    };
     if !real.starts_with(&real_root) {
         return Err(refuse("it leads outside the project through a symbolic link"));
     }
@@ -173,18 +231,66 @@ pub fn read(root: &Path, relative: &str) -> Result<String, FilesError> {
 
 /// Writes a file atomically (a temporary file beside it, then a rename), creating folders.
 pub fn write(root: &Path, relative: &str, content: &str) -> Result<(), FilesError> {
+    write_bytes(root, relative, content.as_bytes())
+}
+
+/// Writes bytes atomically, as [`write`] does, resolving the path at this moment.
+pub fn write_bytes(root: &Path, relative: &str, content: &[u8]) -> Result<(), FilesError> {
     let path = resolve(root, relative)?;
-    let io = |source| FilesError::Io { path: relative.to_owned(), source };
+    let io = |source| FilesError::Io { path: shown(relative), source };
+    if path == root {
+        return Err(FilesError::IsDir { path: ".".into() });
+    }
     if path.is_dir() {
-        return Err(FilesError::IsDir { path: relative.to_owned() });
+        return Err(FilesError::IsDir { path: shown(relative) });
     }
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(io)?;
+        // Creating the folders may itself have raced with a swap: check again before writing.
+        resolve(root, relative)?;
     }
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let temp = path.with_file_name(format!(".{name}.atelier-tmp"));
     std::fs::write(&temp, content).map_err(io)?;
-    std::fs::rename(&temp, &path).map_err(io)
+    // The replaced file's permissions stay (a script stays executable).
+    if let Ok(meta) = std::fs::metadata(&path)
+        && let Err(e) = std::fs::set_permissions(&temp, meta.permissions())
+    {
+        tracing::debug!(error = %e, "permissions not carried over to the new version");
+    }
+    std::fs::rename(&temp, &path).map_err(|e| {
+        if let Err(cleanup) = std::fs::remove_file(&temp) {
+            tracing::debug!(error = %cleanup, "temporary file left behind");
+        }
+        io(e)
+    })
+}
+
+/// Removes a file (or a symbolic link, never what it points to) in the project, resolving the
+/// path at this moment. A file that is already gone is not an error: returns whether one was removed.
+pub fn remove_file(root: &Path, relative: &str) -> Result<bool, FilesError> {
+    let refuse = |reason| FilesError::Refused { path: shown(relative), reason };
+    let cleaned = clean(relative)?;
+    // The parent must resolve inside the project; the last part may itself be a link, which
+    // is removed as a link.
+    let (parent, name) = match cleaned.rsplit_once('/') {
+        Some((parent, name)) => (resolve(root, parent)?, name.to_owned()),
+        None => (resolve(root, "")?, cleaned.clone()),
+    };
+    let path = parent.join(&name);
+    match std::fs::symlink_metadata(&path) {
+        Ok(meta) if meta.is_dir() => Err(FilesError::IsDir { path: shown(relative) }),
+        Ok(_) => match std::fs::remove_file(&path) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(source) => Err(FilesError::Io { path: shown(relative), source }),
+        },
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => {
+            Err(refuse("a part of it is a file, not a folder"))
+        }
+        Err(source) => Err(FilesError::Io { path: shown(relative), source }),
+    }
 }
 
 /// Writes the project as a zip archive to `out`, file by file from disk (nothing is held in

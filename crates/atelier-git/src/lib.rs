@@ -12,6 +12,43 @@ pub enum GitError {
     Repository { path: PathBuf, source: git2::Error },
     #[error("nothing to commit in {path}: the files are unchanged")]
     NothingToCommit { path: PathBuf },
+    /// A path that is not allowed (outside the project, through a symlink, into `.git`…): every
+    /// write and delete is checked by atelier-files' resolver at the moment it happens.
+    #[error(transparent)]
+    Path(#[from] atelier_files::FilesError),
+    /// Input that cannot name anything (a malformed checkpoint id, an unusable branch name).
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl GitError {
+    /// The message without the repository's absolute path, for people on the other end of the
+    /// API (the path stays in logs through `Display`).
+    pub fn message(&self) -> String {
+        match self {
+            GitError::Repository { source, .. } => source.message().to_owned(),
+            GitError::NothingToCommit { .. } => "nothing to commit: the files are unchanged".to_owned(),
+            GitError::Path(e) => e.to_string(),
+            GitError::Invalid(message) => message.clone(),
+        }
+    }
+}
+
+/// Whether `name` can be a local branch's name (`git check-ref-format --branch`), is not
+/// `HEAD`, which git refuses as a branch, and is at most 200 bytes (libgit2's buffers are not
+/// made for more).
+pub fn branch_name_ok(name: &str) -> bool {
+    name != "HEAD"
+        && name.len() <= 200
+        && !name.starts_with('-')
+        && !name.contains('\0')
+        && git2::Branch::name_is_valid(name).unwrap_or(false)
+}
+
+/// Checks a checkpoint id's form (a commit id: 40 hexadecimal digits, or 64 for SHA-256
+/// repositories) before it is looked up.
+pub fn checkpoint_id_ok(id: &str) -> bool {
+    matches!(id.len(), 40 | 64) && id.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// Who a commit is by when the repository and the user's git config name nobody.
@@ -184,7 +221,10 @@ pub fn diff(repo_path: &Path, path: Option<&str>, staged: bool) -> Result<String
     let mut opts = git2::DiffOptions::new();
     opts.include_untracked(!staged).recurse_untracked_dirs(true).show_untracked_content(true);
     if let Some(path) = path {
-        opts.pathspec(path).disable_pathspec_match(true);
+        // The same rules as every other path: nothing outside the project, nothing in .git.
+        let cleaned = atelier_files::clean(path)?;
+        locate(repo_path, &cleaned)?;
+        opts.pathspec(cleaned).disable_pathspec_match(true);
     }
     let diff = if staged {
         let head = repo.head().ok().and_then(|h| h.peel_to_tree().ok());
@@ -207,10 +247,11 @@ pub fn diff(repo_path: &Path, path: Option<&str>, staged: bool) -> Result<String
 /// Adds paths (new, changed or deleted files) to the index.
 pub fn stage(repo_path: &Path, paths: &[String]) -> Result<(), GitError> {
     let wrap = |source| GitError::Repository { path: repo_path.to_path_buf(), source };
+    let paths = clean_paths(repo_path, paths)?;
     let repo = open(repo_path)?;
     let mut index = repo.index().map_err(wrap)?;
-    for path in paths {
-        if repo_path.join(path).exists() {
+    for path in &paths {
+        if locate(repo_path, path)?.symlink_metadata().is_ok() {
             index.add_path(Path::new(path)).map_err(wrap)?;
         } else {
             index.remove_path(Path::new(path)).map_err(wrap)?;
@@ -223,12 +264,13 @@ pub fn stage(repo_path: &Path, paths: &[String]) -> Result<(), GitError> {
 /// commit).
 pub fn unstage(repo_path: &Path, paths: &[String]) -> Result<(), GitError> {
     let wrap = |source| GitError::Repository { path: repo_path.to_path_buf(), source };
+    let paths = clean_paths(repo_path, paths)?;
     let repo = open(repo_path)?;
     match repo.head().ok().and_then(|h| h.peel(git2::ObjectType::Commit).ok()) {
         Some(head) => repo.reset_default(Some(&head), paths.iter().map(String::as_str)).map_err(wrap),
         None => {
             let mut index = repo.index().map_err(wrap)?;
-            for path in paths {
+            for path in &paths {
                 index.remove_path(Path::new(path)).map_err(wrap)?;
             }
             index.write().map_err(wrap)
@@ -238,44 +280,132 @@ pub fn unstage(repo_path: &Path, paths: &[String]) -> Result<(), GitError> {
 
 /// Throws away the changes to `paths`, staged or not: each goes back to HEAD's version, and a
 /// file HEAD does not have is removed. First takes a checkpoint of the files as they are, so
-/// the discard can be undone by restoring the returned checkpoint.
+/// the discard can be undone by restoring the returned checkpoint. Every file written or
+/// removed goes through atelier-files' resolver as it happens.
 pub fn discard(repo_path: &Path, paths: &[String]) -> Result<Checkpoint, GitError> {
     let wrap = |source| GitError::Repository { path: repo_path.to_path_buf(), source };
-    let label = match paths {
+    let paths = clean_paths(repo_path, paths)?;
+    let repo = open(repo_path)?;
+    let head = repo.head().ok().and_then(|h| h.peel_to_tree().ok());
+    for path in &paths {
+        let entry = head.as_ref().and_then(|tree| tree.get_path(Path::new(path)).ok());
+        if entry.is_some_and(|e| e.kind() == Some(git2::ObjectType::Tree))
+            || locate(repo_path, path)?.symlink_metadata().is_ok_and(|m| m.is_dir())
+        {
+            return Err(GitError::Invalid(format!("`{path}` is a folder; name the files in it to discard")));
+        }
+    }
+    let label = match paths.as_slice() {
         [one] => format!("Before discarding changes to {one}"),
         _ => format!("Before discarding changes to {} files", paths.len()),
     };
-    let checkpoint = checkpoint_create(repo_path, &label, paths)?;
-    let repo = open(repo_path)?;
-    let head = repo.head().ok().and_then(|h| h.peel_to_tree().ok());
+    let checkpoint = checkpoint_create(repo_path, &label, &paths)?;
     let mut index = repo.index().map_err(wrap)?;
-    let mut restore = Vec::new();
-    for path in paths {
-        let in_head = head.as_ref().is_some_and(|tree| tree.get_path(Path::new(path)).is_ok());
-        if in_head {
-            restore.push(path.as_str());
-        } else {
-            // New since HEAD: it goes (the checkpoint keeps it).
-            if index.get_path(Path::new(path), 0).is_some() {
-                index.remove_path(Path::new(path)).map_err(wrap)?;
+    for path in &paths {
+        match head.as_ref().and_then(|tree| tree.get_path(Path::new(path)).ok()) {
+            Some(entry) => {
+                let blob = repo.find_blob(entry.id()).map_err(wrap)?;
+                write_entry(repo_path, path, blob.content(), entry.filemode())?;
+                // Back to HEAD's version in the index as well: drop a staged change.
+                index
+                    .add(&index_entry(path, entry.id(), entry.filemode() as u32, blob.size()))
+                    .map_err(wrap)?;
             }
-            match std::fs::remove_file(repo_path.join(path)) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(wrap(git2::Error::from_str(&format!("removing {path}: {e}")))),
+            None => {
+                // New since HEAD: it goes (the checkpoint keeps it).
+                if index.get_path(Path::new(path), 0).is_some() {
+                    index.remove_path(Path::new(path)).map_err(wrap)?;
+                }
+                atelier_files::remove_file(repo_path, path)?;
             }
         }
     }
     index.write().map_err(wrap)?;
-    if let (Some(tree), false) = (&head, restore.is_empty()) {
-        let mut options = git2::build::CheckoutBuilder::new();
-        options.force().update_index(true);
-        for path in &restore {
-            options.path(path);
-        }
-        repo.checkout_tree(tree.as_object(), Some(&mut options)).map_err(wrap)?;
-    }
     Ok(checkpoint)
+}
+
+/// The paths cleaned (`./a//b` → `a/b`) and checked against the project, without duplicates.
+fn clean_paths(repo_path: &Path, paths: &[String]) -> Result<Vec<String>, GitError> {
+    let mut out: Vec<String> = Vec::with_capacity(paths.len());
+    for path in paths {
+        let cleaned = atelier_files::clean(path)?;
+        locate(repo_path, &cleaned)?;
+        if !out.contains(&cleaned) {
+            out.push(cleaned);
+        }
+    }
+    Ok(out)
+}
+
+/// Where a cleaned path is on disk: its folder resolved through atelier-files (inside the
+/// project, through no link that leads out), its last part not followed, so that a symbolic
+/// link is seen as the link it is.
+fn locate(repo_path: &Path, cleaned: &str) -> Result<PathBuf, GitError> {
+    Ok(match cleaned.rsplit_once('/') {
+        Some((parent, name)) => atelier_files::resolve(repo_path, parent)?.join(name),
+        None => atelier_files::resolve(repo_path, "")?.join(cleaned),
+    })
+}
+
+/// Git's mode for a symbolic link.
+const MODE_LINK: i32 = 0o120000;
+
+/// Writes a blob to the working tree through the resolver, with the executable bit its mode
+/// asks for; a link entry becomes that link again (where the platform has links; elsewhere a
+/// file holding its target, as git does). Whatever is at the path now (a file or a link, never
+/// followed) is replaced.
+#[cfg_attr(not(unix), allow(unused_variables))]
+fn write_entry(repo_path: &Path, path: &str, content: &[u8], mode: i32) -> Result<(), GitError> {
+    let full = locate(repo_path, path)?;
+    let io = |e: std::io::Error| {
+        GitError::Path(atelier_files::FilesError::Io { path: path.to_owned(), source: e })
+    };
+    if full.symlink_metadata().is_ok_and(|m| m.file_type().is_symlink()) {
+        atelier_files::remove_file(repo_path, path)?;
+    }
+    #[cfg(unix)]
+    if mode == MODE_LINK {
+        use std::os::unix::ffi::OsStrExt;
+        atelier_files::remove_file(repo_path, path)?;
+        if let Some(dir) = full.parent() {
+            std::fs::create_dir_all(dir).map_err(io)?;
+        }
+        // Checked again at the moment of the write: the folder must still be inside.
+        let full = locate(repo_path, path)?;
+        return std::os::unix::fs::symlink(std::ffi::OsStr::from_bytes(content), &full).map_err(io);
+    }
+    atelier_files::write_bytes(repo_path, path, content)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let executable = mode == 0o100755;
+        let mut permissions = std::fs::metadata(&full).map_err(io)?.permissions();
+        let bits = permissions.mode();
+        let wanted = if executable { bits | ((bits & 0o444) >> 2) } else { bits & !0o111 };
+        if wanted != bits {
+            permissions.set_mode(wanted);
+            std::fs::set_permissions(&full, permissions).map_err(io)?;
+        }
+    }
+    Ok(())
+}
+
+/// An index entry for a blob (times zero: git refreshes them from the file on its next look).
+fn index_entry(path: &str, id: git2::Oid, mode: u32, size: usize) -> git2::IndexEntry {
+    git2::IndexEntry {
+        ctime: git2::IndexTime::new(0, 0),
+        mtime: git2::IndexTime::new(0, 0),
+        dev: 0,
+        ino: 0,
+        mode,
+        uid: 0,
+        gid: 0,
+        file_size: u32::try_from(size).unwrap_or(u32::MAX),
+        id,
+        flags: (path.len().min(0xfff)) as u16,
+        flags_extended: 0,
+        path: path.as_bytes().to_vec(),
+    }
 }
 
 /// Commits what is staged on the current branch. Returns the commit id.
@@ -378,6 +508,12 @@ pub fn branches(repo_path: &Path) -> Result<Vec<Branch>, GitError> {
 /// uncommitted changes is refused by git and nothing changes.
 pub fn checkout(repo_path: &Path, branch: &str, create: bool) -> Result<(), GitError> {
     let wrap = |source| GitError::Repository { path: repo_path.to_path_buf(), source };
+    if !branch_name_ok(branch) {
+        return Err(GitError::Invalid(format!(
+            "`{}` is not a usable branch name",
+            branch.chars().take(80).collect::<String>().replace('\0', "\\0")
+        )));
+    }
     let repo = open(repo_path)?;
     if create {
         let head = repo.head().and_then(|h| h.peel_to_commit()).map_err(wrap)?;
@@ -385,10 +521,33 @@ pub fn checkout(repo_path: &Path, branch: &str, create: bool) -> Result<(), GitE
     }
     let reference = format!("refs/heads/{branch}");
     let target = repo.revparse_single(&reference).map_err(wrap)?;
+    check_tree_change(&repo, repo_path, &target)?;
     let mut opts = git2::build::CheckoutBuilder::new();
     opts.safe();
     repo.checkout_tree(&target, Some(&mut opts)).map_err(wrap)?;
     repo.set_head(&reference).map_err(wrap)
+}
+
+/// Before a checkout writes the files that differ between HEAD and `target`: each must resolve
+/// inside the project (a folder replaced by a symlink to elsewhere would otherwise be written
+/// through), else nothing is changed.
+fn check_tree_change(
+    repo: &git2::Repository,
+    repo_path: &Path,
+    target: &git2::Object<'_>,
+) -> Result<(), GitError> {
+    let wrap = |source| GitError::Repository { path: repo_path.to_path_buf(), source };
+    let to = target.peel_to_tree().map_err(wrap)?;
+    let from = repo.head().ok().and_then(|h| h.peel_to_tree().ok());
+    let diff = repo.diff_tree_to_tree(from.as_ref(), Some(&to), None).map_err(wrap)?;
+    for delta in diff.deltas() {
+        for file in [delta.old_file(), delta.new_file()] {
+            if let Some(path) = file.path().and_then(Path::to_str) {
+                atelier_files::resolve(repo_path, path)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Where checkpoints live: hidden refs that never touch HEAD, the index or a branch.
@@ -441,6 +600,7 @@ fn next_checkpoint_ref(repo: &git2::Repository, mut n: usize) -> String {
 
 pub fn checkpoint_create(repo_path: &Path, label: &str, paths: &[String]) -> Result<Checkpoint, GitError> {
     let wrap = |source| GitError::Repository { path: repo_path.to_path_buf(), source };
+    let paths = clean_paths(repo_path, paths)?;
     let repo = open(repo_path)?;
     // An in-memory index, so the person's staging area stays exactly as it is.
     let mut index = git2::Index::new().map_err(wrap)?;
@@ -448,32 +608,28 @@ pub fn checkpoint_create(repo_path: &Path, label: &str, paths: &[String]) -> Res
         index.read_tree(&tree).map_err(wrap)?;
     }
     let mut covered = Vec::new();
-    for path in paths {
-        let full = repo_path.join(path);
-        match std::fs::metadata(&full) {
-            Ok(meta) if meta.is_file() && meta.len() <= CHECKPOINT_MAX_FILE => {
-                let content = std::fs::read(&full)
-                    .map_err(|e| wrap(git2::Error::from_str(&format!("reading {path}: {e}"))))?;
-                let blob = repo.blob(&content).map_err(wrap)?;
-                let mut entry = git2::IndexEntry {
-                    ctime: git2::IndexTime::new(0, 0),
-                    mtime: git2::IndexTime::new(0, 0),
-                    dev: 0,
-                    ino: 0,
-                    mode: 0o100644,
-                    uid: 0,
-                    gid: 0,
-                    file_size: content.len() as u32,
-                    id: blob,
-                    flags: 0,
-                    flags_extended: 0,
-                    path: path.as_bytes().to_vec(),
-                };
-                entry.flags = (path.len().min(0xfff)) as u16;
-                index.add(&entry).map_err(wrap)?;
+    for path in &paths {
+        // Read through the resolver too: a folder swapped for a link must not pull an outside
+        // file into the project's history.
+        let full = locate(repo_path, path)?;
+        let read_error = |e: std::io::Error| wrap(git2::Error::from_str(&format!("reading {path}: {e}")));
+        match std::fs::symlink_metadata(&full) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                // The link itself, never what it points to.
+                let target = std::fs::read_link(&full).map_err(read_error)?;
+                let bytes = target.to_string_lossy().into_owned().into_bytes();
+                let blob = repo.blob(&bytes).map_err(wrap)?;
+                index.add(&index_entry(path, blob, MODE_LINK as u32, bytes.len())).map_err(wrap)?;
                 covered.push(path.clone());
             }
-            Ok(meta) if meta.is_file() => {} // too large: skipped
+            Ok(meta) if meta.is_file() && meta.len() <= CHECKPOINT_MAX_FILE => {
+                let content = std::fs::read(&full).map_err(read_error)?;
+                let blob = repo.blob(&content).map_err(wrap)?;
+                let mode = if is_executable(&meta) { 0o100755 } else { 0o100644 };
+                index.add(&index_entry(path, blob, mode, content.len())).map_err(wrap)?;
+                covered.push(path.clone());
+            }
+            Ok(meta) if meta.is_file() || meta.is_dir() => {} // too large, or a folder: skipped
             _ => {
                 // Absent now: recorded as absent, so a restore removes it.
                 if index.get_path(Path::new(path), 0).is_some() {
@@ -494,6 +650,17 @@ pub fn checkpoint_create(repo_path: &Path, label: &str, paths: &[String]) -> Res
     Ok(checkpoint_from(&commit))
 }
 
+#[cfg(unix)]
+fn is_executable(meta: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    meta.permissions().mode() & 0o111 != 0
+}
+
+#[cfg(not(unix))]
+fn is_executable(_meta: &std::fs::Metadata) -> bool {
+    false
+}
+
 /// Every checkpoint, newest first.
 pub fn checkpoint_list(repo_path: &Path) -> Result<Vec<Checkpoint>, GitError> {
     let wrap = |source| GitError::Repository { path: repo_path.to_path_buf(), source };
@@ -511,38 +678,39 @@ pub fn checkpoint_list(repo_path: &Path) -> Result<Vec<Checkpoint>, GitError> {
 
 /// Puts the checkpoint's files back in the working tree (files it recorded as absent are
 /// removed). First snapshots those files as they are now, so the restore can itself be undone
-/// by restoring the returned checkpoint.
+/// by restoring the returned checkpoint. Every path is checked by atelier-files' resolver before
+/// anything changes (a checkpoint naming a path that now leads outside the project is refused
+/// whole) and again at each write and removal.
 pub fn checkpoint_restore(repo_path: &Path, id: &str) -> Result<Checkpoint, GitError> {
     let wrap = |source| GitError::Repository { path: repo_path.to_path_buf(), source };
-    let repo = open(repo_path)?;
-    let oid = git2::Oid::from_str(id).map_err(wrap)?;
-    let commit = repo.find_commit(oid).map_err(wrap)?;
-    let checkpoint = checkpoint_from(&commit);
-    if !checkpoint_list(repo_path)?.iter().any(|c| c.id == checkpoint.id) {
-        return Err(wrap(git2::Error::new(
-            git2::ErrorCode::NotFound,
-            git2::ErrorClass::Reference,
-            "no such checkpoint",
+    if !checkpoint_id_ok(id) {
+        return Err(GitError::Invalid(format!(
+            "`{}` is not a checkpoint id (checkpoints.list gives them)",
+            id.chars().take(80).collect::<String>()
         )));
     }
-    let undo =
-        checkpoint_create(repo_path, &format!("before restoring “{}”", checkpoint.label), &checkpoint.paths)?;
+    let repo = open(repo_path)?;
+    let not_found = || {
+        wrap(git2::Error::new(git2::ErrorCode::NotFound, git2::ErrorClass::Reference, "no such checkpoint"))
+    };
+    let oid = git2::Oid::from_str(id).map_err(|_| not_found())?;
+    if !checkpoint_list(repo_path)?.iter().any(|c| c.id == oid.to_string()) {
+        return Err(not_found());
+    }
+    let commit = repo.find_commit(oid).map_err(wrap)?;
+    let checkpoint = checkpoint_from(&commit);
+    // All or nothing: a refused path stops the restore before any file changes.
+    let paths = clean_paths(repo_path, &checkpoint.paths)?;
+    let undo = checkpoint_create(repo_path, &format!("before restoring “{}”", checkpoint.label), &paths)?;
     let tree = commit.tree().map_err(wrap)?;
-    for path in &checkpoint.paths {
-        let full = repo_path.join(path);
+    for path in &paths {
         match tree.get_path(Path::new(path)) {
             Ok(entry) => {
                 let blob = repo.find_blob(entry.id()).map_err(wrap)?;
-                if let Some(dir) = full.parent() {
-                    std::fs::create_dir_all(dir).map_err(|e| wrap(git2::Error::from_str(&e.to_string())))?;
-                }
-                std::fs::write(&full, blob.content())
-                    .map_err(|e| wrap(git2::Error::from_str(&e.to_string())))?;
+                write_entry(repo_path, path, blob.content(), entry.filemode())?;
             }
             Err(_) => {
-                if full.is_file() {
-                    std::fs::remove_file(&full).map_err(|e| wrap(git2::Error::from_str(&e.to_string())))?;
-                }
+                atelier_files::remove_file(repo_path, path)?;
             }
         }
     }
@@ -627,6 +795,7 @@ pub fn pull(repo_path: &Path, remote: Option<&str>, branch: Option<&str>) -> Res
     // The working tree first, against the old HEAD as the baseline: a file the person changed
     // that the pull would overwrite stops it here, before any ref moves.
     let commit = repo.find_commit(target).map_err(wrap)?;
+    check_tree_change(&repo, repo_path, commit.as_object())?;
     let mut checkout = git2::build::CheckoutBuilder::new();
     checkout.safe();
     repo.checkout_tree(commit.as_object(), Some(&mut checkout)).map_err(wrap)?;

@@ -16,13 +16,15 @@ fn same_secret(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// The token from `Authorization: Bearer …` or the `token` query parameter.
+/// The token from `Authorization: Bearer …` (the scheme in any case, as RFC 9110 says) or the
+/// `token` query parameter.
 pub(crate) fn token_ok(config: &ServerConfig, headers: &HeaderMap, query_token: Option<&str>) -> bool {
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
+        .and_then(|v| v.trim_start().split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim());
     [bearer, query_token].into_iter().flatten().any(|t| same_secret(t, &config.token))
 }
 
@@ -120,8 +122,13 @@ mod tests {
         assert!(token_ok(&c, &none, Some("secret")));
         assert!(!token_ok(&c, &none, Some("secre")));
         assert!(!token_ok(&c, &none, None));
+        for scheme in ["Bearer", "bearer", "BEARER"] {
+            let mut h = HeaderMap::new();
+            h.insert(header::AUTHORIZATION, format!("{scheme} secret").parse().expect("header"));
+            assert!(token_ok(&c, &h, None), "{scheme}");
+        }
         let mut h = HeaderMap::new();
-        h.insert(header::AUTHORIZATION, "Bearer secret".parse().expect("header"));
-        assert!(token_ok(&c, &h, None));
+        h.insert(header::AUTHORIZATION, "Basic secret".parse().expect("header"));
+        assert!(!token_ok(&c, &h, None), "another scheme is not a bearer token");
     }
 }

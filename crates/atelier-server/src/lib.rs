@@ -11,10 +11,10 @@ use std::time::Duration;
 use atelier_core::App;
 use axum::Router;
 use axum::routing::get;
-use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+mod connections;
 mod guard;
 mod routes;
 mod token;
@@ -35,9 +35,20 @@ pub struct ServerConfig {
     pub limits: Limits,
 }
 
-/// Per-connection limits.
+/// Per-connection and per-server limits.
 #[derive(Debug, Clone)]
 pub struct Limits {
+    /// How long a client may take to send a request's headers (and how long an idle keep-alive
+    /// connection stays open); past it the connection is closed.
+    pub header_timeout: Duration,
+    /// Connections open at once, of every kind.
+    pub max_connections: usize,
+    /// Of those, kept for clients that showed the token: connections without one are closed,
+    /// oldest first, to stay below `max_connections - reserved_for_clients`.
+    pub reserved_for_clients: usize,
+    /// A WebSocket that subscribes to nothing and sends nothing (no request, no ping) for this
+    /// long is closed.
+    pub idle_after: Duration,
     /// Largest message answered; a larger one gets an `invalid_input` error.
     pub max_frame: usize,
     /// Largest message read at all; past it the connection is closed (code 1009).
@@ -51,13 +62,38 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
+        let max_connections = connection_cap();
         Self {
+            header_timeout: Duration::from_secs(10),
+            max_connections,
+            reserved_for_clients: (max_connections / 8).clamp(4, 256),
+            idle_after: Duration::from_secs(120),
             max_frame: 1024 * 1024,
             hard_max_frame: 4 * 1024 * 1024,
             send_queue: 64,
             ping_every: Duration::from_secs(20),
             dead_after: Duration::from_secs(60),
         }
+    }
+}
+
+/// Connections the process can hold: three quarters of its file-descriptor limit (the rest is
+/// for the database, terminals, watchers and model connections), between 32 and 16,384.
+fn connection_cap() -> usize {
+    #[cfg(unix)]
+    let limit = rlimit::getrlimit(rlimit::Resource::NOFILE).map(|(soft, _)| soft).unwrap_or(1024);
+    #[cfg(not(unix))]
+    let limit: u64 = 8192;
+    usize::try_from(limit.saturating_mul(3) / 4).unwrap_or(16_384).clamp(32, 16_384)
+}
+
+/// Raises the process's soft limit on open files to its hard limit (macOS: to what the kernel
+/// allows), so the server's connection cap is not needlessly small. Call once at start-up.
+pub fn raise_file_limit() {
+    #[cfg(unix)]
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => tracing::debug!(limit, "open-file limit"),
+        Err(e) => tracing::debug!(error = %e, "the open-file limit could not be raised"),
     }
 }
 
@@ -101,15 +137,10 @@ pub async fn serve(
     config: ServerConfig,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
+    let limits = config.limits.clone();
+    let connections = connections::Connections::new(&limits);
     let routes = router(app, config, shutdown.clone());
-    // Events are small frames written as they happen: with Nagle's algorithm each would wait
-    // for the peer's delayed ACK (up to 40 ms).
-    let listener = listener.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "TCP_NODELAY not set on a connection");
-        }
-    });
-    axum::serve(listener, routes).with_graceful_shutdown(shutdown.cancelled_owned()).await
+    connections::accept_loop(listener, routes, limits, connections, shutdown).await
 }
 
 /// A server started while the app runs and stopped on demand: the desktop app's Settings switch.

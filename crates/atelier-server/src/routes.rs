@@ -2,18 +2,32 @@
 
 use std::collections::HashMap;
 
-use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Response};
+use axum::{Extension, Json};
 
 use crate::ServerState;
+use crate::connections::Slot;
 use crate::guard::token_ok;
 
-/// `GET /health`: no token needed; reveals no paths, names or secrets.
-pub(crate) async fn health(State(state): State<ServerState>) -> impl IntoResponse {
-    Json(state.app.health().await)
+/// `GET /health`: without a token, the overall status and each check's name and status only
+/// (no versions, model names or details: the contract says it reveals no names); with the
+/// token (`Authorization: Bearer` or `?token=`), everything `system.health` says.
+pub(crate) async fn health(
+    State(state): State<ServerState>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> impl IntoResponse {
+    let mut health = state.app.health().await;
+    if !token_ok(&state.config, &headers, query.get("token").map(String::as_str)) {
+        health.version = None;
+        for check in &mut health.checks {
+            check.detail = None;
+        }
+    }
+    Json(health)
 }
 
 /// `GET /auth/check`: 204 when the token (as for `/ws`) is valid, else 401 with `/ws`'s answer.
@@ -76,9 +90,14 @@ pub(crate) async fn download(
     Path(project_id): Path<String>,
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
+    slot: Option<Extension<Slot>>,
 ) -> Response {
     if !token_ok(&state.config, &headers, query.get("token").map(String::as_str)) {
         return (StatusCode::UNAUTHORIZED, "a valid token is required").into_response();
+    }
+    // A download may take a while: it keeps its connection's place under the cap.
+    if let Some(Extension(slot)) = slot {
+        slot.promote();
     }
     let include_ignored = query.get("ignored").is_some_and(|v| v == "1" || v == "true");
     match state.app.export_project(&project_id, include_ignored).await {

@@ -10,6 +10,7 @@ use std::time::Instant;
 
 use atelier_core::{Client, ClientLimits};
 use atelier_protocol::{Response as RpcResponse, RpcError};
+use axum::Extension;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -19,6 +20,7 @@ use futures::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::connections::Slot;
 use crate::guard::{origin_ok, token_ok};
 use crate::{Limits, ServerState};
 
@@ -33,6 +35,7 @@ pub(crate) async fn upgrade(
     State(state): State<ServerState>,
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
+    slot: Option<Extension<Slot>>,
     ws: WebSocketUpgrade,
 ) -> Response {
     let config = &state.config;
@@ -50,6 +53,12 @@ pub(crate) async fn upgrade(
                 .into_response();
         }
     }
+    // Shown the token: this connection keeps its place under the connection cap, for as long
+    // as the WebSocket lives.
+    let slot = slot.map(|Extension(slot)| slot);
+    if let Some(slot) = &slot {
+        slot.promote();
+    }
     let limits = config.limits.clone();
     // Small buffers keep idle connections cheap; they grow only while a large message passes.
     ws.read_buffer_size(4 * 1024)
@@ -57,7 +66,25 @@ pub(crate) async fn upgrade(
         .max_write_buffer_size(limits.hard_max_frame * 2)
         .max_message_size(limits.hard_max_frame)
         .max_frame_size(limits.hard_max_frame)
-        .on_upgrade(move |socket| connection(socket, state, limits))
+        .on_upgrade(move |socket| async move {
+            connection(socket, state, limits).await;
+            drop(slot);
+        })
+}
+
+/// The close frame for a message the WebSocket layer could not read: invalid UTF-8 in a text
+/// frame is 1007, a message over the size limit 1009, any other breach of RFC 6455 (an unmasked
+/// client frame, an unknown opcode, a bad continuation) 1002.
+fn close_for(error: axum::Error) -> Option<CloseFrame> {
+    let inner = error.into_inner();
+    let error = inner.downcast_ref::<tungstenite::Error>()?;
+    let (code, reason) = match error {
+        tungstenite::Error::Utf8(_) => (close_code::INVALID, "a text frame was not valid UTF-8"),
+        tungstenite::Error::Capacity(_) => (close_code::SIZE, "the message is over the 4 MiB limit"),
+        tungstenite::Error::Protocol(_) => (close_code::PROTOCOL, "the frame broke the WebSocket protocol"),
+        _ => return None,
+    };
+    Some(CloseFrame { code, reason: reason.into() })
 }
 
 /// Milliseconds since the connection opened when the peer was last heard from.
@@ -84,12 +111,16 @@ async fn connection(socket: WebSocket, state: ServerState, limits: Limits) {
     let (responses, queued) = mpsc::channel::<Message>(limits.send_queue);
     let closing = CancellationToken::new();
     let seen = Arc::new(LastSeen { start: Instant::now(), at_ms: AtomicU64::new(0) });
+    // When the client last asked for something (a request or a ping of its own; not the pong
+    // every WebSocket library sends by itself).
+    let active = Arc::new(LastSeen { start: Instant::now(), at_ms: AtomicU64::new(0) });
+    let close_with = Arc::new(std::sync::Mutex::new(None::<CloseFrame>));
     let writer = tokio::spawn(write_loop(
         sink,
         queued,
         client.clone(),
         limits.clone(),
-        seen.clone(),
+        Watch { seen: seen.clone(), active: active.clone(), close_with: close_with.clone() },
         state.shutdown.clone(),
         closing.clone(),
     ));
@@ -99,8 +130,19 @@ async fn connection(socket: WebSocket, state: ServerState, limits: Limits) {
             () = closing.cancelled() => break,
             () = state.shutdown.cancelled() => break,
         };
-        let Some(Ok(message)) = message else { break };
+        let message = match message {
+            Some(Ok(message)) => message,
+            Some(Err(e)) => {
+                tracing::debug!(client = client.id(), error = %e, "unreadable WebSocket frame");
+                *close_with.lock().unwrap_or_else(|p| p.into_inner()) = close_for(e);
+                break;
+            }
+            None => break,
+        };
         seen.touch();
+        if !matches!(message, Message::Pong(_)) {
+            active.touch();
+        }
         let reply = match message {
             Message::Text(text) if text.len() > limits.max_frame => Some(too_large(text.len(), &limits)),
             Message::Binary(bytes) if bytes.len() > limits.max_frame => Some(too_large(bytes.len(), &limits)),
@@ -132,16 +174,25 @@ fn too_large(len: usize, limits: &Limits) -> String {
     serde_json::to_string(&RpcResponse::err(serde_json::Value::Null, error)).unwrap_or_default()
 }
 
+/// What the writer watches besides its queues: when the peer was last heard from and last
+/// active, and the close frame the reader wants sent.
+struct Watch {
+    seen: Arc<LastSeen>,
+    active: Arc<LastSeen>,
+    close_with: Arc<std::sync::Mutex<Option<CloseFrame>>>,
+}
+
 async fn write_loop(
     mut sink: SplitSink<WebSocket, Message>,
     mut responses: mpsc::Receiver<Message>,
     client: Arc<Client>,
     limits: Limits,
-    seen: Arc<LastSeen>,
+    watch: Watch,
     shutdown: CancellationToken,
     closing: CancellationToken,
 ) {
-    let mut ping = tokio::time::interval(limits.ping_every);
+    let Watch { seen, active, close_with } = watch;
+    let mut ping = tokio::time::interval(limits.ping_every.min(limits.idle_after));
     ping.reset();
     loop {
         let sent = tokio::select! {
@@ -153,7 +204,15 @@ async fn write_loop(
                 }
                 break;
             }
-            () = closing.cancelled() => break,
+            () = closing.cancelled() => {
+                let frame = close_with.lock().unwrap_or_else(|p| p.into_inner()).take();
+                if let Some(frame) = frame
+                    && let Err(e) = sink.send(Message::Close(Some(frame))).await
+                {
+                    tracing::debug!(error = %e, "close frame not sent");
+                }
+                break;
+            }
             response = responses.recv() => match response {
                 Some(message) => sink.send(message).await,
                 None => break,
@@ -165,6 +224,17 @@ async fn write_loop(
             _ = ping.tick() => {
                 if seen.silent_for() > limits.dead_after {
                     tracing::debug!(client = client.id(), "dropping a silent peer");
+                    break;
+                }
+                if client.topic_count() == 0 && active.silent_for() > limits.idle_after {
+                    tracing::debug!(client = client.id(), "closing an idle connection");
+                    let frame = CloseFrame {
+                        code: close_code::NORMAL,
+                        reason: "idle: no subscription and no request".into(),
+                    };
+                    if let Err(e) = sink.send(Message::Close(Some(frame))).await {
+                        tracing::debug!(error = %e, "close frame not sent");
+                    }
                     break;
                 }
                 sink.send(Message::Ping(Default::default())).await

@@ -9,9 +9,12 @@ const SNIPPET_TOKENS: u32 = 16;
 /// Turns what the user typed into an FTS5 query that cannot be a syntax error: every
 /// whitespace-separated word becomes a quoted phrase (inner quotes doubled), and the phrases are
 /// ANDed. So `a OR (` searches for the words "a" and "or", not an operator. Words with no letter
-/// or digit hold nothing the tokenizer indexes, so they are dropped; `None` when nothing
+/// or digit hold nothing the tokenizer indexes, so they are dropped (a NUL byte separates words);
+/// `None` when nothing
 /// searchable is left, and the search returns nothing without asking SQLite.
 pub(crate) fn fts_query(input: &str) -> Option<String> {
+    // FTS5 ends a string at a NUL byte ("unterminated string"): it separates words here.
+    let input = input.replace('\0', " ");
     let phrases: Vec<String> = input
         .split_whitespace()
         .filter(|word| word.chars().any(char::is_alphanumeric))

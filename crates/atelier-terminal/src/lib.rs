@@ -33,6 +33,8 @@ pub enum TerminalError {
     NotFound(String),
     #[error("at most {0} terminals may be open per project; close one first")]
     TooMany(usize),
+    #[error("at most {0} terminals may be open at once in all projects; close one first")]
+    TooManyInAll(usize),
     #[error("terminal size {cols}x{rows} is not usable (1–1000 columns and rows)")]
     BadSize { cols: u16, rows: u16 },
     #[error("cannot start a terminal: {0}")]
@@ -75,6 +77,9 @@ pub struct Terminals {
     open: Arc<Mutex<HashMap<String, Arc<Terminal>>>>,
     next: Arc<Mutex<u64>>,
     per_owner: usize,
+    /// Terminals open at once over all owners: a client that makes new projects must not be
+    /// able to open shells without end.
+    total: usize,
 }
 
 impl std::fmt::Debug for Terminals {
@@ -98,8 +103,14 @@ fn shell() -> CommandBuilder {
 }
 
 impl Terminals {
+    /// At most `per_owner` terminals per owner (a project), and 64 in all.
     pub fn new(per_owner: usize) -> Self {
-        Self { open: Arc::default(), next: Arc::new(Mutex::new(1)), per_owner }
+        Self::with_total(per_owner, 64)
+    }
+
+    /// At most `per_owner` terminals per owner and `total` in all.
+    pub fn with_total(per_owner: usize, total: usize) -> Self {
+        Self { open: Arc::default(), next: Arc::new(Mutex::new(1)), per_owner, total }
     }
 
     fn get(&self, id: &str) -> Result<Arc<Terminal>, TerminalError> {
@@ -122,8 +133,14 @@ impl Terminals {
         if !(1..=1000).contains(&cols) || !(1..=1000).contains(&rows) {
             return Err(TerminalError::BadSize { cols, rows });
         }
-        if lock(&self.open).values().filter(|t| t.owner == owner).count() >= self.per_owner {
-            return Err(TerminalError::TooMany(self.per_owner));
+        {
+            let open = lock(&self.open);
+            if open.len() >= self.total {
+                return Err(TerminalError::TooManyInAll(self.total));
+            }
+            if open.values().filter(|t| t.owner == owner).count() >= self.per_owner {
+                return Err(TerminalError::TooMany(self.per_owner));
+            }
         }
         let start = |e: String| TerminalError::Start(e);
         let pair = native_pty_system()

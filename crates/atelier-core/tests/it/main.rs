@@ -6,6 +6,8 @@
 
 mod bus;
 mod chat;
+mod fuzz;
+mod hardening;
 mod keychain;
 mod rpc;
 mod support;

@@ -6,5 +6,6 @@
 
 mod chat;
 mod guard;
+mod hardening;
 mod limits;
 mod support;

@@ -140,3 +140,35 @@ fn fifty_megabytes_of_cat_arrive_intact() {
     drop(s);
     terminals.close(&id).unwrap();
 }
+
+#[test]
+fn terminals_are_capped_in_all_projects_not_only_per_project() {
+    let dir = tempfile::tempdir().unwrap();
+    let terminals = Terminals::with_total(2, 3);
+    let sink = Arc::new(Collect::default());
+    let first_sink = Arc::new(Collect::default());
+    // New projects each get their share until the cap over all of them is reached.
+    let mut ids = vec![terminals.open("a", dir.path(), 80, 24, first_sink.clone()).unwrap()];
+    for project in ["b", "c"] {
+        ids.push(terminals.open(project, dir.path(), 80, 24, sink.clone()).unwrap());
+    }
+    let refused = terminals.open("d", dir.path(), 80, 24, sink.clone());
+    assert!(matches!(refused, Err(TerminalError::TooManyInAll(3))), "{refused:?}");
+    assert!(refused.unwrap_err().to_string().contains("in all projects"));
+    // Once one has closed, there is room again.
+    terminals.close(&ids[0]).unwrap();
+    first_sink.wait_exit();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let id = loop {
+        match terminals.open("d", dir.path(), 80, 24, sink.clone()) {
+            Ok(id) => break id,
+            Err(TerminalError::TooManyInAll(_)) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) => panic!("{e}"),
+        }
+    };
+    for id in ids.iter().skip(1).chain([&id]) {
+        terminals.close(id).unwrap();
+    }
+}

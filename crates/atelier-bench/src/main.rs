@@ -2,11 +2,12 @@
 //! machine and date. Run in release mode:
 //!
 //! ```text
-//! cargo run --release -p atelier-bench -- all   # or: tokens | history | idle-ws | workflows | workspace | pool
+//! cargo run --release -p atelier-bench -- all   # or: tokens | history | idle-ws | workflows | workspace | pool | dialects
 //! ```
 
 use std::process::ExitCode;
 
+mod dialects;
 mod history;
 mod idle;
 mod pool;
@@ -34,17 +35,19 @@ fn main() -> ExitCode {
             "workflows" => workflows::run().await,
             "workspace" => workspace::run().await,
             "pool" => pool::run().await,
+            "dialects" => dialects::run().await,
             "all" => {
                 tokens::run().await?;
                 history::run(1_000_000).await?;
                 idle::run(5_000).await?;
                 workflows::run().await?;
                 workspace::run().await?;
-                pool::run().await
+                pool::run().await?;
+                dialects::run().await
             }
             other => {
                 anyhow::bail!(
-                    "unknown benchmark `{other}`; use tokens, history, idle-ws, workflows, workspace, pool or all"
+                    "unknown benchmark `{other}`; use tokens, history, idle-ws, workflows, workspace, pool, dialects or all"
                 )
             }
         }

@@ -24,7 +24,8 @@ pub async fn run() -> anyhow::Result<()> {
     let mut misread = Vec::new();
     for sample in &corpus {
         let parsed = parse_text_tool_calls(&sample.text, &tools);
-        let got: Vec<(String, Value)> = parsed.calls.iter().map(|c| (c.name.clone(), c.arguments.clone())).collect();
+        let got: Vec<(String, Value)> =
+            parsed.calls.iter().map(|c| (c.name.clone(), c.arguments.clone())).collect();
         let exact = got == sample.calls && parsed.malformed.len() == sample.malformed;
         if sample.calls.is_empty() && sample.malformed == 0 {
             negatives_total += 1;

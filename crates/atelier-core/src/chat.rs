@@ -422,6 +422,7 @@ impl App {
             format: None,
             num_ctx: Some(num_ctx),
             temperature: None,
+            ..ChatRequest::default()
         };
         let mut last_save = Instant::now();
         let store = self.store().clone();

@@ -15,8 +15,8 @@ use crate::key::{ApiKey, header_value};
 use crate::stream::{Emitter, Failure, cut_short, http_client, next_event, send, with_retries};
 use crate::tools::{Prepared, arguments_object, finish, new_call_id, parse_arguments, prepare};
 use crate::{
-    ChatRequest, Completion, Conversation, Delta, LlmConfig, LlmError, ModelCapabilities, ModelInfo, Part, Provider,
-    Role, ToolCall,
+    ChatRequest, Completion, Conversation, Delta, LlmConfig, LlmError, ModelCapabilities, ModelInfo, Part,
+    Provider, Role, ToolCall,
 };
 
 /// A `tool_use` block being streamed: its id, name and the input's JSON pieces so far.
@@ -245,7 +245,8 @@ impl AnthropicProvider {
                     }
                 }
                 "message_stop" => {
-                    emitter.completion.tool_calls = std::mem::take(&mut uses).into_values().map(finish_use).collect();
+                    emitter.completion.tool_calls =
+                        std::mem::take(&mut uses).into_values().map(finish_use).collect();
                     return Ok(());
                 }
                 "error" => return Err(self.stream_error(&req.model, &value)),
@@ -318,7 +319,8 @@ fn block_json(part: &Part) -> Value {
 /// Anthropic takes ids of `[a-zA-Z0-9_-]` only; ids from other servers are made so, the same
 /// way for a call and its result.
 fn block_id(id: &str) -> String {
-    let id: String = id.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect();
+    let id: String =
+        id.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect();
     if id.is_empty() { "call".into() } else { id }
 }
 

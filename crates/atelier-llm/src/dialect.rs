@@ -51,6 +51,9 @@ struct Block {
 /// A call read from a block (`Ok(name, arguments)`), or why one could not be.
 type Item = Result<(String, Value), String>;
 
+/// A call's name as written, and its arguments or why they could not be read.
+type RawCall = (String, Result<Value, String>);
+
 struct Scan<'a> {
     text: &'a str,
     tools: &'a [ToolSpec],
@@ -171,7 +174,7 @@ impl Scan<'_> {
         // the left side is the name.
         let (name, arguments) = if left == "function" || left.is_empty() {
             let right = right.trim_start();
-            let cut = right.find(|c: char| c == '\n' || c == '`' || c == '{').unwrap_or(right.len());
+            let cut = right.find(['\n', '`', '{']).unwrap_or(right.len());
             (right[..cut].trim(), &right[cut..])
         } else {
             (left, right)
@@ -343,7 +346,9 @@ impl Scan<'_> {
                     Some((calls, used)) => {
                         (calls.into_iter().map(|(name, args)| self.explicit(&name, args)).collect(), used)
                     }
-                    None => (vec![Err(format!("<|python_tag|> without a call: {}", snippet(body)))], body.len()),
+                    None => {
+                        (vec![Err(format!("<|python_tag|> without a call: {}", snippet(body)))], body.len())
+                    }
                 }
             };
             // Without an end-of-message marker the block ends with its calls.
@@ -597,7 +602,12 @@ fn marker_variants(words: &str) -> Vec<String> {
 
 /// The first occurrence at or after `from` of any of `needles` that `ok` accepts, with the
 /// length of the needle found.
-fn first_of(text: &str, needles: &[String], from: usize, ok: impl Fn(usize) -> bool) -> Option<(usize, usize)> {
+fn first_of(
+    text: &str,
+    needles: &[String],
+    from: usize,
+    ok: impl Fn(usize) -> bool,
+) -> Option<(usize, usize)> {
     needles
         .iter()
         .filter_map(|needle| {
@@ -658,7 +668,15 @@ fn keyed_opening(text: &str, at: usize) -> bool {
     after.starts_with(':')
         && matches!(
             key,
-            "name" | "function" | "tool" | "tool_name" | "type" | "id" | "tool_calls" | "arguments" | "parameters"
+            "name"
+                | "function"
+                | "tool"
+                | "tool_name"
+                | "type"
+                | "id"
+                | "tool_calls"
+                | "arguments"
+                | "parameters"
         )
 }
 
@@ -714,7 +732,8 @@ fn json_run(text: &str, start: usize) -> (usize, Vec<Result<Value, String>>) {
     let mut end = start;
     loop {
         let rest = &text[cursor..];
-        let skipped = rest.len() - rest.trim_start_matches(|c: char| c.is_whitespace() || c == ',' || c == ';').len();
+        let skipped =
+            rest.len() - rest.trim_start_matches(|c: char| c.is_whitespace() || c == ',' || c == ';').len();
         let at = cursor + skipped;
         if !text[at..].starts_with(['{', '[']) {
             break;
@@ -737,7 +756,7 @@ fn json_run(text: &str, start: usize) -> (usize, Vec<Result<Value, String>>) {
 /// `{"tool": NAME, …}`, `{"tool_calls": […]}`, or a list of these. `None` when something in it
 /// is not a call. `strict` (JSON outside any wrapper) also wants arguments to be given, or
 /// nothing but the name: `{"name": "read_file", "description": …}` describes a tool.
-fn call_shapes(value: &Value, strict: bool) -> Option<Vec<(String, Result<Value, String>)>> {
+fn call_shapes(value: &Value, strict: bool) -> Option<Vec<RawCall>> {
     match value {
         Value::Array(items) if !items.is_empty() => {
             let mut out = Vec::new();
@@ -756,8 +775,9 @@ fn call_shapes(value: &Value, strict: bool) -> Option<Vec<(String, Result<Value,
             let name = ["name", "function", "tool", "tool_name"]
                 .iter()
                 .find_map(|key| object.get(*key).and_then(Value::as_str))?;
-            let arguments =
-                ["arguments", "parameters", "args", "input", "tool_input", "params"].iter().find_map(|k| object.get(*k));
+            let arguments = ["arguments", "parameters", "args", "input", "tool_input", "params"]
+                .iter()
+                .find_map(|k| object.get(*k));
             let bare_name = object.keys().all(|k| matches!(k.as_str(), "name" | "type" | "id"));
             // A tool's description (with its `parameters` schema) is not a call of it.
             if strict && ((arguments.is_none() && !bare_name) || object.contains_key("description")) {
@@ -825,7 +845,7 @@ fn looks_like_json(raw: &str) -> bool {
 
 /// Python-style calls: `name(a=1, b="x")`, `name.call(…)` (Llama's built-in tools), or a list
 /// of them (`[a(x=1), b()]`, Llama 3.2). `None` when the text is not such calls.
-fn pythonic_calls(body: &str) -> Option<(Vec<(String, Result<Value, String>)>, usize)> {
+fn pythonic_calls(body: &str) -> Option<(Vec<RawCall>, usize)> {
     let mut calls = Vec::new();
     let mut rest = body.trim_start();
     let listed = rest.starts_with('[');
@@ -917,7 +937,11 @@ mod tests {
                 input_schema: json!({"type": "object", "properties": {
                     "path": {"type": "string"}, "start_line": {"type": "integer"}}, "required": ["path"]}),
             },
-            ToolSpec { name: "list_files".into(), description: "List".into(), input_schema: json!({"type": "object"}) },
+            ToolSpec {
+                name: "list_files".into(),
+                description: "List".into(),
+                input_schema: json!({"type": "object"}),
+            },
         ]
     }
 
@@ -930,8 +954,9 @@ mod tests {
 
     #[test]
     fn hermes_with_prose_around() {
-        let (name, args, text) =
-            one("Let me look.\n<tool_call>\n{\"name\": \"read_file\", \"arguments\": {\"path\": \"a.rs\"}}\n</tool_call>");
+        let (name, args, text) = one(
+            "Let me look.\n<tool_call>\n{\"name\": \"read_file\", \"arguments\": {\"path\": \"a.rs\"}}\n</tool_call>",
+        );
         assert_eq!((name.as_str(), args), ("read_file", json!({"path": "a.rs"})));
         assert_eq!(text, "Let me look.");
     }

@@ -17,8 +17,8 @@ use crate::key::{ApiKey, header_value};
 use crate::stream::{Emitter, Failure, cut_short, http_client, next_event, send, with_retries};
 use crate::tools::{Prepared, arguments_object, finish, new_call_id, prepare};
 use crate::{
-    ChatRequest, Completion, Conversation, Delta, LlmConfig, LlmError, ModelCapabilities, ModelInfo, Part, Provider,
-    Role, ToolCall,
+    ChatRequest, Completion, Conversation, Delta, LlmConfig, LlmError, ModelCapabilities, ModelInfo, Part,
+    Provider, Role, ToolCall,
 };
 
 /// What Gemini documents for a call whose thought signature is not known (a history from
@@ -222,9 +222,13 @@ impl GeminiProvider {
             let candidate = &value["candidates"][0];
             for part in candidate["content"]["parts"].as_array().into_iter().flatten() {
                 if let Some(call) = part.get("functionCall") {
-                    let id = call["id"].as_str().filter(|id| !id.is_empty()).map_or_else(new_call_id, str::to_owned);
+                    let id = call["id"]
+                        .as_str()
+                        .filter(|id| !id.is_empty())
+                        .map_or_else(new_call_id, str::to_owned);
                     // Gemini 3 puts the signature beside the call; 2.x inside it.
-                    let signature = part["thoughtSignature"].as_str().or_else(|| call["thoughtSignature"].as_str());
+                    let signature =
+                        part["thoughtSignature"].as_str().or_else(|| call["thoughtSignature"].as_str());
                     if let Some(signature) = signature {
                         self.signatures().remember(&id, signature);
                     }
@@ -413,8 +417,27 @@ pub(crate) fn gemini_schema(schema: &Value) -> Value {
         }
         _ if map.contains_key("properties") => Some("object".into()),
         _ if map.contains_key("items") => Some("array".into()),
-        _ if map.contains_key("enum") || map.contains_key("const") => Some("string".into()),
-        _ => None,
+        _ => {
+            // An `enum` or `const` without a type: the type of its values (Gemini's `enum` is
+            // for strings only; other values keep just their type).
+            let values: Vec<&Value> = match (map.get("enum"), map.get("const")) {
+                (Some(Value::Array(values)), _) => values.iter().collect(),
+                (_, Some(value)) => vec![value],
+                _ => Vec::new(),
+            };
+            let all = |f: fn(&Value) -> bool| !values.is_empty() && values.iter().all(|v| f(v));
+            if all(Value::is_string) {
+                Some("string".into())
+            } else if all(|v| v.is_i64() || v.is_u64()) {
+                Some("integer".into())
+            } else if all(Value::is_number) {
+                Some("number".into())
+            } else if all(Value::is_boolean) {
+                Some("boolean".into())
+            } else {
+                None
+            }
+        }
     };
     if let Some(ty) = &ty {
         out.insert("type".into(), json!(ty));
@@ -447,19 +470,22 @@ pub(crate) fn gemini_schema(schema: &Value) -> Value {
     if let Some(items) = map.get("items").filter(|i| i.is_object()) {
         out.insert("items".into(), gemini_schema(items));
     }
-    if let Some(Value::Object(properties)) = map.get("properties") {
-        if !properties.is_empty() {
-            let properties: serde_json::Map<String, Value> =
-                properties.iter().map(|(name, p)| (name.clone(), gemini_schema(p))).collect();
-            if let Some(Value::Array(required)) = map.get("required") {
-                let required: Vec<Value> =
-                    required.iter().filter(|r| r.as_str().is_some_and(|r| properties.contains_key(r))).cloned().collect();
-                if !required.is_empty() {
-                    out.insert("required".into(), Value::Array(required));
-                }
+    if let Some(Value::Object(properties)) = map.get("properties")
+        && !properties.is_empty()
+    {
+        let properties: serde_json::Map<String, Value> =
+            properties.iter().map(|(name, p)| (name.clone(), gemini_schema(p))).collect();
+        if let Some(Value::Array(required)) = map.get("required") {
+            let required: Vec<Value> = required
+                .iter()
+                .filter(|r| r.as_str().is_some_and(|r| properties.contains_key(r)))
+                .cloned()
+                .collect();
+            if !required.is_empty() {
+                out.insert("required".into(), Value::Array(required));
             }
-            out.insert("properties".into(), Value::Object(properties));
         }
+        out.insert("properties".into(), Value::Object(properties));
     }
     if let Some(Value::Array(options)) = map.get("anyOf").or_else(|| map.get("oneOf")) {
         // A `null` option is what `nullable` says.
@@ -508,5 +534,42 @@ mod tests {
             "models/gemini-2.5-flash"
         );
         assert!(GeminiProvider::model_path("../x?y").is_err());
+    }
+
+    #[test]
+    fn schemas_are_cut_to_what_gemini_accepts() {
+        let schema = json!({
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "type": "object",
+            "additionalProperties": false,
+            "properties": {
+                "path": { "type": "string", "format": "uri", "default": "." },
+                "mode": { "const": "fast" },
+                "limit": { "type": ["integer", "null"], "exclusiveMinimum": 0, "maximum": 10 },
+                "tags": { "type": "array", "items": { "type": "string", "examples": ["a"] } },
+                "target": { "oneOf": [{ "type": "string" }, { "type": "null" }] },
+                "either": { "anyOf": [{ "type": "string" }, { "type": "integer" }] },
+                "empty": { "type": "object", "properties": {} },
+                "level": { "enum": [1, 2] }
+            },
+            "required": ["path", "missing"]
+        });
+        assert_eq!(
+            gemini_schema(&schema),
+            json!({
+                "type": "object",
+                "properties": {
+                    "path": { "type": "string" },
+                    "mode": { "type": "string", "enum": ["fast"] },
+                    "limit": { "type": "integer", "nullable": true, "maximum": 10 },
+                    "tags": { "type": "array", "items": { "type": "string" } },
+                    "target": { "type": "string", "nullable": true },
+                    "either": { "anyOf": [{ "type": "string" }, { "type": "integer" }] },
+                    "empty": { "type": "object" },
+                    "level": { "type": "integer" }
+                },
+                "required": ["path"]
+            })
+        );
     }
 }

@@ -83,7 +83,11 @@ impl ChatMessage {
     }
 
     /// The result of the call `call_id` of the tool `name`.
-    pub fn tool_result(call_id: impl Into<String>, name: impl Into<String>, content: impl Into<String>) -> Self {
+    pub fn tool_result(
+        call_id: impl Into<String>,
+        name: impl Into<String>,
+        content: impl Into<String>,
+    ) -> Self {
         Self {
             tool_call_id: Some(call_id.into()),
             tool_name: Some(name.into()),
@@ -453,6 +457,26 @@ mod tests {
 
     fn user(chars: usize) -> Vec<ChatMessage> {
         vec![ChatMessage::user("x".repeat(chars))]
+    }
+
+    #[test]
+    fn tool_results_join_the_next_user_turn_first() {
+        let call = ToolCall { id: "c1".into(), name: "t".into(), arguments: serde_json::json!({}) };
+        let messages = vec![
+            ChatMessage::system("s"),
+            ChatMessage::user("q"),
+            ChatMessage::assistant_calls("", vec![call]),
+            ChatMessage::user("also this"),
+            ChatMessage::tool_result("c1", "t", "r"),
+            ChatMessage::user("and that"),
+        ];
+        let conversation = Conversation::new(&messages);
+        let roles: Vec<Role> = conversation.turns.iter().map(|t| t.role).collect();
+        assert_eq!(roles, [Role::User, Role::Assistant, Role::User]);
+        let last = &conversation.turns[2].parts;
+        assert!(matches!(&last[0], Part::Result { call_id, .. } if call_id == "c1"));
+        assert!(matches!(&last[1], Part::Text(t) if t == "also this\n\nand that"));
+        assert_eq!(conversation.turns[0].only_text(), Some("q"));
     }
 
     #[test]

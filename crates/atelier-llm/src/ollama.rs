@@ -11,7 +11,9 @@ use crate::stream::{
     Emitter, check_status, http_client, looks_like_missing_model, next_chunk, send, with_retries,
 };
 use crate::think::ThinkSplitter;
-use crate::tools::{Prepared, arguments_object, finish, new_call_id, parse_arguments, prepare, refuses_tools};
+use crate::tools::{
+    Prepared, arguments_object, finish, new_call_id, parse_arguments, prepare, refuses_tools,
+};
 use crate::{
     ChatMessage, ChatRequest, Completion, Delta, LlmConfig, LlmError, ModelCapabilities, ModelInfo, Provider,
     PullProgress, Role, ToolCall, ToolMode, Usage,

@@ -15,10 +15,12 @@ use url::Url;
 use crate::key::ApiKey;
 use crate::stream::{Emitter, check_status, http_client, send, with_retries};
 use crate::think::ThinkSplitter;
-use crate::tools::{Prepared, arguments_string, finish, new_call_id, parse_arguments, prepare, refuses_tools};
+use crate::tools::{
+    Prepared, arguments_string, finish, new_call_id, parse_arguments, prepare, refuses_tools,
+};
 use crate::{
-    ChatMessage, ChatRequest, Completion, Delta, LlmConfig, LlmError, ModelCapabilities, ModelInfo, Provider, Role,
-    ToolCall, ToolMode,
+    ChatMessage, ChatRequest, Completion, Delta, LlmConfig, LlmError, ModelCapabilities, ModelInfo, Provider,
+    Role, ToolCall, ToolMode,
 };
 
 /// A call being assembled from deltas.
@@ -282,7 +284,9 @@ fn message_json(message: &ChatMessage) -> Value {
             let content = if message.content.is_empty() { Value::Null } else { json!(message.content) };
             json!({ "role": "assistant", "content": content, "tool_calls": calls })
         }
-        Role::Tool => json!({ "role": "tool", "tool_call_id": message.tool_call_id, "content": message.content }),
+        Role::Tool => {
+            json!({ "role": "tool", "tool_call_id": message.tool_call_id, "content": message.content })
+        }
         role => json!({ "role": role, "content": message.content }),
     }
 }
@@ -292,9 +296,12 @@ fn message_json(message: &ChatMessage) -> Value {
 /// vLLM's `max_model_len`.
 fn model_capabilities(entry: &Value) -> ModelCapabilities {
     let listed = |field: &str, names: &[&str]| {
-        entry[field].as_array().map(|values| values.iter().any(|v| v.as_str().is_some_and(|v| names.contains(&v))))
+        entry[field]
+            .as_array()
+            .map(|values| values.iter().any(|v| v.as_str().is_some_and(|v| names.contains(&v))))
     };
-    let tools = listed("supported_parameters", &["tools"]).or_else(|| listed("capabilities", &["tool_use", "tools"]));
+    let tools =
+        listed("supported_parameters", &["tools"]).or_else(|| listed("capabilities", &["tool_use", "tools"]));
     let context_length = ["context_length", "max_model_len", "context_window"]
         .iter()
         .find_map(|field| entry[*field].as_u64())

@@ -185,7 +185,11 @@ fn push_block(content: &mut String, block: &str) {
 /// A call in the one text format the tools prompt teaches.
 pub(crate) fn call_text(call: &ToolCall) -> String {
     // The name first, as the prompt shows it (a JSON object's keys would come out sorted).
-    format!("<tool_call>\n{{\"name\": {}, \"arguments\": {}}}\n</tool_call>", json!(call.name), call.arguments)
+    format!(
+        "<tool_call>\n{{\"name\": {}, \"arguments\": {}}}\n</tool_call>",
+        json!(call.name),
+        call.arguments
+    )
 }
 
 /// A message with its calls or its result written as text (a result becomes a user message).
@@ -247,7 +251,8 @@ pub fn tools_system_prompt(tools: &[ToolSpec]) -> String {
                 for (name, schema) in properties {
                     let need = if required.contains(&name.as_str()) { "required" } else { "optional" };
                     out.push_str(&format!("- {name} ({}, {need})", type_label(schema)));
-                    if let Some(description) = schema["description"].as_str().filter(|d| !d.trim().is_empty()) {
+                    if let Some(description) = schema["description"].as_str().filter(|d| !d.trim().is_empty())
+                    {
                         out.push_str(": ");
                         out.push_str(description.trim());
                     }
@@ -280,8 +285,10 @@ fn type_label(schema: &Value) -> String {
 /// Arguments for the prompt's example: each required argument with a placeholder of its type.
 fn example_arguments(schema: &Value) -> Value {
     let mut args = serde_json::Map::new();
-    let required: Vec<&str> =
-        schema["required"].as_array().map(|r| r.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+    let required: Vec<&str> = schema["required"]
+        .as_array()
+        .map(|r| r.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
     if let Some(properties) = schema["properties"].as_object() {
         for (name, property) in properties.iter().filter(|(n, _)| required.contains(&n.as_str())) {
             let value = match property["type"].as_str() {
@@ -381,7 +388,8 @@ pub(crate) fn finish(completion: &mut Completion, req: &ChatRequest, names: &Wir
             completion.malformed_calls = parsed.malformed;
         }
     }
-    let plain_end = matches!(completion.done_reason.as_deref(), None | Some("stop" | "tool_use" | "end_turn"));
+    let plain_end =
+        matches!(completion.done_reason.as_deref(), None | Some("stop" | "tool_use" | "end_turn"));
     if !completion.tool_calls.is_empty() && plain_end {
         completion.done_reason = Some("tool_calls".into());
     }
@@ -426,6 +434,35 @@ mod tests {
         assert_eq!(names.to_wire["fs_read_file"], "fs_read_file");
         assert_ne!(names.to_wire["fs.read_file"], "fs_read_file");
         assert_eq!(names.original("never_offered"), "never_offered");
+    }
+
+    #[test]
+    fn a_reply_cut_at_its_limit_keeps_saying_so() {
+        let req = ChatRequest { tools: vec![spec("read_file")], ..ChatRequest::default() };
+        let names = WireNames::new(&req.tools);
+        let mut completion = Completion {
+            content: "<tool_call>{\"name\": \"read_file\", \"arguments\": {\"path\": \"a".into(),
+            done_reason: Some("length".into()),
+            ..Completion::default()
+        };
+        finish(&mut completion, &req, &names);
+        // The call was read, but the caller learns the reply hit its limit.
+        assert_eq!(completion.tool_calls.len(), 1);
+        assert_eq!(completion.done_reason.as_deref(), Some("length"));
+    }
+
+    #[test]
+    fn text_mode_describes_tools_in_the_first_system_message() {
+        let req = ChatRequest {
+            messages: vec![ChatMessage::system("Be brief."), ChatMessage::user("hi")],
+            tools: vec![spec("read_file")],
+            tool_mode: ToolMode::Text,
+            ..ChatRequest::default()
+        };
+        let prepared = prepare(&req, ToolMode::Text);
+        assert!(!prepared.native && prepared.tools.is_empty());
+        assert!(prepared.messages[0].content.starts_with("Be brief.\n\nYou can call tools."));
+        assert_eq!(prepared.messages.len(), 2);
     }
 
     #[test]

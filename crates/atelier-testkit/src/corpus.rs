@@ -86,7 +86,10 @@ pub fn dialect_corpus() -> Vec<Sample> {
     let calls = [
         ("read_file", json!({ "path": "src/main.rs", "start_line": 10 })),
         ("run_command", json!({ "command": "cargo test -p atelier-llm" })),
-        ("write_file", json!({ "path": "src/lib.rs", "content": "fn main() {\n    println!(\"hi, \\\"you\\\"\");\n}\n" })),
+        (
+            "write_file",
+            json!({ "path": "src/lib.rs", "content": "fn main() {\n    println!(\"hi, \\\"you\\\"\");\n}\n" }),
+        ),
     ];
     for dialect in Dialect::ALL {
         for (name, args) in &calls {
@@ -183,7 +186,10 @@ fn messy() -> Vec<Sample> {
         Sample::new(
             "Qwen3-Coder, code with < and > in a parameter",
             "<tool_call>\n<function=write_file>\n<parameter=path>\nsrc/cmp.rs\n</parameter>\n<parameter=content>\nfn lt(a: u8, b: u8) -> bool { a < b }\n</parameter>\n</function>\n</tool_call>",
-            vec![("write_file", json!({ "path": "src/cmp.rs", "content": "fn lt(a: u8, b: u8) -> bool { a < b }" }))],
+            vec![(
+                "write_file",
+                json!({ "path": "src/cmp.rs", "content": "fn lt(a: u8, b: u8) -> bool { a < b }" }),
+            )],
         ),
         Sample::new(
             "Qwen3-Coder, two functions",
@@ -315,15 +321,24 @@ fn negatives() -> Vec<Sample> {
             "a package.json in a fence",
             "```json\n{\"name\": \"my-app\", \"version\": \"1.0.0\", \"scripts\": {\"build\": \"vite build\"}}\n```",
         ),
-        none("a tool named in prose", "To read a file I would call read_file with its path, but I already know it."),
+        none(
+            "a tool named in prose",
+            "To read a file I would call read_file with its path, but I already know it.",
+        ),
         none(
             "a call only thought about",
             "<think><tool_call>{\"name\": \"read_file\", \"arguments\": {\"path\": \"a\"}}</tool_call></think>The file is small; no need to read it.",
         ),
         none("a manifest named like a tool", "{\"name\": \"list_files\", \"version\": \"2.0\"}"),
-        none("a JSON schema", "The arguments follow {\"type\": \"object\", \"properties\": {\"path\": {\"type\": \"string\"}}}."),
+        none(
+            "a JSON schema",
+            "The arguments follow {\"type\": \"object\", \"properties\": {\"path\": {\"type\": \"string\"}}}.",
+        ),
         none("square brackets in prose", "Use [TOOL] placeholders and [1, 2, 3] lists as you like."),
-        none("Python that calls a function", "```python\ncontent = read_file(path=\"x.txt\")\nprint(content)\n```"),
+        none(
+            "Python that calls a function",
+            "```python\ncontent = read_file(path=\"x.txt\")\nprint(content)\n```",
+        ),
         none("an array of numbers", "[1, 2, 3]"),
         none(
             "an example call of another API in a fence",

@@ -172,7 +172,9 @@ impl Dialect {
 pub fn dialect_text(dialect: Dialect, name: &str, arguments: &Value) -> String {
     let args = arguments.to_string();
     match dialect {
-        Dialect::Hermes => format!("<tool_call>\n{}\n</tool_call>", json!({ "name": name, "arguments": arguments })),
+        Dialect::Hermes => {
+            format!("<tool_call>\n{}\n</tool_call>", json!({ "name": name, "arguments": arguments }))
+        }
         Dialect::Qwen3Coder => {
             let mut out = format!("<tool_call>\n<function={name}>\n");
             for (key, value) in arguments.as_object().into_iter().flatten() {
@@ -694,7 +696,9 @@ fn message_text(message: &Value) -> String {
         if block["type"] == "tool_result" {
             match &block["content"] {
                 Value::String(text) => pieces.push(text.clone()),
-                Value::Array(inner) => pieces.extend(inner.iter().filter_map(|b| b["text"].as_str().map(str::to_owned))),
+                Value::Array(inner) => {
+                    pieces.extend(inner.iter().filter_map(|b| b["text"].as_str().map(str::to_owned)))
+                }
                 _ => {}
             }
         }
@@ -873,7 +877,8 @@ fn ollama_calls(calls: &[TestCall]) -> Vec<Value> {
         .iter()
         .enumerate()
         .map(|(index, call)| {
-            let mut out = json!({ "function": { "index": index, "name": call.name, "arguments": call.arguments } });
+            let mut out =
+                json!({ "function": { "index": index, "name": call.name, "arguments": call.arguments } });
             if let Some(id) = &call.id {
                 out["id"] = json!(id);
             }
@@ -1282,8 +1287,10 @@ async fn openai_chat(State(shared): State<Shared>, request: Request) -> Response
                 .calls
                 .iter()
                 .enumerate()
-                .map(|(n, c)| json!({ "id": call_id(c, "call", n), "type": "function",
-                                      "function": { "name": c.name, "arguments": c.arguments.to_string() } }))
+                .map(|(n, c)| {
+                    json!({ "id": call_id(c, "call", n), "type": "function",
+                                      "function": { "name": c.name, "arguments": c.arguments.to_string() } })
+                })
                 .collect();
         }
         return axum::Json(json!({
@@ -1450,7 +1457,10 @@ impl Format for Anthropic {
                     &json!({ "type": "content_block_delta", "index": index, "delta": delta }),
                 ));
             }
-            out.push(sse_event("content_block_stop", &json!({ "type": "content_block_stop", "index": index })));
+            out.push(sse_event(
+                "content_block_stop",
+                &json!({ "type": "content_block_stop", "index": index }),
+            ));
         }
         out
     }

@@ -19,11 +19,15 @@ fn every_call_in_the_corpus_is_read_and_nothing_else_is() {
     let tools = tools();
     let corpus = dialect_corpus();
     assert!(corpus.len() >= 40, "a corpus of at least 40 samples: {}", corpus.len());
-    assert!(corpus.iter().filter(|s| s.calls.is_empty() && s.malformed == 0).count() >= 10, "negative samples");
+    assert!(
+        corpus.iter().filter(|s| s.calls.is_empty() && s.malformed == 0).count() >= 10,
+        "negative samples"
+    );
     let mut failures = Vec::new();
     for sample in &corpus {
         let parsed = parse_text_tool_calls(&sample.text, &tools);
-        let got: Vec<(String, Value)> = parsed.calls.iter().map(|c| (c.name.clone(), c.arguments.clone())).collect();
+        let got: Vec<(String, Value)> =
+            parsed.calls.iter().map(|c| (c.name.clone(), c.arguments.clone())).collect();
         if got != sample.calls || parsed.malformed.len() != sample.malformed {
             failures.push(format!(
                 "{}:\n  text: {:?}\n  want {:?} ({} malformed)\n  got  {:?} {:?}",
@@ -34,14 +38,25 @@ fn every_call_in_the_corpus_is_read_and_nothing_else_is() {
         // thinking is kept as it was).
         if !sample.calls.is_empty() && !sample.text.contains("<think>") {
             for marker in ["<tool_call>", "[TOOL_CALLS]", "<|python_tag|>", "tool▁call", "<function="] {
-                assert!(!parsed.text.contains(marker), "{}: `{marker}` left in {:?}", sample.label, parsed.text);
+                assert!(
+                    !parsed.text.contains(marker),
+                    "{}: `{marker}` left in {:?}",
+                    sample.label,
+                    parsed.text
+                );
             }
         }
         if sample.calls.is_empty() && sample.malformed == 0 {
             assert_eq!(parsed.text, sample.text, "{}: a reply without calls is left as it is", sample.label);
         }
     }
-    assert!(failures.is_empty(), "{} of {} samples misread:\n{}", failures.len(), corpus.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} samples misread:\n{}",
+        failures.len(),
+        corpus.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -55,11 +70,13 @@ fn prose_around_calls_is_kept() {
 #[test]
 fn malformed_blocks_say_why() {
     let tools = tools();
-    let parsed = parse_text_tool_calls("<tool_call>{\"name\": \"search_web\", \"arguments\": {}}</tool_call>", &tools);
+    let parsed =
+        parse_text_tool_calls("<tool_call>{\"name\": \"search_web\", \"arguments\": {}}</tool_call>", &tools);
     assert!(parsed.calls.is_empty());
     assert!(parsed.malformed[0].contains("unknown tool `search_web`"), "{:?}", parsed.malformed);
     assert!(parsed.malformed[0].contains("read_file"), "the known tools are named: {:?}", parsed.malformed);
-    let parsed = parse_text_tool_calls("<tool_call>{\"name\": \"read_file\", \"arguments\": 7}</tool_call>", &tools);
+    let parsed =
+        parse_text_tool_calls("<tool_call>{\"name\": \"read_file\", \"arguments\": 7}</tool_call>", &tools);
     assert!(parsed.malformed[0].contains("arguments of `read_file`"), "{:?}", parsed.malformed);
     assert_eq!(parsed.text, "", "the broken block is cut from the text");
 }
@@ -102,11 +119,51 @@ fn the_prompt_teaches_the_format_the_parser_reads() {
 
 /// Pieces that real replies are made of, so random strings hit the parser's paths.
 const FRAGMENTS: &[&str] = &[
-    "<tool_call>", "</tool_call>", "<function=", "read_file", "</function>", "<parameter=", "path", ">",
-    "</parameter>", "<|python_tag|>", "<|eom_id|>", "[TOOL_CALLS]", "[ARGS]", "[CALL_ID]", "<｜tool▁calls▁begin｜>",
-    "<｜tool▁call▁begin｜>", "<｜tool▁sep｜>", "<｜tool▁call▁end｜>", "```json\n", "```", "{", "}", "[", "]", "\"",
-    "'", ":", ",", "\\", "\n", " ", "name", "arguments", "parameters", "{\"name\": \"read_file\", \"arguments\": {",
-    "<think>", "</think>", "é", "✓", "\u{0}", "(", ")", "=", "True", "list_files",
+    "<tool_call>",
+    "</tool_call>",
+    "<function=",
+    "read_file",
+    "</function>",
+    "<parameter=",
+    "path",
+    ">",
+    "</parameter>",
+    "<|python_tag|>",
+    "<|eom_id|>",
+    "[TOOL_CALLS]",
+    "[ARGS]",
+    "[CALL_ID]",
+    "<｜tool▁calls▁begin｜>",
+    "<｜tool▁call▁begin｜>",
+    "<｜tool▁sep｜>",
+    "<｜tool▁call▁end｜>",
+    "```json\n",
+    "```",
+    "{",
+    "}",
+    "[",
+    "]",
+    "\"",
+    "'",
+    ":",
+    ",",
+    "\\",
+    "\n",
+    " ",
+    "name",
+    "arguments",
+    "parameters",
+    "{\"name\": \"read_file\", \"arguments\": {",
+    "<think>",
+    "</think>",
+    "é",
+    "✓",
+    "\u{0}",
+    "(",
+    ")",
+    "=",
+    "True",
+    "list_files",
 ];
 
 proptest! {

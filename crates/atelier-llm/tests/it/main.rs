@@ -6,13 +6,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod anthropic;
+mod dialects;
 mod faults;
 mod gemini;
 mod ollama;
 mod openai;
 mod pool;
 mod tools;
-mod dialects;
 
 use std::time::Duration;
 

@@ -89,7 +89,10 @@ fn wire_tools(wire: Wire, body: &Value) -> Vec<(String, Value)> {
         .map(|t| match wire {
             Wire::Ollama | Wire::OpenAi => {
                 assert_eq!(t["type"], "function", "{t}");
-                (t["function"]["name"].as_str().unwrap_or_default().to_owned(), t["function"]["parameters"].clone())
+                (
+                    t["function"]["name"].as_str().unwrap_or_default().to_owned(),
+                    t["function"]["parameters"].clone(),
+                )
             }
             Wire::Anthropic => (t["name"].as_str().unwrap_or_default().to_owned(), t["input_schema"].clone()),
             Wire::Gemini => (t["name"].as_str().unwrap_or_default().to_owned(), t["parameters"].clone()),
@@ -120,8 +123,14 @@ async fn tools_go_on_each_wire_in_its_shape() {
         assert_eq!(schema["required"], json!(["path"]), "{wire:?}");
         if wire == Wire::Gemini {
             // Gemini refuses these keywords: they are cut, and a type list becomes `nullable`.
-            assert!(schema.get("$schema").is_none() && schema.get("additionalProperties").is_none(), "{schema}");
-            assert_eq!(schema["properties"]["start_line"], json!({ "type": "integer", "nullable": true, "minimum": 1 }));
+            assert!(
+                schema.get("$schema").is_none() && schema.get("additionalProperties").is_none(),
+                "{schema}"
+            );
+            assert_eq!(
+                schema["properties"]["start_line"],
+                json!({ "type": "integer", "nullable": true, "minimum": 1 })
+            );
         } else {
             assert_eq!(schema, &read_file().input_schema, "{wire:?}: other wires take the schema as it is");
         }
@@ -136,7 +145,10 @@ async fn a_streamed_reply_with_two_calls_is_assembled_on_each_wire() {
         let (llm, provider) = setup(wire).await;
         llm.push(Scenario::Reply(
             Reply::text("Let me look at both.")
-                .with_calls(vec![TestCall::new("read_file", first.clone()), TestCall::new("list_files", second.clone())])
+                .with_calls(vec![
+                    TestCall::new("read_file", first.clone()),
+                    TestCall::new("list_files", second.clone()),
+                ])
                 .split_lines()
                 .prompt_tokens(321),
         ));
@@ -150,7 +162,10 @@ async fn a_streamed_reply_with_two_calls_is_assembled_on_each_wire() {
             completion.tool_calls.iter().map(|c| (c.name.as_str(), &c.arguments)).collect();
         assert_eq!(calls, [("read_file", &first), ("list_files", &second)], "{wire:?}");
         let ids: HashSet<&str> = completion.tool_calls.iter().map(|c| c.id.as_str()).collect();
-        assert!(ids.len() == 2 && !ids.contains(""), "{wire:?}: ids unique, generated where missing: {ids:?}");
+        assert!(
+            ids.len() == 2 && !ids.contains(""),
+            "{wire:?}: ids unique, generated where missing: {ids:?}"
+        );
         assert_eq!(completion.done_reason.as_deref(), Some("tool_calls"), "{wire:?}");
         assert_eq!(completion.usage.prompt_tokens, 321, "{wire:?}: the prompt's size stays accurate");
         assert!(completion.malformed_calls.is_empty());
@@ -166,7 +181,8 @@ async fn openai_arguments_arrive_in_pieces_interleaved_by_index() {
     ])));
     let req = tools_request(vec![read_file()], ask("read both"));
     let completion = chat(provider.as_ref(), &req).await.result.expect("reply");
-    let got: Vec<(&str, &Value)> = completion.tool_calls.iter().map(|c| (c.id.as_str(), &c.arguments)).collect();
+    let got: Vec<(&str, &Value)> =
+        completion.tool_calls.iter().map(|c| (c.id.as_str(), &c.arguments)).collect();
     assert_eq!(
         got,
         [
@@ -183,7 +199,11 @@ fn after_two_calls() -> Vec<ChatMessage> {
     messages.push(ChatMessage::assistant_calls(
         "Reading.",
         vec![
-            ToolCall { id: "call_1".into(), name: "read_file".into(), arguments: json!({ "path": "src/lib.rs" }) },
+            ToolCall {
+                id: "call_1".into(),
+                name: "read_file".into(),
+                arguments: json!({ "path": "src/lib.rs" }),
+            },
             ToolCall { id: "call_2".into(), name: "list_files".into(), arguments: json!({ "path": "src" }) },
         ],
     ));
@@ -197,7 +217,11 @@ async fn tool_results_go_back_in_each_wires_shape() {
     for wire in WIRES {
         let (llm, provider) = setup(wire).await;
         // The answer is scripted on the last message's content: the second tool result.
-        llm.route_on(Match::LastMessage, "src/main.rs", Scenario::Reply(Reply::text("lib.rs exports answer().")));
+        llm.route_on(
+            Match::LastMessage,
+            "src/main.rs",
+            Scenario::Reply(Reply::text("lib.rs exports answer().")),
+        );
         let req = tools_request(vec![read_file(), list_files()], after_two_calls());
         let completion = chat(provider.as_ref(), &req).await.result.expect("reply");
         assert_eq!(completion.content, "lib.rs exports answer().", "{wire:?}: the route saw the tool result");
@@ -209,15 +233,24 @@ async fn tool_results_go_back_in_each_wires_shape() {
                 assert_eq!(m[2]["content"], "Reading.");
                 assert_eq!(m[2]["tool_calls"][0]["function"]["name"], "read_file");
                 assert_eq!(m[2]["tool_calls"][0]["function"]["arguments"], json!({ "path": "src/lib.rs" }));
-                assert_eq!(m[3], json!({ "role": "tool", "content": "pub fn answer() -> u32 { 42 }",
-                                         "tool_name": "read_file", "tool_call_id": "call_1" }));
+                assert_eq!(
+                    m[3],
+                    json!({ "role": "tool", "content": "pub fn answer() -> u32 { 42 }",
+                                         "tool_name": "read_file", "tool_call_id": "call_1" })
+                );
                 assert_eq!(m[4]["tool_name"], "list_files");
             }
             Wire::OpenAi => {
                 let m = &body["messages"];
-                assert_eq!(m[2]["tool_calls"][1], json!({ "id": "call_2", "type": "function",
-                    "function": { "name": "list_files", "arguments": "{\"path\":\"src\"}" } }));
-                assert_eq!(m[3], json!({ "role": "tool", "tool_call_id": "call_1", "content": "pub fn answer() -> u32 { 42 }" }));
+                assert_eq!(
+                    m[2]["tool_calls"][1],
+                    json!({ "id": "call_2", "type": "function",
+                    "function": { "name": "list_files", "arguments": "{\"path\":\"src\"}" } })
+                );
+                assert_eq!(
+                    m[3],
+                    json!({ "role": "tool", "tool_call_id": "call_1", "content": "pub fn answer() -> u32 { 42 }" })
+                );
                 assert_eq!(m[4]["tool_call_id"], "call_2");
             }
             Wire::Anthropic => {
@@ -225,21 +258,33 @@ async fn tool_results_go_back_in_each_wires_shape() {
                 let roles: Vec<&str> = m.iter().filter_map(|t| t["role"].as_str()).collect();
                 assert_eq!(roles, ["user", "assistant", "user"], "turns alternate: {body}");
                 assert_eq!(m[1]["content"][0], json!({ "type": "text", "text": "Reading." }));
-                assert_eq!(m[1]["content"][1], json!({ "type": "tool_use", "id": "call_1", "name": "read_file",
-                                                       "input": { "path": "src/lib.rs" } }));
-                assert_eq!(m[2]["content"][0], json!({ "type": "tool_result", "tool_use_id": "call_1",
-                                                       "content": "pub fn answer() -> u32 { 42 }" }));
+                assert_eq!(
+                    m[1]["content"][1],
+                    json!({ "type": "tool_use", "id": "call_1", "name": "read_file",
+                                                       "input": { "path": "src/lib.rs" } })
+                );
+                assert_eq!(
+                    m[2]["content"][0],
+                    json!({ "type": "tool_result", "tool_use_id": "call_1",
+                                                       "content": "pub fn answer() -> u32 { 42 }" })
+                );
                 assert_eq!(m[2]["content"][1]["tool_use_id"], "call_2");
             }
             Wire::Gemini => {
                 let c = body["contents"].as_array().expect("contents");
                 let roles: Vec<&str> = c.iter().filter_map(|t| t["role"].as_str()).collect();
                 assert_eq!(roles, ["user", "model", "user"], "{body}");
-                assert_eq!(c[1]["parts"][1]["functionCall"], json!({ "name": "read_file", "args": { "path": "src/lib.rs" } }));
+                assert_eq!(
+                    c[1]["parts"][1]["functionCall"],
+                    json!({ "name": "read_file", "args": { "path": "src/lib.rs" } })
+                );
                 // A call whose signature is unknown goes back with the documented skip value.
                 assert_eq!(c[1]["parts"][1]["thoughtSignature"], "skip_thought_signature_validator");
-                assert_eq!(c[2]["parts"][0]["functionResponse"], json!({ "name": "read_file",
-                    "response": { "content": "pub fn answer() -> u32 { 42 }" } }));
+                assert_eq!(
+                    c[2]["parts"][0]["functionResponse"],
+                    json!({ "name": "read_file",
+                    "response": { "content": "pub fn answer() -> u32 { 42 }" } })
+                );
             }
         }
     }
@@ -254,13 +299,19 @@ async fn an_agent_loop_runs_on_each_wire_with_a_route_sequence() {
             Match::Anywhere,
             "what does lib.rs export",
             vec![
-                Scenario::Reply(Reply::tool_calls(vec![TestCall::new("read_file", json!({ "path": "src/lib.rs" }))])),
+                Scenario::Reply(Reply::tool_calls(vec![TestCall::new(
+                    "read_file",
+                    json!({ "path": "src/lib.rs" }),
+                )])),
                 Scenario::Reply(Reply::text("It exports answer().")),
             ],
         );
         let tools = vec![read_file()];
         let mut messages = ask("what does lib.rs export?");
-        let first = chat(provider.as_ref(), &tools_request(tools.clone(), messages.clone())).await.result.expect("step 1");
+        let first = chat(provider.as_ref(), &tools_request(tools.clone(), messages.clone()))
+            .await
+            .result
+            .expect("step 1");
         assert_eq!(first.tool_calls.len(), 1, "{wire:?}");
         let call = first.tool_calls[0].clone();
         messages.push(ChatMessage::assistant_calls(first.content, first.tool_calls));
@@ -289,14 +340,20 @@ async fn names_that_no_wire_accepts_are_mapped_and_mapped_back() {
         assert!(valid(&wire_name) && wire_name != "fs.read_file", "{wire:?}: {wire_name}");
 
         llm.push(Scenario::Reply(Reply::tool_calls(vec![TestCall::new(&wire_name, json!({ "path": "a" }))])));
-        let completion =
-            chat(provider.as_ref(), &tools_request(vec![tool.clone()], ask("read a"))).await.result.expect("reply");
+        let completion = chat(provider.as_ref(), &tools_request(vec![tool.clone()], ask("read a")))
+            .await
+            .result
+            .expect("reply");
         assert_eq!(completion.tool_calls[0].name, "fs.read_file", "{wire:?}: callers see the original name");
 
         // The call and its result go back under the wire name.
         let mut messages = ask("read a");
         messages.push(ChatMessage::assistant_calls("", completion.tool_calls.clone()));
-        messages.push(ChatMessage::tool_result(&completion.tool_calls[0].id, "fs.read_file", "contents of a"));
+        messages.push(ChatMessage::tool_result(
+            &completion.tool_calls[0].id,
+            "fs.read_file",
+            "contents of a",
+        ));
         llm.push(Scenario::Reply(Reply::text("done")));
         chat(provider.as_ref(), &tools_request(vec![tool.clone()], messages)).await.result.expect("reply");
         let body = last_body(&llm).to_string();
@@ -352,7 +409,10 @@ async fn calls_written_as_text_in_a_native_reply_are_read_on_each_wire() {
         let out = chat(provider.as_ref(), &req).await;
         let completion = out.result.expect("reply");
         assert!(out.content.contains("<tool_call>"), "{wire:?}: the text streamed as it came");
-        assert_eq!(completion.content, "I'll read the manifest.", "{wire:?}: the call is cut from the content");
+        assert_eq!(
+            completion.content, "I'll read the manifest.",
+            "{wire:?}: the call is cut from the content"
+        );
         assert_eq!(completion.tool_calls.len(), 1);
         assert_eq!(completion.tool_calls[0].name, "read_file");
         assert_eq!(completion.tool_calls[0].arguments, json!({ "path": "Cargo.toml" }));
@@ -377,19 +437,34 @@ async fn text_mode_puts_nothing_tool_related_on_the_wire() {
 
         let body = last_body(&llm);
         let text = body.to_string();
-        for native in ["\"tools\"", "tool_calls", "tool_use", "tool_result\"", "functionCall", "functionResponse", "\"role\":\"tool\""] {
+        for native in [
+            "\"tools\"",
+            "tool_calls",
+            "tool_use",
+            "tool_result\"",
+            "functionCall",
+            "functionResponse",
+            "\"role\":\"tool\"",
+        ] {
             assert!(!text.contains(native), "{wire:?}: `{native}` on the wire in text mode: {text}");
         }
         // The tools are described in the system prompt; history is written as text.
         let system = match wire {
-            Wire::Ollama | Wire::OpenAi => body["messages"][0]["content"].as_str().unwrap_or_default().to_owned(),
+            Wire::Ollama | Wire::OpenAi => {
+                body["messages"][0]["content"].as_str().unwrap_or_default().to_owned()
+            }
             Wire::Anthropic => body["system"].as_str().unwrap_or_default().to_owned(),
-            Wire::Gemini => body["systemInstruction"]["parts"][0]["text"].as_str().unwrap_or_default().to_owned(),
+            Wire::Gemini => {
+                body["systemInstruction"]["parts"][0]["text"].as_str().unwrap_or_default().to_owned()
+            }
         };
         assert!(system.starts_with("You are a coding agent."), "{wire:?}: {system}");
         assert!(system.contains("<tool_call>") && system.contains("## read_file"), "{wire:?}: {system}");
         assert!(text.contains("<tool_result name=\\\"read_file\\\">"), "{wire:?}: {text}");
-        assert!(text.contains("{\\\"name\\\": \\\"list_files\\\""), "{wire:?}: earlier calls as text: {text}");
+        assert!(
+            text.contains("{\\\"name\\\": \\\"list_files\\\""),
+            "{wire:?}: earlier calls as text: {text}"
+        );
     }
 }
 
@@ -420,7 +495,10 @@ async fn history_with_calls_but_no_tools_offered_is_sent_as_text() {
         let req = tools_request(Vec::new(), after_two_calls());
         chat(provider.as_ref(), &req).await.result.expect("reply");
         let text = last_body(&llm).to_string();
-        assert!(!text.contains("tool_use") && !text.contains("functionCall") && !text.contains("\"tool_calls\""), "{wire:?}: {text}");
+        assert!(
+            !text.contains("tool_use") && !text.contains("functionCall") && !text.contains("\"tool_calls\""),
+            "{wire:?}: {text}"
+        );
         assert!(text.contains("pub fn answer"), "{wire:?}: the results are still there: {text}");
     }
 }
@@ -438,7 +516,10 @@ async fn unpaired_calls_and_results_are_written_as_text() {
     for wire in [Wire::OpenAi, Wire::Anthropic] {
         let (llm, provider) = setup(wire).await;
         llm.push(Scenario::Reply(Reply::text("yes")));
-        chat(provider.as_ref(), &tools_request(vec![read_file()], messages.clone())).await.result.expect("reply");
+        chat(provider.as_ref(), &tools_request(vec![read_file()], messages.clone()))
+            .await
+            .result
+            .expect("reply");
         let text = last_body(&llm).to_string();
         assert!(!text.contains("\"lost\"") && !text.contains("\"orphan\""), "{wire:?}: {text}");
         assert!(text.contains("old result") && text.contains("<tool_call>"), "{wire:?}: {text}");
@@ -468,8 +549,13 @@ async fn capabilities_say_whether_a_model_takes_tools() {
     assert_eq!((caps.tools, caps.context_length), (Some(true), Some(1_048_576)));
 
     // A pool asks its members.
-    let pool = EndpointPool::from_spec(&llm.url(), None, LlmConfig { max_retries: 0, ..config() }, PoolConfig::default())
-        .expect("pool");
+    let pool = EndpointPool::from_spec(
+        &llm.url(),
+        None,
+        LlmConfig { max_retries: 0, ..config() },
+        PoolConfig::default(),
+    )
+    .expect("pool");
     let caps = pool.capabilities("gemma:2b").await.expect("caps");
     assert_eq!(caps.tools, Some(false));
 }
@@ -482,8 +568,9 @@ async fn the_pool_passes_tools_and_calls_through() {
     a.set_default(reply.clone());
     b.set_default(reply);
     let spec = format!("{}, openai+{}/v1", a.url(), b.url());
-    let pool = EndpointPool::from_spec(&spec, None, LlmConfig { max_retries: 0, ..config() }, PoolConfig::default())
-        .expect("pool");
+    let pool =
+        EndpointPool::from_spec(&spec, None, LlmConfig { max_retries: 0, ..config() }, PoolConfig::default())
+            .expect("pool");
     for _ in 0..4 {
         let completion =
             chat(&pool, &tools_request(vec![read_file()], ask("p?"))).await.result.expect("reply");
@@ -503,9 +590,13 @@ fn a_tool_result_message_keeps_its_fields_and_plain_ones_serialize_as_before() {
     let result = ChatMessage::tool_result("call_1", "read_file", "text");
     assert_eq!(result.role, Role::Tool);
     let value = serde_json::to_value(&result).expect("json");
-    assert_eq!(value, json!({ "role": "tool", "content": "text", "tool_call_id": "call_1", "tool_name": "read_file" }));
+    assert_eq!(
+        value,
+        json!({ "role": "tool", "content": "text", "tool_call_id": "call_1", "tool_name": "read_file" })
+    );
     let back: ChatMessage = serde_json::from_value(value).expect("back");
     assert_eq!(back, result);
-    let old: ChatMessage = serde_json::from_value(json!({ "role": "assistant", "content": "x" })).expect("old rows");
+    let old: ChatMessage =
+        serde_json::from_value(json!({ "role": "assistant", "content": "x" })).expect("old rows");
     assert!(old.tool_calls.is_empty() && old.tool_call_id.is_none());
 }

@@ -59,6 +59,26 @@ pub async fn run() -> anyhow::Result<()> {
         println!("misread: {misread:?}");
     }
     println!("parse time per sample: {} ({bytes} bytes of text kept)", summarize(times));
+
+    // A long reply: prose, code with braces, JSON that is not a call, and one call at the end.
+    let chunk = "Here is the change.\n```rust\nfn main() {\n    let v = vec![1, 2, 3];\n    if v.len() > 2 { println!(\"{:?}\", v); }\n}\n```\n\
+                 The config: {\"name\": \"demo\", \"version\": \"1.0\"} and [1, 2, 3].\n\n";
+    let mut long = chunk.repeat(100_000 / chunk.len() + 1);
+    long.push_str(
+        "<tool_call>\n{\"name\": \"read_file\", \"arguments\": {\"path\": \"src/main.rs\"}}\n</tool_call>",
+    );
+    let mut long_times = Vec::new();
+    for _ in 0..50 {
+        let started = Instant::now();
+        let parsed = parse_text_tool_calls(&long, &tools);
+        long_times.push(started.elapsed());
+        anyhow::ensure!(
+            parsed.calls.len() == 1,
+            "the long reply's call was not read: {:?}",
+            parsed.malformed
+        );
+    }
+    println!("a {} KB reply with one call at the end: {}", long.len() / 1024, summarize(long_times));
     println!("(goal: 100% read, 0 false positives)");
     Ok(())
 }

@@ -122,13 +122,23 @@ impl Scan<'_> {
             // The next block: an outer begin, or failing that a lone call begin.
             let outer = first_of(text, &calls_begin, 0, |at| !self.is_taken(at));
             let inner = first_of(text, &call_begin, 0, |at| !self.is_taken(at));
+            // Whichever comes first; a lone call begin before an outer block is its own block.
+            let outer = match (outer, inner) {
+                (Some(o), Some(i)) if i.0 < o.0 => None,
+                (o, _) => o,
+            };
             let Some((start, first_len)) = outer.or(inner) else { return };
             let body_start = start + first_len;
-            let (body_end, end) = match first_of(text, &calls_end, body_start, |_| true) {
+            // A lone call ends before the next outer block, if any.
+            let limit = match outer {
+                Some(_) => text.len(),
+                None => first_of(text, &calls_begin, body_start, |_| true).map_or(text.len(), |(at, _)| at),
+            };
+            let (body_end, end) = match first_of(&text[..limit], &calls_end, body_start, |_| true) {
                 Some((at, len)) => (at, at + len),
-                None => match last_of(text, &call_end, body_start) {
+                None => match last_of(&text[..limit], &call_end, body_start) {
                     Some((at, len)) if outer.is_none() => (at + len, at + len),
-                    _ => (text.len(), text.len()),
+                    _ => (limit, limit),
                 },
             };
             let body = &text[body_start..body_end.max(body_start)];
@@ -369,6 +379,12 @@ impl Scan<'_> {
         let mut from = 0;
         while let Some(found) = text.get(from..).and_then(|rest| rest.find("```")) {
             let start = from + found;
+            // A fence opens a line (as in Markdown); ``` inside a sentence is not one.
+            let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+            if !text[line_start..start].trim().is_empty() {
+                from = start + 3;
+                continue;
+            }
             let info_end = text[start + 3..].find('\n').map_or(text.len(), |i| start + 3 + i);
             let info = text[start + 3..info_end].trim().to_ascii_lowercase();
             let body_start = (info_end + 1).min(text.len());
@@ -534,8 +550,12 @@ impl Scan<'_> {
         let mut text = String::with_capacity(self.text.len());
         let mut cursor = 0;
         for block in &mut self.blocks {
-            let start = block.start.max(cursor);
-            text.push_str(self.text.get(cursor..start).unwrap_or_default());
+            // Passes never read a piece twice; should two blocks overlap all the same, the
+            // first is kept so no call is counted twice.
+            if block.start < cursor {
+                continue;
+            }
+            text.push_str(self.text.get(cursor..block.start).unwrap_or_default());
             cursor = block.end.max(cursor);
             for item in block.items.drain(..) {
                 match item {

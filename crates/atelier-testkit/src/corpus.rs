@@ -297,6 +297,16 @@ fn messy() -> Vec<Sample> {
             vec![("read_file", read("q.rs"))],
         ),
         Sample::new(
+            "Hermes after prose that mentions a fence",
+            "Wrap code in ``` fences when you show it.\n<tool_call>\n{\"name\": \"list_files\", \"arguments\": {\"path\": \"web\"}}\n</tool_call>",
+            vec![("list_files", read("web"))],
+        ),
+        Sample::new(
+            "DeepSeek V3.1, a lone call before a whole block",
+            "<｜tool▁call▁begin｜>read_file<｜tool▁sep｜>{\"path\": \"a\"}<｜tool▁call▁end｜>\n<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>list_files<｜tool▁sep｜>{}<｜tool▁call▁end｜><｜tool▁calls▁end｜>",
+            vec![("read_file", read("a")), ("list_files", json!({}))],
+        ),
+        Sample::new(
             "Granite, tool_call marker and an array",
             "<|tool_call|>[{\"name\": \"list_files\", \"arguments\": {\"path\": \".\"}}]",
             vec![("list_files", read("."))],

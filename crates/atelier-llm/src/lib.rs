@@ -300,8 +300,11 @@ pub trait Provider: Send + Sync + std::fmt::Debug {
     /// The model's context window in tokens, when the server says.
     async fn context_length(&self, model: &str) -> Result<Option<u32>, LlmError>;
     /// Whether the model takes tools natively, and its context window, as far as the server
-    /// says: what the caller needs to choose a [`ToolMode`].
-    async fn capabilities(&self, model: &str) -> Result<ModelCapabilities, LlmError>;
+    /// says: what the caller needs to choose a [`ToolMode`]. Every provider here answers for
+    /// itself; the default (tools unknown) is for wrappers such as a benchmark's timer.
+    async fn capabilities(&self, model: &str) -> Result<ModelCapabilities, LlmError> {
+        Ok(ModelCapabilities { tools: None, context_length: self.context_length(model).await? })
+    }
     /// The server's version; also a cheap reachability probe.
     async fn version(&self) -> Result<String, LlmError>;
     /// Downloads a model, reporting each step; cancelling stops the download (a later pull

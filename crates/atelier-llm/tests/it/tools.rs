@@ -8,14 +8,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use atelier_llm::{
-    AnthropicProvider, ChatMessage, ChatRequest, EndpointPool, GeminiProvider, LlmConfig, LlmError,
+    AnthropicProvider, ChatMessage, ChatRequest, Delta, EndpointPool, GeminiProvider, LlmConfig, LlmError,
     OllamaProvider, OpenAiCompatProvider, PoolConfig, Provider, Role, ToolCall, ToolMode, ToolSpec,
 };
 use atelier_testkit::{Dialect, Match, Reply, Scenario, TestCall, TestLlm, TestModel, dialect_text};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
-use crate::{Outcome, chat, chat_with, config};
+use crate::{chat, config};
 
 const MODEL: &str = "test-model";
 
@@ -379,18 +379,29 @@ async fn cancelling_mid_call_stops_at_once_and_a_stalled_call_times_out_on_each_
         ];
         let req = tools_request(vec![read_file(), list_files()], ask("go"));
 
-        // The reply stops half way through its calls; the caller cancels while it waits.
+        // The reply stops half way through its calls (sent right after the text); the caller
+        // cancels a moment after the text arrived, while it waits for the rest.
         llm.push(Scenario::Reply(Reply::text("Reading.").with_calls(calls.clone()).stall_in_calls()));
         let cancel = CancellationToken::new();
-        let trigger = cancel.clone();
-        let canceller = tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_millis(150)).await;
-            trigger.cancel();
-        });
-        let out: Outcome = chat_with(provider.as_ref(), &req, &cancel).await;
-        canceller.await.expect("canceller");
-        assert_eq!(out.content, "Reading.", "{wire:?}");
-        assert!(matches!(out.result, Err(LlmError::Cancelled)), "{wire:?}: {:?}", out.result);
+        let mut content = String::new();
+        let mut armed = false;
+        let result = provider
+            .chat(&req, &cancel, &mut |delta| {
+                if let Delta::Content(text) = delta {
+                    content.push_str(&text);
+                }
+                if !armed {
+                    armed = true;
+                    let trigger = cancel.clone();
+                    tokio::spawn(async move {
+                        tokio::time::sleep(Duration::from_millis(150)).await;
+                        trigger.cancel();
+                    });
+                }
+            })
+            .await;
+        assert_eq!(content, "Reading.", "{wire:?}");
+        assert!(matches!(result, Err(LlmError::Cancelled)), "{wire:?}: {result:?}");
 
         // Nobody cancels: the stall ends in a timeout, never in half a call.
         llm.push(Scenario::Reply(Reply::text("Reading.").with_calls(calls).stall_in_calls()));

@@ -21,6 +21,7 @@ pub async fn run() -> anyhow::Result<()> {
         .collect();
     let corpus = dialect_corpus();
     let (mut calls_ok, mut calls_total, mut negatives_ok, mut negatives_total) = (0, 0, 0, 0);
+    let (mut malformed_ok, mut malformed_total) = (0, 0);
     let mut misread = Vec::new();
     for sample in &corpus {
         let parsed = parse_text_tool_calls(&sample.text, &tools);
@@ -30,6 +31,9 @@ pub async fn run() -> anyhow::Result<()> {
         if sample.calls.is_empty() && sample.malformed == 0 {
             negatives_total += 1;
             negatives_ok += usize::from(exact);
+        } else if sample.calls.is_empty() {
+            malformed_total += 1;
+            malformed_ok += usize::from(exact);
         } else {
             calls_total += 1;
             calls_ok += usize::from(exact);
@@ -50,7 +54,8 @@ pub async fn run() -> anyhow::Result<()> {
     }
     println!(
         "{} samples: calls read exactly {calls_ok}/{calls_total} ({:.1}%), replies without calls left alone \
-         {negatives_ok}/{negatives_total} (false positives: {})",
+         {negatives_ok}/{negatives_total} (false positives: {}), calls of unknown tools or with unreadable \
+         arguments reported {malformed_ok}/{malformed_total}",
         corpus.len(),
         100.0 * calls_ok as f64 / calls_total.max(1) as f64,
         negatives_total - negatives_ok,

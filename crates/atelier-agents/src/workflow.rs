@@ -544,6 +544,7 @@ impl Run {
                 // Room for the prompt and a whole file in reply.
                 num_ctx: Some(atelier_llm::choose_num_ctx(&messages, 8192, self.context_limit)),
                 temperature: None,
+                ..ChatRequest::default()
             };
             let started = Instant::now();
             let mut on_delta = |delta: Delta| {

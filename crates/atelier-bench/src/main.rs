@@ -2,11 +2,12 @@
 //! machine and date. Run in release mode:
 //!
 //! ```text
-//! cargo run --release -p atelier-bench -- all   # or: tokens | history | idle-ws | workflows | workspace | pool | memory
+//! cargo run --release -p atelier-bench -- all   # or: tokens | history | idle-ws | workflows | workspace | pool | memory | dialects
 //! ```
 
 use std::process::ExitCode;
 
+mod dialects;
 mod history;
 mod idle;
 mod memory;
@@ -36,6 +37,7 @@ fn main() -> ExitCode {
             "workspace" => workspace::run().await,
             "pool" => pool::run().await,
             "memory" => memory::run().await,
+            "dialects" => dialects::run().await,
             "all" => {
                 tokens::run().await?;
                 history::run(1_000_000).await?;
@@ -43,11 +45,12 @@ fn main() -> ExitCode {
                 workflows::run().await?;
                 workspace::run().await?;
                 pool::run().await?;
-                memory::run().await
+                memory::run().await?;
+                dialects::run().await
             }
             other => {
                 anyhow::bail!(
-                    "unknown benchmark `{other}`; use tokens, history, idle-ws, workflows, workspace, pool, memory or all"
+                    "unknown benchmark `{other}`; use tokens, history, idle-ws, workflows, workspace, pool, memory, dialects or all"
                 )
             }
         }

@@ -49,6 +49,9 @@ impl Provider for Timed {
     async fn context_length(&self, model: &str) -> Result<Option<u32>, LlmError> {
         self.inner.context_length(model).await
     }
+    async fn capabilities(&self, model: &str) -> Result<atelier_llm::ModelCapabilities, LlmError> {
+        self.inner.capabilities(model).await
+    }
     async fn version(&self) -> Result<String, LlmError> {
         self.inner.version().await
     }

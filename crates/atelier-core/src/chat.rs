@@ -405,13 +405,10 @@ impl App {
                 matches!(m.status, S::Complete)
                     || (matches!(m.status, S::Interrupted) && !m.content.is_empty())
             })
-            .map(|m| ChatMessage {
-                role: match m.role {
-                    MessageRole::System => atelier_llm::Role::System,
-                    MessageRole::User => atelier_llm::Role::User,
-                    MessageRole::Assistant => atelier_llm::Role::Assistant,
-                },
-                content: m.content,
+            .map(|m| match m.role {
+                MessageRole::System => ChatMessage::system(m.content),
+                MessageRole::User => ChatMessage::user(m.content),
+                MessageRole::Assistant => ChatMessage::assistant(m.content),
             })
             .collect();
         // The context window sized to this conversation (Ollama otherwise uses its small
@@ -425,6 +422,7 @@ impl App {
             format: None,
             num_ctx: Some(num_ctx),
             temperature: None,
+            ..ChatRequest::default()
         };
         let mut last_save = Instant::now();
         let store = self.store().clone();

@@ -1,6 +1,10 @@
 //! Anthropic's Messages API: `POST /v1/messages` streamed as server-sent events
 //! (`message_start`, `content_block_*`, `message_delta`, `message_stop`, `ping`, `error`), and
-//! `GET /v1/models`. Extended thinking arrives as `thinking_delta`s and is kept apart.
+//! `GET /v1/models`. Extended thinking arrives as `thinking_delta`s and is kept apart. Tools go
+//! as `tools`; calls arrive as `tool_use` blocks whose input streams as `input_json_delta`
+//! pieces; results go back as `tool_result` blocks at the start of the next user turn.
+
+use std::collections::BTreeMap;
 
 use eventsource_stream::Eventsource;
 use serde_json::{Value, json};
@@ -9,7 +13,20 @@ use url::Url;
 
 use crate::key::{ApiKey, header_value};
 use crate::stream::{Emitter, Failure, cut_short, http_client, next_event, send, with_retries};
-use crate::{ChatRequest, Completion, Conversation, Delta, LlmConfig, LlmError, ModelInfo, Provider, Role};
+use crate::tools::{Prepared, arguments_object, finish, new_call_id, parse_arguments, prepare};
+use crate::{
+    ChatRequest, Completion, Conversation, Delta, LlmConfig, LlmError, ModelCapabilities, ModelInfo, Part,
+    Provider, Role, ToolCall,
+};
+
+/// A `tool_use` block being streamed: its id, name and the input's JSON pieces so far.
+struct PartialUse {
+    id: String,
+    name: String,
+    json: String,
+    /// The input given whole in `content_block_start`, used when no pieces follow.
+    start_input: Value,
+}
 
 /// The API version every request names; the event format below is this version's.
 const API_VERSION: &str = "2023-06-01";
@@ -54,13 +71,17 @@ impl AnthropicProvider {
         Ok(builder.header("x-api-key", header_value(&self.api_key)?).header("anthropic-version", API_VERSION))
     }
 
-    fn body(&self, req: &ChatRequest) -> Value {
-        let conversation = Conversation::new(&req.messages);
+    fn body(&self, req: &ChatRequest, prepared: &Prepared) -> Value {
+        let conversation = Conversation::new(&prepared.messages);
         let messages: Vec<Value> = conversation
             .turns
             .iter()
-            .map(|(role, content)| {
-                let role = if *role == Role::Assistant { "assistant" } else { "user" };
+            .map(|turn| {
+                let role = if turn.role == Role::Assistant { "assistant" } else { "user" };
+                let content = match turn.only_text() {
+                    Some(text) => json!(text),
+                    None => turn.parts.iter().map(block_json).collect(),
+                };
                 json!({ "role": role, "content": content })
             })
             .collect();
@@ -86,6 +107,13 @@ impl AnthropicProvider {
         }
         if let Some(t) = req.temperature {
             body["temperature"] = json!(t);
+        }
+        if prepared.native {
+            body["tools"] = prepared
+                .tools
+                .iter()
+                .map(|t| json!({ "name": t.name, "description": t.description, "input_schema": object_schema(&t.input_schema) }))
+                .collect();
         }
         body
     }
@@ -136,6 +164,7 @@ impl AnthropicProvider {
         let response = self.check(&req.model, response).await?;
         let mut events = response.bytes_stream().eventsource();
         let mut wait = self.config.first_byte_timeout;
+        let mut uses: BTreeMap<u64, PartialUse> = BTreeMap::new();
         loop {
             let Some(event) = next_event(&self.endpoint, &mut events, wait, cancel).await? else {
                 return Err(cut_short(&self.endpoint));
@@ -167,6 +196,18 @@ impl AnthropicProvider {
                     match block["type"].as_str() {
                         Some("text") => emit(emitter, Delta::Content, &block["text"]),
                         Some("thinking") => emit(emitter, Delta::Reasoning, &block["thinking"]),
+                        Some("tool_use") => {
+                            let index = value["index"].as_u64().unwrap_or(uses.len() as u64);
+                            uses.insert(
+                                index,
+                                PartialUse {
+                                    id: block["id"].as_str().unwrap_or_default().to_owned(),
+                                    name: block["name"].as_str().unwrap_or_default().to_owned(),
+                                    json: String::new(),
+                                    start_input: block["input"].clone(),
+                                },
+                            );
+                        }
                         _ => {}
                     }
                 }
@@ -175,7 +216,17 @@ impl AnthropicProvider {
                     match delta["type"].as_str() {
                         Some("text_delta") => emit(emitter, Delta::Content, &delta["text"]),
                         Some("thinking_delta") => emit(emitter, Delta::Reasoning, &delta["thinking"]),
-                        // signature_delta, input_json_delta, citations_delta: nothing to show.
+                        Some("input_json_delta") => {
+                            let index = value["index"].as_u64();
+                            let call = match index {
+                                Some(index) => uses.get_mut(&index),
+                                None => uses.values_mut().next_back(),
+                            };
+                            if let (Some(call), Some(piece)) = (call, delta["partial_json"].as_str()) {
+                                call.json.push_str(piece);
+                            }
+                        }
+                        // signature_delta, citations_delta: nothing to show.
                         _ => {}
                     }
                 }
@@ -193,12 +244,33 @@ impl AnthropicProvider {
                         emitter.completion.usage.prompt_tokens = prompt;
                     }
                 }
-                "message_stop" => return Ok(()),
+                "message_stop" => {
+                    emitter.completion.tool_calls =
+                        std::mem::take(&mut uses).into_values().map(finish_use).collect();
+                    return Ok(());
+                }
                 "error" => return Err(self.stream_error(&req.model, &value)),
                 // ping, content_block_stop, and event types added later.
                 _ => {}
             }
         }
+    }
+
+    /// Streams one request shaped by `prepared`, with retries.
+    async fn run(
+        &self,
+        req: &ChatRequest,
+        prepared: &Prepared,
+        cancel: &CancellationToken,
+        on_delta: &mut (dyn FnMut(Delta) + Send),
+    ) -> Result<Completion, LlmError> {
+        let body = self.body(req, prepared);
+        let body = &body;
+        with_retries(&self.config, cancel, on_delta, |mut emitter| async move {
+            let result = self.attempt(req, body, cancel, &mut emitter).await;
+            (emitter, result)
+        })
+        .await
     }
 
     async fn get(&self, path: &str) -> Result<Value, LlmError> {
@@ -210,6 +282,58 @@ impl AnthropicProvider {
             .json()
             .await
             .map_err(|e| LlmError::Stream { endpoint: self.endpoint.clone(), message: e.to_string() })
+    }
+}
+
+/// A finished `tool_use` block as a call: its input pieces read as JSON (leniently), or the
+/// input given whole.
+fn finish_use(call: PartialUse) -> ToolCall {
+    let arguments = if call.json.trim().is_empty() {
+        match call.start_input {
+            Value::Object(_) => call.start_input,
+            _ => json!({}),
+        }
+    } else {
+        parse_arguments(&call.json).unwrap_or(Value::String(call.json))
+    };
+    let id = if call.id.is_empty() { new_call_id() } else { call.id };
+    ToolCall { id, name: call.name, arguments }
+}
+
+/// One content block of a turn that holds more than text.
+fn block_json(part: &Part) -> Value {
+    match part {
+        Part::Text(text) => json!({ "type": "text", "text": text }),
+        Part::Call(call) => json!({ "type": "tool_use", "id": block_id(&call.id), "name": call.name,
+                                    "input": arguments_object(&call.arguments) }),
+        Part::Result { call_id, content, .. } => {
+            let mut block = json!({ "type": "tool_result", "tool_use_id": block_id(call_id) });
+            if !content.is_empty() {
+                block["content"] = json!(content);
+            }
+            block
+        }
+    }
+}
+
+/// Anthropic takes ids of `[a-zA-Z0-9_-]` only; ids from other servers are made so, the same
+/// way for a call and its result.
+fn block_id(id: &str) -> String {
+    let id: String =
+        id.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect();
+    if id.is_empty() { "call".into() } else { id }
+}
+
+/// `input_schema` must be an object schema; anything else is wrapped so the request stands.
+fn object_schema(schema: &Value) -> Value {
+    match schema {
+        Value::Object(map) if map.get("type").and_then(Value::as_str) == Some("object") => schema.clone(),
+        Value::Object(map) if !map.contains_key("type") => {
+            let mut schema = map.clone();
+            schema.insert("type".into(), json!("object"));
+            Value::Object(schema)
+        }
+        _ => json!({ "type": "object" }),
     }
 }
 
@@ -233,6 +357,7 @@ fn stop_reason(reason: &str) -> String {
     match reason {
         "end_turn" | "stop_sequence" => "stop".into(),
         "max_tokens" => "length".into(),
+        "tool_use" => "tool_calls".into(),
         other => other.to_owned(),
     }
 }
@@ -257,13 +382,9 @@ impl Provider for AnthropicProvider {
             return Err(LlmError::InvalidRequest("no model was given".into()));
         }
         let started = std::time::Instant::now();
-        let body = self.body(req);
-        let body = &body;
-        let mut completion = with_retries(&self.config, cancel, on_delta, |mut emitter| async move {
-            let result = self.attempt(req, body, cancel, &mut emitter).await;
-            (emitter, result)
-        })
-        .await?;
+        let prepared = prepare(req, req.tool_mode);
+        let mut completion = self.run(req, &prepared, cancel, on_delta).await?;
+        finish(&mut completion, req, &prepared.names);
         completion.usage.total_ms = started.elapsed().as_millis() as u64;
         Ok(completion)
     }
@@ -296,6 +417,11 @@ impl Provider for AnthropicProvider {
         Ok(known_context(model))
     }
 
+    /// Every Claude model takes tools.
+    async fn capabilities(&self, model: &str) -> Result<ModelCapabilities, LlmError> {
+        Ok(ModelCapabilities { tools: Some(true), context_length: known_context(model) })
+    }
+
     async fn version(&self) -> Result<String, LlmError> {
         self.get("/v1/models?limit=1").await?;
         Ok("anthropic".into())
@@ -317,7 +443,7 @@ mod tests {
             AnthropicProvider::new("http://x/v1/".parse().expect("url"), "k".into(), LlmConfig::default())
                 .expect("provider");
         assert_eq!(provider.endpoint(), "http://x");
-        let message = |role, content: &str| ChatMessage { role, content: content.into() };
+        let message = |role, content: &str| ChatMessage::new(role, content);
         let req = ChatRequest {
             model: "claude-x".into(),
             messages: vec![
@@ -330,7 +456,7 @@ mod tests {
             ],
             ..ChatRequest::default()
         };
-        let body = provider.body(&req);
+        let body = provider.body(&req, &prepare(&req, req.tool_mode));
         assert_eq!(body["system"], "one\n\ntwo");
         assert_eq!(
             body["messages"],

@@ -1,5 +1,7 @@
-//! Ollama's native API: `/api/chat` streamed as NDJSON, `/api/tags`, `/api/show`,
-//! `/api/version`, and model management: `/api/pull` (streamed progress) and `/api/delete`.
+//! Ollama's native API: `/api/chat` streamed as NDJSON (tools as `tools`, calls arriving whole
+//! in `message.tool_calls`, results sent back as `tool` messages), `/api/tags`, `/api/show`
+//! (context length and capabilities), `/api/version`, and model management: `/api/pull`
+//! (streamed progress) and `/api/delete`.
 
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
@@ -9,7 +11,13 @@ use crate::stream::{
     Emitter, check_status, http_client, looks_like_missing_model, next_chunk, send, with_retries,
 };
 use crate::think::ThinkSplitter;
-use crate::{ChatRequest, Completion, Delta, LlmConfig, LlmError, ModelInfo, Provider, PullProgress, Usage};
+use crate::tools::{
+    Prepared, arguments_object, finish, new_call_id, parse_arguments, prepare, refuses_tools,
+};
+use crate::{
+    ChatMessage, ChatRequest, Completion, Delta, LlmConfig, LlmError, ModelCapabilities, ModelInfo, Provider,
+    PullProgress, Role, ToolCall, ToolMode, Usage,
+};
 
 #[derive(Debug, Clone)]
 pub struct OllamaProvider {
@@ -33,8 +41,19 @@ impl OllamaProvider {
         format!("{}{path}", self.endpoint)
     }
 
-    fn body(req: &ChatRequest) -> Value {
-        let mut body = json!({ "model": req.model, "messages": req.messages, "stream": true });
+    fn body(req: &ChatRequest, prepared: &Prepared) -> Value {
+        let messages: Vec<Value> = prepared.messages.iter().map(message_json).collect();
+        let mut body = json!({ "model": req.model, "messages": messages, "stream": true });
+        if prepared.native {
+            body["tools"] = prepared
+                .tools
+                .iter()
+                .map(|t| {
+                    json!({ "type": "function", "function": {
+                        "name": t.name, "description": t.description, "parameters": t.input_schema } })
+                })
+                .collect();
+        }
         let mut options = serde_json::Map::new();
         if let Some(n) = req.num_ctx {
             options.insert("num_ctx".into(), json!(n));
@@ -117,6 +136,18 @@ impl OllamaProvider {
         if let Some(content) = message["content"].as_str().filter(|t| !t.is_empty()) {
             splitter.push(content, &mut |d| emitter.emit(d));
         }
+        // Calls arrive whole, usually in a line of their own before the last.
+        for call in message["tool_calls"].as_array().into_iter().flatten() {
+            let function = &call["function"];
+            let arguments = match &function["arguments"] {
+                Value::String(raw) => parse_arguments(raw).unwrap_or_else(|_| Value::String(raw.clone())),
+                Value::Null => json!({}),
+                other => other.clone(),
+            };
+            let id = call["id"].as_str().filter(|id| !id.is_empty()).map_or_else(new_call_id, str::to_owned);
+            let name = function["name"].as_str().unwrap_or_default().to_owned();
+            emitter.completion.tool_calls.push(ToolCall { id, name, arguments });
+        }
         if value["done"] == true {
             splitter.finish(&mut |d| emitter.emit(d));
             emitter.completion.usage = Usage {
@@ -131,6 +162,35 @@ impl OllamaProvider {
             return Ok(true);
         }
         Ok(false)
+    }
+
+    /// Streams one request shaped by `prepared`, with retries.
+    async fn run(
+        &self,
+        req: &ChatRequest,
+        prepared: &Prepared,
+        cancel: &CancellationToken,
+        on_delta: &mut (dyn FnMut(Delta) + Send),
+    ) -> Result<Completion, LlmError> {
+        let body = Self::body(req, prepared);
+        let body = &body;
+        with_retries(&self.config, cancel, on_delta, |mut emitter| async move {
+            let result = self.attempt(req, body, cancel, &mut emitter).await;
+            (emitter, result)
+        })
+        .await
+    }
+
+    /// `/api/show` for `model`.
+    async fn show(&self, model: &str) -> Result<Value, LlmError> {
+        let never = CancellationToken::new();
+        let request = self.client.post(self.url("/api/show")).json(&json!({ "model": model }));
+        let response = send(&self.endpoint, request, self.config.connect_timeout * 2, &never).await?;
+        let response = check_status(&self.endpoint, model, response).await?;
+        response
+            .json()
+            .await
+            .map_err(|e| LlmError::Stream { endpoint: self.endpoint.clone(), message: e.to_string() })
     }
 
     async fn get_json(&self, path: &str, model: &str) -> Result<Value, LlmError> {
@@ -164,13 +224,20 @@ impl Provider for OllamaProvider {
         if req.model.trim().is_empty() {
             return Err(LlmError::InvalidRequest("no model was given".into()));
         }
-        let body = Self::body(req);
-        let body = &body;
-        with_retries(&self.config, cancel, on_delta, |mut emitter| async move {
-            let result = self.attempt(req, body, cancel, &mut emitter).await;
-            (emitter, result)
-        })
-        .await
+        let prepared = prepare(req, req.tool_mode);
+        let (prepared, result) = match self.run(req, &prepared, cancel, on_delta).await {
+            // A model without tool support is asked again with the tools in its prompt.
+            Err(e) if prepared.native && refuses_tools(&e) => {
+                tracing::info!(model = %req.model, error = %e, "the model takes no native tools; describing them in the prompt");
+                let text = prepare(req, ToolMode::Text);
+                let result = self.run(req, &text, cancel, on_delta).await;
+                (text, result)
+            }
+            other => (prepared, other),
+        };
+        let mut completion = result?;
+        finish(&mut completion, req, &prepared.names);
+        Ok(completion)
     }
 
     async fn list_models(&self) -> Result<Vec<ModelInfo>, LlmError> {
@@ -200,18 +267,15 @@ impl Provider for OllamaProvider {
     }
 
     async fn context_length(&self, model: &str) -> Result<Option<u32>, LlmError> {
-        let never = CancellationToken::new();
-        let request = self.client.post(self.url("/api/show")).json(&json!({ "model": model }));
-        let response = send(&self.endpoint, request, self.config.connect_timeout * 2, &never).await?;
-        let response = check_status(&self.endpoint, model, response).await?;
-        let show: Value = response
-            .json()
-            .await
-            .map_err(|e| LlmError::Stream { endpoint: self.endpoint.clone(), message: e.to_string() })?;
-        let length = show["model_info"].as_object().and_then(|info| {
-            info.iter().find(|(k, _)| k.ends_with(".context_length")).and_then(|(_, v)| v.as_u64())
-        });
-        Ok(length.map(|n| n.min(u64::from(u32::MAX)) as u32))
+        Ok(show_context_length(&self.show(model).await?))
+    }
+
+    /// `/api/show`'s `capabilities` (Ollama 0.6+): `tools` among them means native tools.
+    /// Older servers do not say (`None`).
+    async fn capabilities(&self, model: &str) -> Result<ModelCapabilities, LlmError> {
+        let show = self.show(model).await?;
+        let tools = show["capabilities"].as_array().map(|c| c.iter().any(|x| x == "tools"));
+        Ok(ModelCapabilities { tools, context_length: show_context_length(&show) })
     }
 
     async fn version(&self) -> Result<String, LlmError> {
@@ -281,6 +345,40 @@ impl Provider for OllamaProvider {
         }
         check_status(&self.endpoint, name, response).await.map(|_| ())
     }
+}
+
+/// `model_info`'s `<architecture>.context_length`.
+fn show_context_length(show: &Value) -> Option<u32> {
+    let length = show["model_info"].as_object().and_then(|info| {
+        info.iter().find(|(k, _)| k.ends_with(".context_length")).and_then(|(_, v)| v.as_u64())
+    });
+    length.map(|n| n.min(u64::from(u32::MAX)) as u32)
+}
+
+/// A message as `/api/chat` takes it: calls with their arguments as an object, results as
+/// `tool` messages naming their tool (and the call, which newer servers read).
+fn message_json(message: &ChatMessage) -> Value {
+    let mut out = json!({ "role": message.role, "content": message.content });
+    if !message.tool_calls.is_empty() {
+        out["tool_calls"] = message
+            .tool_calls
+            .iter()
+            .enumerate()
+            .map(|(index, call)| {
+                json!({ "id": call.id, "function": {
+                    "index": index, "name": call.name, "arguments": arguments_object(&call.arguments) } })
+            })
+            .collect();
+    }
+    if message.role == Role::Tool {
+        if let Some(name) = &message.tool_name {
+            out["tool_name"] = json!(name);
+        }
+        if let Some(id) = &message.tool_call_id {
+            out["tool_call_id"] = json!(id);
+        }
+    }
+    out
 }
 
 impl OllamaProvider {

@@ -21,8 +21,8 @@ use url::Url;
 
 use crate::stream::{MAX_RETRY_AFTER, backoff};
 use crate::{
-    ChatRequest, Completion, Delta, LlmConfig, LlmError, ModelInfo, OllamaProvider, OpenAiCompatProvider,
-    Provider, PullProgress,
+    ChatRequest, Completion, Delta, LlmConfig, LlmError, ModelCapabilities, ModelInfo, OllamaProvider,
+    OpenAiCompatProvider, Provider, PullProgress,
 };
 
 /// How the pool spreads requests and takes failing endpoints out.
@@ -498,6 +498,32 @@ impl Provider for EndpointPool {
             }
         }
         last_error.map_or(Ok(None), Err)
+    }
+
+    /// The first endpoint that knows whether the model takes tools says so; the context
+    /// length is the first one given. Endpoints may differ (an old Ollama does not say), so
+    /// one that does not know does not hide one that does.
+    async fn capabilities(&self, model: &str) -> Result<ModelCapabilities, LlmError> {
+        let mut known = ModelCapabilities::default();
+        let mut last_error = None;
+        let mut answered = false;
+        for member in &self.members {
+            match member.provider.capabilities(model).await {
+                Ok(found) => {
+                    answered = true;
+                    known.tools = known.tools.or(found.tools);
+                    known.context_length = known.context_length.or(found.context_length);
+                    if known.tools.is_some() && known.context_length.is_some() {
+                        break;
+                    }
+                }
+                Err(e) => last_error = Some(e),
+            }
+        }
+        match last_error {
+            Some(e) if !answered => Err(e),
+            _ => Ok(known),
+        }
     }
 
     /// The first endpoint that answers.

@@ -1,7 +1,10 @@
 //! A scripted model server for tests and benchmarks: it speaks Ollama's native API, the
 //! OpenAI-compatible API, Anthropic's Messages API and Google's Gemini API on `127.0.0.1:0`
 //! and plays [`Scenario`]s, including the faults real model servers have (errors mid-stream,
-//! 503s, dropped connections, hangs, refused keys). No product code path uses it.
+//! 503s, dropped connections, hangs, refused keys). Replies can call tools in each wire's own
+//! shape ([`Reply::with_calls`]), [`dialect_text`] writes calls the way models print them as
+//! text, and routes can follow an agent loop ([`TestLlm::route_sequence`]). No product code
+//! path uses it.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
@@ -19,6 +22,10 @@ use futures::Stream;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
+mod corpus;
+
+pub use corpus::{CorpusTool, Sample, corpus_tools, dialect_corpus};
+
 /// A reply streamed token by token.
 #[derive(Debug, Clone, Default)]
 pub struct Reply {
@@ -31,6 +38,33 @@ pub struct Reply {
     /// line has a multi-byte character).
     pub split_lines: bool,
     pub prompt_tokens: u32,
+    /// Tool calls made after the tokens, in the wire's native shape: Ollama's whole
+    /// `tool_calls`, OpenAI `tool_calls` deltas by index (arguments split over several chunks,
+    /// two calls interleaved), Anthropic `tool_use` blocks with `input_json_delta` pieces,
+    /// Gemini `functionCall` parts.
+    pub tool_calls: Vec<TestCall>,
+    /// Stop forever half way through the calls (after the first half of their chunks).
+    pub stall_in_calls: bool,
+}
+
+/// A tool call a scripted reply makes. Without an id, the wires that carry one (OpenAI,
+/// Anthropic) get `call_testkit_<n>` / `toolu_testkit_<n>`; Ollama and Gemini send none.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TestCall {
+    pub id: Option<String>,
+    pub name: String,
+    pub arguments: Value,
+}
+
+impl TestCall {
+    pub fn new(name: &str, arguments: Value) -> TestCall {
+        TestCall { id: None, name: name.to_owned(), arguments }
+    }
+
+    pub fn id(mut self, id: &str) -> TestCall {
+        self.id = Some(id.to_owned());
+        self
+    }
 }
 
 /// Splits text into word-ish tokens that keep their leading space: "a b" -> ["a", " b"].
@@ -77,6 +111,128 @@ impl Reply {
         self.prompt_tokens = n;
         self
     }
+
+    /// A reply that only calls tools.
+    pub fn tool_calls(calls: Vec<TestCall>) -> Reply {
+        Reply { tool_calls: calls, prompt_tokens: 12, ..Reply::default() }
+    }
+
+    /// These tool calls after the reply's text.
+    pub fn with_calls(mut self, calls: Vec<TestCall>) -> Reply {
+        self.tool_calls = calls;
+        self
+    }
+
+    /// Stops half way through the calls and never finishes (for cancelling mid-call).
+    pub fn stall_in_calls(mut self) -> Reply {
+        self.stall_in_calls = true;
+        self
+    }
+}
+
+/// How models write a tool call as text, for [`dialect_text`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// Hermes, Qwen 2.5: `<tool_call>{"name": …, "arguments": …}</tool_call>`.
+    Hermes,
+    /// Qwen3-Coder: `<tool_call><function=NAME><parameter=P>…</parameter></function></tool_call>`.
+    Qwen3Coder,
+    /// Llama 3.1: `<|python_tag|>{"name": …, "parameters": …}<|eom_id|>`.
+    Llama3PythonTag,
+    /// Llama 3.x without the tag: a bare `{"name": …, "parameters": …}`.
+    Llama3Json,
+    /// Mistral v0.3: `[TOOL_CALLS][{"name": …, "arguments": …}]`.
+    MistralArray,
+    /// Mistral (2025 tokenizers): `[TOOL_CALLS]NAME[ARGS]{…}`.
+    MistralArgs,
+    /// DeepSeek V3 / R1: `<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>NAME` and a
+    /// ```json fence.
+    DeepSeek,
+    /// DeepSeek V3.1: `<｜tool▁call▁begin｜>NAME<｜tool▁sep｜>{…}`.
+    DeepSeekV31,
+    /// A ```json fence holding `{"name": …, "arguments": …}`.
+    JsonFence,
+}
+
+impl Dialect {
+    pub const ALL: [Dialect; 9] = [
+        Dialect::Hermes,
+        Dialect::Qwen3Coder,
+        Dialect::Llama3PythonTag,
+        Dialect::Llama3Json,
+        Dialect::MistralArray,
+        Dialect::MistralArgs,
+        Dialect::DeepSeek,
+        Dialect::DeepSeekV31,
+        Dialect::JsonFence,
+    ];
+}
+
+/// A call of `name` with `arguments` (an object) written the way `dialect`'s models print it.
+pub fn dialect_text(dialect: Dialect, name: &str, arguments: &Value) -> String {
+    let args = arguments.to_string();
+    match dialect {
+        Dialect::Hermes => {
+            format!("<tool_call>\n{}\n</tool_call>", json!({ "name": name, "arguments": arguments }))
+        }
+        Dialect::Qwen3Coder => {
+            let mut out = format!("<tool_call>\n<function={name}>\n");
+            for (key, value) in arguments.as_object().into_iter().flatten() {
+                let text = match value {
+                    Value::String(text) => text.clone(),
+                    other => other.to_string(),
+                };
+                out.push_str(&format!("<parameter={key}>\n{text}\n</parameter>\n"));
+            }
+            out.push_str("</function>\n</tool_call>");
+            out
+        }
+        Dialect::Llama3PythonTag => {
+            format!("<|python_tag|>{}<|eom_id|>", json!({ "name": name, "parameters": arguments }))
+        }
+        Dialect::Llama3Json => json!({ "name": name, "parameters": arguments }).to_string(),
+        Dialect::MistralArray => format!("[TOOL_CALLS][{}]", json!({ "name": name, "arguments": arguments })),
+        Dialect::MistralArgs => format!("[TOOL_CALLS]{name}[ARGS]{args}"),
+        Dialect::DeepSeek => format!(
+            "<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>{name}\n```json\n{args}\n```<｜tool▁call▁end｜><｜tool▁calls▁end｜>"
+        ),
+        Dialect::DeepSeekV31 => format!(
+            "<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>{name}<｜tool▁sep｜>{args}<｜tool▁call▁end｜><｜tool▁calls▁end｜>"
+        ),
+        Dialect::JsonFence => {
+            format!("```json\n{}\n```", json!({ "name": name, "arguments": arguments }))
+        }
+    }
+}
+
+/// Where a route looks for its needle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Match {
+    /// The last user message's text (what [`TestLlm::route`] matches).
+    LastUser,
+    /// The last message of the conversation whatever its role, a tool result's content
+    /// included (Anthropic's `tool_result` blocks, Gemini's `functionResponse` parts).
+    LastMessage,
+    /// Any message of the conversation, the system prompt included.
+    Anywhere,
+}
+
+/// A route: the scenarios played for requests whose text contains `needle`, one after another,
+/// the last repeating.
+#[derive(Debug, Clone)]
+struct Route {
+    needle: String,
+    on: Match,
+    scenarios: Vec<Scenario>,
+    next: usize,
+}
+
+impl Route {
+    fn take(&mut self) -> Option<Scenario> {
+        let scenario = self.scenarios.get(self.next.min(self.scenarios.len().checked_sub(1)?)).cloned();
+        self.next = (self.next + 1).min(self.scenarios.len().saturating_sub(1));
+        scenario
+    }
 }
 
 /// What the server does with one chat request.
@@ -117,6 +273,9 @@ pub struct TestModel {
     pub context_length: u32,
     pub family: String,
     pub quantization: String,
+    /// Whether the model takes tools natively: `/api/show` lists `tools` among its
+    /// `capabilities`, and without it a chat with `tools` is refused as Ollama and vLLM do.
+    pub tools: bool,
 }
 
 impl TestModel {
@@ -127,7 +286,13 @@ impl TestModel {
             context_length,
             family: "llama".to_owned(),
             quantization: "Q4_K_M".to_owned(),
+            tools: true,
         }
+    }
+
+    pub fn tools(mut self, tools: bool) -> TestModel {
+        self.tools = tools;
+        self
     }
 }
 
@@ -149,8 +314,8 @@ impl RecordedRequest {
 }
 
 struct Script {
-    /// Scenarios chosen by what the last user message contains; checked before the queue.
-    routes: Vec<(String, Scenario)>,
+    /// Scenarios chosen by what a request's messages contain; checked before the queue.
+    routes: Vec<Route>,
     queue: VecDeque<Scenario>,
     default: Scenario,
     models: Vec<TestModel>,
@@ -282,15 +447,34 @@ impl TestLlm {
     /// matching route wins; routes are checked before the queue). For agents that call in
     /// parallel, where queue order would be a race.
     pub fn route(&self, needle: &str, scenario: Scenario) {
-        self.shared.script().routes.push((needle.to_owned(), scenario));
+        self.route_on(Match::LastUser, needle, scenario);
+    }
+
+    /// Like [`TestLlm::route`], looking for `needle` where `on` says.
+    pub fn route_on(&self, on: Match, needle: &str, scenario: Scenario) {
+        self.route_sequence(on, needle, vec![scenario]);
+    }
+
+    /// Plays `scenarios` for the requests that match, one each, the last repeating: an agent
+    /// loop's steps (a call, then after its result another call, then the answer).
+    pub fn route_sequence(&self, on: Match, needle: &str, scenarios: Vec<Scenario>) {
+        self.shared.script().routes.push(Route { needle: needle.to_owned(), on, scenarios, next: 0 });
     }
 
     /// Replaces the scenario of the route for `needle` (adding the route if there is none).
     pub fn route_replace(&self, needle: &str, scenario: Scenario) {
         let mut script = self.shared.script();
-        match script.routes.iter_mut().find(|(n, _)| n == needle) {
-            Some(route) => route.1 = scenario,
-            None => script.routes.push((needle.to_owned(), scenario)),
+        match script.routes.iter_mut().find(|r| r.needle == needle) {
+            Some(route) => {
+                route.scenarios = vec![scenario];
+                route.next = 0;
+            }
+            None => script.routes.push(Route {
+                needle: needle.to_owned(),
+                on: Match::LastUser,
+                scenarios: vec![scenario],
+                next: 0,
+            }),
         }
     }
 
@@ -324,6 +508,20 @@ impl TestLlm {
 
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.shared.script().requests.clone()
+    }
+
+    /// The bodies of the chat requests received so far (any wire), oldest first.
+    pub fn chat_bodies(&self) -> Vec<Value> {
+        self.shared
+            .script()
+            .requests
+            .iter()
+            .filter(|r| {
+                matches!(r.path.as_str(), "/api/chat" | "/v1/chat/completions" | "/v1/messages")
+                    || r.path.ends_with(":streamGenerateContent")
+            })
+            .map(|r| r.body.clone())
+            .collect()
     }
 
     /// Chat requests received so far (on any API).
@@ -422,9 +620,20 @@ fn key_refusal(shared: &Shared, api: Api, request: &RecordedRequest) -> Option<R
 fn next_scenario(shared: &Shared, body: &Value) -> Scenario {
     let mut script = shared.script();
     script.chat_requests += 1;
-    let last = last_user_message(body);
-    if let Some((_, scenario)) = script.routes.iter().find(|(needle, _)| last.contains(needle.as_str())) {
-        return scenario.clone();
+    let last_user = last_user_message(body);
+    let mut last = None;
+    let mut anywhere = None;
+    for route in script.routes.iter_mut() {
+        let haystack = match route.on {
+            Match::LastUser => &last_user,
+            Match::LastMessage => last.get_or_insert_with(|| last_message(body)),
+            Match::Anywhere => anywhere.get_or_insert_with(|| all_messages(body)),
+        };
+        if haystack.contains(route.needle.as_str())
+            && let Some(scenario) = route.take()
+        {
+            return scenario;
+        }
     }
     match script.queue.pop_front() {
         Some(s) => s,
@@ -435,6 +644,11 @@ fn next_scenario(shared: &Shared, body: &Value) -> Scenario {
 fn model_known(shared: &Shared, name: &str) -> bool {
     let script = shared.script();
     script.models.iter().any(|m| m.name == name || format!("{}:latest", m.name) == name)
+}
+
+fn model_takes_tools(shared: &Shared, name: &str) -> bool {
+    let script = shared.script();
+    script.models.iter().any(|m| (m.name == name || format!("{}:latest", m.name) == name) && m.tools)
 }
 
 /// The text of the last user message: `messages[].content` (a string, or Anthropic's content
@@ -467,6 +681,67 @@ fn last_user_message(body: &Value) -> String {
         .unwrap_or_default()
 }
 
+/// The text of one message of any wire: its content (a string, or the text of its blocks and
+/// the content of its `tool_result` blocks) or Gemini's parts (text, and `functionResponse`
+/// responses: their `content` when it is text, else their JSON).
+fn message_text(message: &Value) -> String {
+    let mut pieces: Vec<String> = Vec::new();
+    if let Some(text) = message["content"].as_str() {
+        pieces.push(text.to_owned());
+    }
+    for block in message["content"].as_array().into_iter().flatten() {
+        if let Some(text) = block["text"].as_str() {
+            pieces.push(text.to_owned());
+        }
+        if block["type"] == "tool_result" {
+            match &block["content"] {
+                Value::String(text) => pieces.push(text.clone()),
+                Value::Array(inner) => {
+                    pieces.extend(inner.iter().filter_map(|b| b["text"].as_str().map(str::to_owned)))
+                }
+                _ => {}
+            }
+        }
+    }
+    for part in message["parts"].as_array().into_iter().flatten() {
+        if let Some(text) = part["text"].as_str() {
+            pieces.push(text.to_owned());
+        }
+        let response = &part["functionResponse"]["response"];
+        match &response["content"] {
+            Value::String(text) => pieces.push(text.clone()),
+            _ if !response.is_null() => pieces.push(response.to_string()),
+            _ => {}
+        }
+    }
+    pieces.join("\n")
+}
+
+fn messages_of(body: &Value) -> Vec<Value> {
+    let list = if body["contents"].is_array() { &body["contents"] } else { &body["messages"] };
+    list.as_array().cloned().unwrap_or_default()
+}
+
+/// The text of the last message, whatever its role.
+fn last_message(body: &Value) -> String {
+    messages_of(body).last().map(message_text).unwrap_or_default()
+}
+
+/// Every message's text, the system prompt (Anthropic's `system`, Gemini's
+/// `systemInstruction`) first.
+fn all_messages(body: &Value) -> String {
+    let mut out = match &body["system"] {
+        Value::String(system) => system.clone(),
+        _ => String::new(),
+    };
+    out.push_str(&message_text(&body["systemInstruction"]));
+    for message in messages_of(body) {
+        out.push('\n');
+        out.push_str(&message_text(&message));
+    }
+    out
+}
+
 /// What a stream sends, independent of the wire format.
 enum Piece {
     Thinking(String),
@@ -475,6 +750,8 @@ enum Piece {
 
 struct Plan {
     pieces: Vec<Piece>,
+    calls: Vec<TestCall>,
+    stall_in_calls: bool,
     delay: Duration,
     split: bool,
     prompt_tokens: u32,
@@ -491,13 +768,23 @@ enum End {
 /// Turns a scenario into a stream plan, or an immediate response.
 fn plan(scenario: Scenario, body: &Value) -> Result<Plan, Box<Response>> {
     let tokens = |s: &str| tokenize(s).into_iter().map(Piece::Content).collect::<Vec<_>>();
-    let simple = |pieces, end| Plan { pieces, delay: Duration::ZERO, split: false, prompt_tokens: 12, end };
+    let simple = |pieces, end| Plan {
+        pieces,
+        calls: Vec::new(),
+        stall_in_calls: false,
+        delay: Duration::ZERO,
+        split: false,
+        prompt_tokens: 12,
+        end,
+    };
     match scenario {
         Scenario::Reply(r) => {
             let mut pieces: Vec<Piece> = r.thinking.into_iter().map(Piece::Thinking).collect();
             pieces.extend(r.tokens.into_iter().map(Piece::Content));
             Ok(Plan {
                 pieces,
+                calls: r.tool_calls,
+                stall_in_calls: r.stall_in_calls,
                 delay: r.token_delay,
                 split: r.split_lines,
                 prompt_tokens: r.prompt_tokens,
@@ -527,6 +814,8 @@ trait Format: Send + 'static {
         String::new()
     }
     fn piece(&mut self, piece: &Piece) -> String;
+    /// The writes that carry `calls`, each sent on its own (with the reply's delay between).
+    fn calls(&mut self, calls: &[TestCall]) -> Vec<String>;
     fn done(&mut self, prompt_tokens: u32, completion: u32) -> String;
     fn error(&mut self, message: &str) -> String;
     const CONTENT_TYPE: &'static str;
@@ -534,6 +823,17 @@ trait Format: Send + 'static {
 
 struct Ollama {
     model: String,
+}
+
+/// `arguments` as text in `n` pieces of about equal size (cut at character boundaries).
+fn pieces_of(text: &str, n: usize) -> Vec<String> {
+    let chars: Vec<char> = text.chars().collect();
+    let size = chars.len().div_ceil(n.max(1)).max(1);
+    chars.chunks(size).map(|c| c.iter().collect()).collect()
+}
+
+fn call_id(call: &TestCall, prefix: &str, n: usize) -> String {
+    call.id.clone().unwrap_or_else(|| format!("{prefix}_testkit_{n}"))
 }
 
 impl Format for Ollama {
@@ -546,6 +846,13 @@ impl Format for Ollama {
         };
         let line = json!({ "model": self.model, "created_at": "2026-01-01T00:00:00Z", "message": message, "done": false });
         format!("{line}\n")
+    }
+
+    /// Ollama sends the calls whole, all in one line, arguments as objects.
+    fn calls(&mut self, calls: &[TestCall]) -> Vec<String> {
+        let message = json!({ "role": "assistant", "content": "", "tool_calls": ollama_calls(calls) });
+        let line = json!({ "model": self.model, "created_at": "2026-01-01T00:00:00Z", "message": message, "done": false });
+        vec![format!("{line}\n")]
     }
 
     fn done(&mut self, prompt_tokens: u32, completion: u32) -> String {
@@ -565,9 +872,35 @@ impl Format for Ollama {
     }
 }
 
+fn ollama_calls(calls: &[TestCall]) -> Vec<Value> {
+    calls
+        .iter()
+        .enumerate()
+        .map(|(index, call)| {
+            let mut out =
+                json!({ "function": { "index": index, "name": call.name, "arguments": call.arguments } });
+            if let Some(id) = &call.id {
+                out["id"] = json!(id);
+            }
+            out
+        })
+        .collect()
+}
+
 struct OpenAi {
     model: String,
     usage: bool,
+    called: bool,
+}
+
+impl OpenAi {
+    fn chunk(&self, delta: Value) -> String {
+        let chunk = json!({
+            "id": "chatcmpl-testkit", "object": "chat.completion.chunk", "created": 1_767_225_600,
+            "model": self.model, "choices": [{ "index": 0, "delta": delta, "finish_reason": null }],
+        });
+        format!("data: {chunk}\n\n")
+    }
 }
 
 impl Format for OpenAi {
@@ -578,17 +911,37 @@ impl Format for OpenAi {
             Piece::Thinking(t) => json!({ "role": "assistant", "reasoning_content": t }),
             Piece::Content(t) => json!({ "role": "assistant", "content": t }),
         };
-        let chunk = json!({
-            "id": "chatcmpl-testkit", "object": "chat.completion.chunk", "created": 1_767_225_600,
-            "model": self.model, "choices": [{ "index": 0, "delta": delta, "finish_reason": null }],
-        });
-        format!("data: {chunk}\n\n")
+        self.chunk(delta)
+    }
+
+    /// Each call's head (index, id, name) first, then its arguments string in three pieces,
+    /// the calls' pieces interleaved, as servers streaming parallel calls do.
+    fn calls(&mut self, calls: &[TestCall]) -> Vec<String> {
+        self.called = true;
+        let mut out = Vec::new();
+        for (index, call) in calls.iter().enumerate() {
+            let head = json!({ "index": index, "id": call_id(call, "call", index), "type": "function",
+                               "function": { "name": call.name, "arguments": "" } });
+            out.push(self.chunk(json!({ "role": "assistant", "content": null, "tool_calls": [head] })));
+        }
+        let pieces: Vec<Vec<String>> = calls.iter().map(|c| pieces_of(&c.arguments.to_string(), 3)).collect();
+        let most = pieces.iter().map(Vec::len).max().unwrap_or(0);
+        for round in 0..most {
+            for (index, call_pieces) in pieces.iter().enumerate() {
+                if let Some(piece) = call_pieces.get(round) {
+                    let delta = json!({ "index": index, "function": { "arguments": piece } });
+                    out.push(self.chunk(json!({ "tool_calls": [delta] })));
+                }
+            }
+        }
+        out
     }
 
     fn done(&mut self, prompt_tokens: u32, completion: u32) -> String {
+        let reason = if self.called { "tool_calls" } else { "stop" };
         let finish = json!({
             "id": "chatcmpl-testkit", "object": "chat.completion.chunk", "created": 1_767_225_600,
-            "model": self.model, "choices": [{ "index": 0, "delta": {}, "finish_reason": "stop" }],
+            "model": self.model, "choices": [{ "index": 0, "delta": {}, "finish_reason": reason }],
         });
         let mut out = format!("data: {finish}\n\n");
         if self.usage {
@@ -665,6 +1018,26 @@ fn stream_body<F: Format>(mut format: F, plan: Plan, shared: &Shared) -> Body {
             }
             count += 1;
         }
+        if !plan.calls.is_empty() {
+            let chunks = format.calls(&plan.calls);
+            let keep = if plan.stall_in_calls { chunks.len().div_ceil(2) } else { chunks.len() };
+            for chunk in chunks.into_iter().take(keep) {
+                if !plan.delay.is_zero() {
+                    tokio::select! {
+                        () = tokio::time::sleep(plan.delay) => {}
+                        () = stop.wait() => return,
+                    }
+                }
+                if !send(chunk).await {
+                    return;
+                }
+                count += 1;
+            }
+            if plan.stall_in_calls {
+                stop.wait().await;
+                return;
+            }
+        }
         match plan.end {
             End::Done => {
                 send(format.done(plan.prompt_tokens, count)).await;
@@ -731,6 +1104,10 @@ async fn ollama_chat(State(shared): State<Shared>, request: Request) -> Response
         let error = json!({ "error": format!("model \"{model}\" not found, try pulling it first") });
         return (StatusCode::NOT_FOUND, axum::Json(error)).into_response();
     }
+    if body["tools"].as_array().is_some_and(|t| !t.is_empty()) && !model_takes_tools(&shared, &model) {
+        let error = json!({ "error": format!("registry.ollama.ai/library/{model} does not support tools") });
+        return (StatusCode::BAD_REQUEST, axum::Json(error)).into_response();
+    }
     let plan = match scripted_plan(&shared, &body).await {
         Ok(plan) => plan,
         Err(response) => return *response,
@@ -758,6 +1135,9 @@ fn whole_reply(format: &Ollama, plan: Plan) -> Response {
     let mut message = json!({ "role": "assistant", "content": content });
     if !thinking.is_empty() {
         message["thinking"] = json!(thinking);
+    }
+    if !plan.calls.is_empty() {
+        message["tool_calls"] = json!(ollama_calls(&plan.calls));
     }
     axum::Json(json!({
         "model": format.model, "created_at": "2026-01-01T00:00:00Z", "message": message,
@@ -860,10 +1240,11 @@ async fn ollama_show(State(shared): State<Shared>, request: Request) -> Response
     let mut info = serde_json::Map::new();
     info.insert("general.architecture".into(), json!(model.family));
     info.insert(format!("{}.context_length", model.family), json!(model.context_length));
+    let capabilities = if model.tools { json!(["completion", "tools"]) } else { json!(["completion"]) };
     axum::Json(json!({
         "modelfile": "", "parameters": "", "template": "{{ .Prompt }}",
         "details": { "format": "gguf", "family": model.family, "quantization_level": model.quantization },
-        "model_info": info,
+        "model_info": info, "capabilities": capabilities,
     }))
     .into_response()
 }
@@ -879,6 +1260,12 @@ async fn openai_chat(State(shared): State<Shared>, request: Request) -> Response
         let error = json!({ "error": { "message": format!("The model `{model}` does not exist"), "type": "invalid_request_error", "code": "model_not_found" } });
         return (StatusCode::NOT_FOUND, axum::Json(error)).into_response();
     }
+    if body["tools"].as_array().is_some_and(|t| !t.is_empty()) && !model_takes_tools(&shared, &model) {
+        // vLLM started without a tool parser answers so.
+        let error = json!({ "error": { "message": "\"auto\" tool choice requires --enable-auto-tool-choice and --tool-call-parser to be set",
+                                       "type": "BadRequestError", "code": 400 } });
+        return (StatusCode::BAD_REQUEST, axum::Json(error)).into_response();
+    }
     let plan = match scripted_plan(&shared, &body).await {
         Ok(plan) => plan,
         Err(response) => return *response,
@@ -892,16 +1279,30 @@ async fn openai_chat(State(shared): State<Shared>, request: Request) -> Response
                 Piece::Thinking(_) => None,
             })
             .collect();
+        let mut message = json!({ "role": "assistant", "content": content });
+        let mut finish = "stop";
+        if !plan.calls.is_empty() {
+            finish = "tool_calls";
+            message["tool_calls"] = plan
+                .calls
+                .iter()
+                .enumerate()
+                .map(|(n, c)| {
+                    json!({ "id": call_id(c, "call", n), "type": "function",
+                                      "function": { "name": c.name, "arguments": c.arguments.to_string() } })
+                })
+                .collect();
+        }
         return axum::Json(json!({
             "id": "chatcmpl-testkit", "object": "chat.completion", "created": 1_767_225_600, "model": model,
-            "choices": [{ "index": 0, "message": { "role": "assistant", "content": content }, "finish_reason": "stop" }],
+            "choices": [{ "index": 0, "message": message, "finish_reason": finish }],
             "usage": { "prompt_tokens": plan.prompt_tokens, "completion_tokens": plan.pieces.len(),
                        "total_tokens": plan.prompt_tokens as usize + plan.pieces.len() },
         }))
         .into_response();
     }
     let usage = body["stream_options"]["include_usage"] == true;
-    let format = OpenAi { model, usage };
+    let format = OpenAi { model, usage, called: false };
     streaming_response(OpenAi::CONTENT_TYPE, stream_body(format, plan, &shared))
 }
 
@@ -953,6 +1354,7 @@ struct Anthropic {
     /// The open content block: its index and whether it holds thinking.
     block: Option<(usize, bool)>,
     blocks: usize,
+    called: bool,
 }
 
 fn sse_event(name: &str, data: &Value) -> String {
@@ -1029,11 +1431,46 @@ impl Format for Anthropic {
         out
     }
 
+    /// Per call a `tool_use` block: its start (empty `input`), the input JSON in pieces
+    /// (`input_json_delta`, the first one empty as Anthropic sends it), its stop.
+    fn calls(&mut self, calls: &[TestCall]) -> Vec<String> {
+        self.called = true;
+        let mut out = Vec::new();
+        let close = self.close_block();
+        if !close.is_empty() {
+            out.push(close);
+        }
+        for (n, call) in calls.iter().enumerate() {
+            let index = self.blocks;
+            self.blocks += 1;
+            let block = json!({ "type": "tool_use", "id": call_id(call, "toolu", n), "name": call.name, "input": {} });
+            out.push(sse_event(
+                "content_block_start",
+                &json!({ "type": "content_block_start", "index": index, "content_block": block }),
+            ));
+            let mut pieces = vec![String::new()];
+            pieces.extend(pieces_of(&call.arguments.to_string(), 3));
+            for piece in pieces {
+                let delta = json!({ "type": "input_json_delta", "partial_json": piece });
+                out.push(sse_event(
+                    "content_block_delta",
+                    &json!({ "type": "content_block_delta", "index": index, "delta": delta }),
+                ));
+            }
+            out.push(sse_event(
+                "content_block_stop",
+                &json!({ "type": "content_block_stop", "index": index }),
+            ));
+        }
+        out
+    }
+
     fn done(&mut self, _prompt_tokens: u32, completion: u32) -> String {
         let mut out = self.close_block();
+        let reason = if self.called { "tool_use" } else { "end_turn" };
         out.push_str(&sse_event(
             "message_delta",
-            &json!({ "type": "message_delta", "delta": { "stop_reason": "end_turn", "stop_sequence": null },
+            &json!({ "type": "message_delta", "delta": { "stop_reason": reason, "stop_sequence": null },
                      "usage": { "output_tokens": completion } }),
         ));
         out.push_str(&sse_event("message_stop", &json!({ "type": "message_stop" })));
@@ -1099,14 +1536,19 @@ async fn anthropic_messages(State(shared): State<Shared>, request: Request) -> R
             content.push(json!({ "type": "thinking", "thinking": thinking, "signature": "EqQBCgIYAhIM1gbcDa9GJwZA2b3h" }));
         }
         content.push(json!({ "type": "text", "text": text }));
+        for (n, call) in plan.calls.iter().enumerate() {
+            content.push(json!({ "type": "tool_use", "id": call_id(call, "toolu", n), "name": call.name,
+                                 "input": call.arguments }));
+        }
+        let stop_reason = if plan.calls.is_empty() { "end_turn" } else { "tool_use" };
         return axum::Json(json!({
             "id": "msg_testkit", "type": "message", "role": "assistant", "model": model, "content": content,
-            "stop_reason": "end_turn", "stop_sequence": null,
+            "stop_reason": stop_reason, "stop_sequence": null,
             "usage": { "input_tokens": plan.prompt_tokens, "output_tokens": plan.pieces.len() },
         }))
         .into_response();
     }
-    let format = Anthropic { model, block: None, blocks: 0 };
+    let format = Anthropic { model, block: None, blocks: 0, called: false };
     streaming_response(Anthropic::CONTENT_TYPE, stream_body(format, plan, &shared))
 }
 
@@ -1149,6 +1591,29 @@ impl Format for Gemini {
         let candidate = json!({ "content": { "parts": [part], "role": "model" }, "index": 0 });
         let usage = json!({ "promptTokenCount": self.prompt_tokens, "totalTokenCount": self.prompt_tokens });
         self.event(candidate, usage)
+    }
+
+    /// The calls as `functionCall` parts of one response, whole, as Gemini sends parallel
+    /// calls; the first carries a `thoughtSignature` as thinking models' calls do.
+    fn calls(&mut self, calls: &[TestCall]) -> Vec<String> {
+        let parts: Vec<Value> = calls
+            .iter()
+            .enumerate()
+            .map(|(n, call)| {
+                let mut part = json!({ "functionCall": { "name": call.name, "args": call.arguments } });
+                if let Some(id) = &call.id {
+                    part["functionCall"]["id"] = json!(id);
+                }
+                if n == 0 {
+                    part["thoughtSignature"] = json!(format!("sig-{}", call.name));
+                }
+                part
+            })
+            .collect();
+        self.content += calls.len() as u32;
+        let candidate = json!({ "content": { "parts": parts, "role": "model" }, "index": 0 });
+        let usage = json!({ "promptTokenCount": self.prompt_tokens, "totalTokenCount": self.prompt_tokens });
+        vec![self.event(candidate, usage)]
     }
 
     fn done(&mut self, prompt_tokens: u32, _completion: u32) -> String {

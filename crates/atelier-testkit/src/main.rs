@@ -14,12 +14,19 @@
 //! ```json
 //! {"routes": [{"when": "Request:", "reply": "{\"summary\": …}", "delay_ms": 20}]}
 //! ```
+//!
+//! A route may also make tool calls after its text (`"calls": [{"name": "read_file",
+//! "arguments": {"path": "README.md"}}]`, sent in each wire's native shape), look for `when`
+//! elsewhere (`"on"`: `last_user`, the default; `last_message`, whatever its role, tool results
+//! included; `anywhere`), and play an agent loop's steps, one per matching request, the last
+//! repeating (`"steps": [{"calls": […]}, {"reply": "It says hello."}]`).
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use atelier_testkit::{Reply, Scenario, TestLlm};
+use atelier_testkit::{Match, Reply, Scenario, TestCall, TestLlm};
 use serde::Deserialize;
+use serde_json::Value;
 
 fn usage() -> ! {
     eprintln!("usage: atelier-testkit [--port N] [--reply TEXT] [--delay-ms N] [--script FILE]");
@@ -34,9 +41,73 @@ struct Script {
 #[derive(Deserialize)]
 struct Route {
     when: String,
+    #[serde(default)]
+    on: On,
+    #[serde(flatten)]
+    step: Step,
+    #[serde(default)]
+    steps: Vec<Step>,
+}
+
+#[derive(Deserialize, Default, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+enum On {
+    #[default]
+    LastUser,
+    LastMessage,
+    Anywhere,
+}
+
+/// One reply: text, then tool calls.
+#[derive(Deserialize, Default)]
+struct Step {
+    #[serde(default)]
     reply: String,
     #[serde(default)]
+    calls: Vec<Call>,
+    #[serde(default)]
     delay_ms: u64,
+}
+
+#[derive(Deserialize)]
+struct Call {
+    name: String,
+    #[serde(default)]
+    arguments: Value,
+}
+
+impl Step {
+    fn scenario(&self) -> Scenario {
+        let calls = self.calls.iter().map(|c| {
+            TestCall::new(
+                &c.name,
+                match &c.arguments {
+                    Value::Null => Value::Object(serde_json::Map::new()),
+                    other => other.clone(),
+                },
+            )
+        });
+        Scenario::Reply(
+            Reply::text(&self.reply).with_calls(calls.collect()).delay(Duration::from_millis(self.delay_ms)),
+        )
+    }
+}
+
+impl Route {
+    /// Where to look, what for, and the scenarios to play in turn.
+    fn plan(&self) -> (Match, &str, Vec<Scenario>) {
+        let on = match self.on {
+            On::LastUser => Match::LastUser,
+            On::LastMessage => Match::LastMessage,
+            On::Anywhere => Match::Anywhere,
+        };
+        let scenarios = if self.steps.is_empty() {
+            vec![self.step.scenario()]
+        } else {
+            self.steps.iter().map(Step::scenario).collect()
+        };
+        (on, &self.when, scenarios)
+    }
 }
 
 fn read_script(path: &str) -> Script {
@@ -78,11 +149,40 @@ async fn main() {
         llm.set_default(Scenario::Reply(Reply::text(&text).delay(delay)));
     }
     for route in script.map(|s| s.routes).unwrap_or_default() {
-        let reply = Reply::text(&route.reply).delay(Duration::from_millis(route.delay_ms));
-        llm.route(&route.when, Scenario::Reply(reply));
+        let (on, when, scenarios) = route.plan();
+        llm.route_sequence(on, when, scenarios);
     }
     println!("listening on {}", llm.url());
     if let Err(e) = tokio::signal::ctrl_c().await {
         eprintln!("atelier-testkit: {e}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scripts_read_plain_routes_calls_and_steps() {
+        let script: Script = serde_json::from_str(
+            r#"{"routes": [
+                {"when": "Request:", "reply": "{}", "delay_ms": 20},
+                {"when": "hello.txt", "on": "anywhere", "steps": [
+                    {"reply": "Reading.", "calls": [{"name": "read_file", "arguments": {"path": "hello.txt"}}]},
+                    {"reply": "It says hello."}]}
+            ]}"#,
+        )
+        .unwrap_or_else(|e| panic!("script: {e}"));
+        let (on, when, plain) = script.routes[0].plan();
+        assert_eq!((on, when, plain.len()), (Match::LastUser, "Request:", 1));
+        let (on, _, steps) = script.routes[1].plan();
+        assert_eq!(on, Match::Anywhere);
+        let Scenario::Reply(first) = &steps[0] else { panic!("a reply") };
+        assert_eq!(
+            first.tool_calls,
+            vec![TestCall::new("read_file", serde_json::json!({ "path": "hello.txt" }))]
+        );
+        let Scenario::Reply(second) = &steps[1] else { panic!("a reply") };
+        assert!(second.tool_calls.is_empty() && second.tokens.concat() == "It says hello.");
     }
 }

@@ -14,7 +14,7 @@ const TREE_ENTRIES: usize = 300;
 const SKIP_DIRS: &[&str] = &[".git", "node_modules", "target", "dist", "build", ".venv", "__pycache__"];
 
 fn message(role: Role, content: String) -> ChatMessage {
-    ChatMessage { role, content }
+    ChatMessage::new(role, content)
 }
 
 /// The most of one file shown to the master.

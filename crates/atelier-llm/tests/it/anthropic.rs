@@ -41,8 +41,8 @@ async fn a_reply_streams_with_thinking_kept_apart_and_usage() {
 async fn the_request_has_anthropics_shape() {
     let (llm, provider) = setup(KEY).await;
     let mut req = request(MODEL, "hello");
-    req.messages.push(atelier_llm::ChatMessage { role: atelier_llm::Role::Assistant, content: "hi".into() });
-    req.messages.push(atelier_llm::ChatMessage { role: atelier_llm::Role::User, content: "again".into() });
+    req.messages.push(atelier_llm::ChatMessage::assistant("hi"));
+    req.messages.push(atelier_llm::ChatMessage::user("again"));
     req.temperature = Some(0.5);
     chat(&provider, &req).await.result.expect("reply");
     let sent = llm.requests().into_iter().find(|r| r.path == "/v1/messages").expect("request");

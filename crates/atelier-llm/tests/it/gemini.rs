@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use atelier_llm::{ChatMessage, GeminiProvider, LlmError, Provider, Role};
+use atelier_llm::{ChatMessage, GeminiProvider, LlmError, Provider};
 use atelier_testkit::{Reply, Scenario, TestLlm, TestModel};
 
 use crate::{chat, config, request, requests_to};
@@ -40,8 +40,8 @@ async fn a_reply_streams_with_thoughts_kept_apart_and_usage() {
 async fn the_request_has_geminis_shape() {
     let (llm, provider) = setup(KEY).await;
     let mut req = request(MODEL, "hello");
-    req.messages.push(ChatMessage { role: Role::Assistant, content: "hi".into() });
-    req.messages.push(ChatMessage { role: Role::User, content: "again".into() });
+    req.messages.push(ChatMessage::assistant("hi"));
+    req.messages.push(ChatMessage::user("again"));
     req.temperature = Some(0.25);
     chat(&provider, &req).await.result.expect("reply");
     let sent = llm.requests().into_iter().find(|r| r.path == PATH).expect("request");

@@ -6,16 +6,18 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod anthropic;
+mod dialects;
 mod faults;
 mod gemini;
 mod ollama;
 mod openai;
 mod pool;
+mod tools;
 
 use std::time::Duration;
 
 use atelier_llm::{
-    ChatMessage, ChatRequest, Completion, Delta, LlmConfig, LlmError, OllamaProvider, Provider, Role,
+    ChatMessage, ChatRequest, Completion, Delta, LlmConfig, LlmError, OllamaProvider, Provider,
 };
 use atelier_testkit::TestLlm;
 use tokio_util::sync::CancellationToken;
@@ -41,10 +43,7 @@ pub async fn setup() -> (TestLlm, OllamaProvider) {
 pub fn request(model: &str, text: &str) -> ChatRequest {
     ChatRequest {
         model: model.to_owned(),
-        messages: vec![
-            ChatMessage { role: Role::System, content: "be brief".into() },
-            ChatMessage { role: Role::User, content: text.into() },
-        ],
+        messages: vec![ChatMessage::system("be brief"), ChatMessage::user(text)],
         ..ChatRequest::default()
     }
 }

@@ -2,6 +2,8 @@
 //! sockets on this machine. Linux only (macOS's Seatbelt and containers are unit-tested on their
 //! argument lists: neither can run here).
 #![cfg(target_os = "linux")]
+// In tests a failed expect is the test failing, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod confine;
 mod detect;

@@ -22,6 +22,7 @@ pub mod keychain;
 mod models;
 mod project;
 mod rpc;
+mod sandbox;
 mod settings;
 mod system;
 mod terminal;
@@ -82,6 +83,8 @@ struct Inner {
     /// Outside-edit watches of the projects someone is subscribed to.
     watchers: std::sync::Mutex<std::collections::HashMap<String, atelier_files::Watcher>>,
     pulls: models::Pulls,
+    /// Where the commands agents run (a workflow's check, the tools) are confined.
+    sandbox: Arc<sandbox::SandboxState>,
 }
 
 /// The running engine. Cheap to clone.
@@ -112,11 +115,13 @@ impl App {
         })
         .await
         .map_err(|e| CoreError::Internal(format!("start-up task failed: {e}")))??;
+        let sandbox = Arc::new(sandbox::SandboxState::load(&store).await?);
         let engine = atelier_agents::Engine::new(
             store.clone(),
             config.provider.clone(),
             Arc::new(workflow::BusEvents(bus.clone())),
             config.default_model.clone(),
+            sandbox.clone(),
         );
         let app = App {
             inner: Arc::new(Inner {
@@ -134,6 +139,7 @@ impl App {
                 terminals: atelier_terminal::Terminals::new(terminal::PER_PROJECT),
                 watchers: std::sync::Mutex::default(),
                 pulls: models::Pulls::default(),
+                sandbox,
             }),
         };
         app.recover_interrupted().await?;

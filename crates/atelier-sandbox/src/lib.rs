@@ -392,31 +392,6 @@ impl Sandbox {
         Ok(base)
     }
 
-    /// A sandbox of exactly this mode, without probing, for tests of a mode this machine may
-    /// not offer by itself (e.g. Landlock where bubblewrap works). Running commands in it fails
-    /// clearly if the mode cannot work here.
-    pub fn forced(mode: Mode, how: &Detect) -> Result<Sandbox, SandboxError> {
-        let tmp = match mode {
-            Mode::Landlock | Mode::Seatbelt => Some(private_tmp()?),
-            _ => None,
-        };
-        #[cfg(target_os = "linux")]
-        let landlock_net = mode == Mode::Landlock && landlock::probe().unwrap_or(false);
-        #[cfg(not(target_os = "linux"))]
-        let landlock_net = false;
-        let weaker = (mode == Mode::Landlock).then(|| "Landlock was chosen for a test".to_owned());
-        Ok(Sandbox {
-            mode,
-            setting: SandboxSetting::Auto,
-            bwrap: how.bwrap.clone(),
-            image: how.image.clone(),
-            home: how.home.clone(),
-            weaker,
-            landlock_net,
-            tmp,
-        })
-    }
-
     pub fn mode(&self) -> &Mode {
         &self.mode
     }
@@ -438,7 +413,7 @@ impl Sandbox {
             Mode::Bubblewrap => (
                 ReportStatus::Ok,
                 "commands agents run are confined by bubblewrap: the project writable, the system \
-                 read-only, the home folder hidden except the allowed folders, a private /tmp, \
+                 read-only, the home folder hidden except the allowed folders, a private temporary folder, \
                  their own process and network namespaces"
                     .to_owned(),
                 None,
@@ -448,7 +423,7 @@ impl Sandbox {
                 format!(
                     "commands agents run are confined by Landlock, because bubblewrap cannot run \
                      here ({}): writes only in the project, the home folder unreadable except the \
-                     allowed folders, {}; but no private /tmp (they get their own TMPDIR) and no \
+                     allowed folders, {}; but no private temporary folder (they get their own TMPDIR) and no \
                      process isolation",
                     self.weaker.as_deref().unwrap_or("unknown reason"),
                     if self.landlock_net {

@@ -166,6 +166,8 @@ export type Role = "system" | "user" | "assistant";
 
 export type RpcError = { code: number, message: string, data: ErrorData, };
 
+export type SandboxStatus = { setting: string, mode: string | null, engine?: string | null, status: HealthStatus, summary: string, advice?: string | null, error?: string | null, memory: string, network: boolean, allow_read: Array<string>, memory_mb?: number | null, };
+
 export type SearchHit = { message: Message, snippet: string, };
 
 export type Session = { id: string, project_id?: string | null, agent: string, title: string, created_at: string, 

@@ -8,6 +8,7 @@ mod bus;
 mod chat;
 mod keychain;
 mod rpc;
+mod sandbox;
 mod support;
 mod system;
 mod workflow;

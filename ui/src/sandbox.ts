@@ -19,7 +19,8 @@ export async function loadSandbox(): Promise<void> {
   try {
     useSandbox.setState({ status: await client.call<SandboxStatus>('sandbox.status'), failure: null });
   } catch (e) {
-    useSandbox.setState({ failure: errorText(e) });
+    // Nothing known any more: Settings says it cannot show the sandbox, the bar stays away.
+    useSandbox.setState({ status: null, failure: errorText(e) });
   }
 }
 

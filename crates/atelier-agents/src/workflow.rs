@@ -1100,7 +1100,8 @@ async fn run_check(
             on_line(String::from_utf8_lossy(&line[..line.len() - 1]).trim_end_matches('\r'));
         }
     };
-    let outcome = sandbox.run(spec, cancel, &mut on_output).await.map_err(|e| WorkflowError::Sandbox(e.to_string()))?;
+    let outcome =
+        sandbox.run(spec, cancel, &mut on_output).await.map_err(|e| WorkflowError::Sandbox(e.to_string()))?;
     if !partial.is_empty() {
         on_line(&String::from_utf8_lossy(&partial));
     }

@@ -139,7 +139,13 @@ pub(crate) async fn one_on(
     let env = env().await?;
     let provider = Arc::new(Timed { inner, micros: AtomicU64::new(0), calls: AtomicU64::new(0) });
     let states = Arc::new(States::default());
-    let engine = Engine::new(env.store.clone(), provider.clone(), states.clone(), Some("test-model".into()), sandbox()?);
+    let engine = Engine::new(
+        env.store.clone(),
+        provider.clone(),
+        states.clone(),
+        Some("test-model".into()),
+        sandbox()?,
+    );
     let started = Instant::now();
     let options = Options { max_parallel: parallel, ..Options::default() };
     let wf = engine.start(&env.project, env.root.clone(), "BENCH", options).await?;
@@ -193,7 +199,8 @@ pub async fn run() -> anyhow::Result<()> {
     let env = env().await?;
     let states = Arc::new(States::default());
     let provider = Arc::new(OllamaProvider::new(llm.url().parse()?, LlmConfig::default())?);
-    let engine = Engine::new(env.store.clone(), provider, states.clone(), Some("test-model".into()), sandbox()?);
+    let engine =
+        Engine::new(env.store.clone(), provider, states.clone(), Some("test-model".into()), sandbox()?);
     let mut latencies = Vec::new();
     for i in 0..50u64 {
         let options = Options { max_parallel: 4, ..Options::default() };

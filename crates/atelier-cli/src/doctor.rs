@@ -185,7 +185,11 @@ async fn sandbox(report: &mut Report, app: Option<&atelier_core::App>) {
                     }
                 }
                 Ok(Err(e)) => {
-                    report.warn("sandbox", &e.to_string(), "agents' commands and workflow checks cannot run until this is fixed");
+                    report.warn(
+                        "sandbox",
+                        &e.to_string(),
+                        "agents' commands and workflow checks cannot run until this is fixed",
+                    );
                     return;
                 }
                 Err(e) => {

@@ -13,8 +13,14 @@ use crate::App;
 use crate::error::{CoreError, CoreResult};
 
 /// The settings that shape the sandbox; changing one re-reads them all.
-pub(crate) const KEYS: &[&str] =
-    &["sandbox", "sandbox.network", "sandbox.allow_read", "sandbox.memory_mb", "sandbox.cpus", "sandbox.image"];
+pub(crate) const KEYS: &[&str] = &[
+    "sandbox",
+    "sandbox.network",
+    "sandbox.allow_read",
+    "sandbox.memory_mb",
+    "sandbox.cpus",
+    "sandbox.image",
+];
 
 /// What the settings say, read together.
 #[derive(Debug, Clone, PartialEq)]
@@ -94,7 +100,9 @@ async fn detect(settings: &Settings) -> Result<Arc<Sandbox>, String> {
 
 async fn read_settings(store: &Store, home: Option<&Path>) -> CoreResult<Settings> {
     let get = |key: &'static str| async move {
-        Ok::<_, CoreError>(store.get_setting(key).await?.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()))
+        Ok::<_, CoreError>(
+            store.get_setting(key).await?.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()),
+        )
     };
     // Values are checked when set; one that no longer reads (an older version's) is the default.
     let setting = get("sandbox").await?.and_then(|v| v.parse().ok()).unwrap_or_default();
@@ -134,8 +142,12 @@ pub(crate) fn check_setting(key: &str, value: &str) -> CoreResult<()> {
     }
     let invalid = |m: String| Err(CoreError::InvalidInput(m));
     match key {
-        "sandbox" => value.parse::<SandboxSetting>().map(drop).map_err(|e| CoreError::InvalidInput(e.to_string())),
-        "sandbox.network" if !["true", "false"].contains(&value) => invalid(format!("{key} is `true` or `false`")),
+        "sandbox" => {
+            value.parse::<SandboxSetting>().map(drop).map_err(|e| CoreError::InvalidInput(e.to_string()))
+        }
+        "sandbox.network" if !["true", "false"].contains(&value) => {
+            invalid(format!("{key} is `true` or `false`"))
+        }
         "sandbox.allow_read" => folders(value, Detect::default().home.as_deref())
             .map(drop)
             .map_err(|e| CoreError::InvalidInput(format!("sandbox.allow_read: {e}"))),
@@ -173,12 +185,14 @@ impl App {
             current.settings.setting != settings.setting || current.settings.image != settings.image
         };
         let sandbox = if redetect { Some(detect(&settings).await) } else { None };
-        let mut current = self.inner.sandbox.current.write().unwrap_or_else(|p| p.into_inner());
-        current.settings = settings;
-        if let Some(sandbox) = sandbox {
-            current.sandbox = sandbox;
+        {
+            // A block, not `drop`: the guard must visibly end before the next await.
+            let mut current = self.inner.sandbox.current.write().unwrap_or_else(|p| p.into_inner());
+            current.settings = settings;
+            if let Some(sandbox) = sandbox {
+                current.sandbox = sandbox;
+            }
         }
-        drop(current);
         // The next health answer (and the event for watchers) shows the new sandbox.
         self.forget_health().await;
         let app = self.clone();
@@ -273,7 +287,11 @@ mod tests {
         let home = Path::new("/home/me");
         assert_eq!(
             folders("~/.cargo\n/opt/tools, ~/.npm\n", Some(home)).unwrap(),
-            vec![PathBuf::from("/home/me/.cargo"), PathBuf::from("/opt/tools"), PathBuf::from("/home/me/.npm")]
+            vec![
+                PathBuf::from("/home/me/.cargo"),
+                PathBuf::from("/opt/tools"),
+                PathBuf::from("/home/me/.npm")
+            ]
         );
         assert!(folders("relative/dir", Some(home)).unwrap_err().contains("not an absolute path"));
     }

@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use atelier_agents::{Confine, Engine, Events, Options};
-use atelier_sandbox::{Policy, Sandbox, SandboxSetting};
 use atelier_llm::{LlmConfig, OllamaProvider};
+use atelier_sandbox::{Policy, Sandbox, SandboxSetting};
 use atelier_store::{ProjectRow, Store, new_id, now};
 use atelier_testkit::{Reply, Scenario, TestLlm};
 use serde_json::Value;

@@ -91,7 +91,8 @@ async fn a_bad_value_is_refused_and_changes_nothing() {
     let response = rpc(&client, "settings.set", json!({"key": "sandbox", "value": "docker"})).await;
     assert_eq!(response["error"]["data"]["kind"], "invalid_input", "{response}");
     assert!(response["error"]["message"].as_str().unwrap().contains("auto, bubblewrap, container, off"));
-    let response = rpc(&client, "settings.set", json!({"key": "sandbox.allow_read", "value": "relative/dir"})).await;
+    let response =
+        rpc(&client, "settings.set", json!({"key": "sandbox.allow_read", "value": "relative/dir"})).await;
     assert_eq!(response["error"]["data"]["kind"], "invalid_input", "{response}");
     assert_eq!(call(&client, "sandbox.status", json!({})).await["mode"], "bubblewrap");
     h.app.shutdown().await;
@@ -103,7 +104,12 @@ async fn the_settings_shape_what_a_run_may_do() {
     let client = h.client();
     let tools = tempfile::tempdir().unwrap();
     std::fs::write(tools.path().join("tool"), "tool-text").unwrap();
-    call(&client, "settings.set", json!({"key": "sandbox.allow_read", "value": tools.path().display().to_string()})).await;
+    call(
+        &client,
+        "settings.set",
+        json!({"key": "sandbox.allow_read", "value": tools.path().display().to_string()}),
+    )
+    .await;
     call(&client, "settings.set", json!({"key": "sandbox.network", "value": "true"})).await;
     call(&client, "settings.set", json!({"key": "sandbox.memory_mb", "value": "512"})).await;
     let status = call(&client, "sandbox.status", json!({})).await;

@@ -28,10 +28,17 @@ pub async fn run() -> anyhow::Result<()> {
     let policy = Policy::new(project.path());
 
     // Start-up: `true` run by each, in turn, so drift in the machine's speed hits all alike.
+    // CPU time (of every process a run started, as the kernel accounts it) as well as wall
+    // time: on a busy machine the wall time is mostly waiting for a turn on a core.
     let (mut plain, mut bwrap, mut lock) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut plain_cpu, mut bwrap_cpu) = (Duration::ZERO, Duration::ZERO);
     for _ in 0..STARTS {
+        let before = children_cpu();
         plain.push(timed(&off, &policy, "true").await?);
+        let between = children_cpu();
         bwrap.push(timed(&bubblewrap, &policy, "true").await?);
+        plain_cpu += between.saturating_sub(before);
+        bwrap_cpu += children_cpu().saturating_sub(between);
         if let Some(l) = &landlock {
             lock.push(timed(l, &policy, "true").await?);
         }
@@ -45,6 +52,11 @@ pub async fn run() -> anyhow::Result<()> {
         "  bubblewrap overhead: p50 +{:.2} ms, p99 +{:.2} ms (goal p50 <= +15 ms)",
         ms(bwrap.p50) - ms(plain.p50),
         ms(bwrap.p99) - ms(plain.p99)
+    );
+    println!(
+        "  CPU per run: unsandboxed {:.2} ms, bubblewrap {:.2} ms",
+        ms(plain_cpu) / STARTS as f64,
+        ms(bwrap_cpu) / STARTS as f64
     );
     if landlock.is_some() {
         let lock = summarize(lock);
@@ -96,6 +108,20 @@ pub async fn run() -> anyhow::Result<()> {
         inside.p50.as_secs_f64() / outside.p50.as_secs_f64().max(1e-9)
     );
     Ok(())
+}
+
+/// User and system time of every child process reaped so far (and of what they reaped).
+fn children_cpu() -> Duration {
+    use nix::sys::resource::{UsageWho, getrusage};
+    match getrusage(UsageWho::RUSAGE_CHILDREN) {
+        Ok(usage) => {
+            let t = |tv: nix::sys::time::TimeVal| {
+                Duration::from_secs(tv.tv_sec().max(0) as u64) + Duration::from_micros(tv.tv_usec().max(0) as u64)
+            };
+            t(usage.user_time()) + t(usage.system_time())
+        }
+        Err(_) => Duration::ZERO,
+    }
 }
 
 fn spec(policy: &Policy, command: &str) -> RunSpec {

@@ -109,23 +109,29 @@ fn readable_tree(root: &Path, hidden: &[PathBuf]) -> Vec<PathBuf> {
     out
 }
 
-/// Applies the memory limit and the Landlock ruleset in the child, between fork and exec.
+/// In the child, between fork and exec: a new session (`new_session`: its own process group,
+/// no controlling terminal to inject keystrokes into, as bubblewrap's `--new-session` gives), the
+/// memory limit, and the Landlock ruleset.
 pub(crate) fn confine(
     command: &mut tokio::process::Command,
     rules: Option<OwnedFd>,
     data_bytes: Option<u64>,
+    new_session: bool,
 ) {
-    if rules.is_none() && data_bytes.is_none() {
+    if rules.is_none() && data_bytes.is_none() && !new_session {
         return;
     }
     #[allow(unsafe_code)]
     // SAFETY: the closure runs in the forked child before exec, where only async-signal-safe
-    // calls are allowed: it makes three system calls (setrlimit, prctl, landlock_restrict_self)
-    // and reads errno; it allocates nothing and takes no lock. The ruleset's descriptor is owned
-    // by the closure, so it is open in the child when the closure runs (it is close-on-exec, so
-    // the command never sees it).
+    // calls are allowed: it makes system calls (setsid, setrlimit, prctl,
+    // landlock_restrict_self) and reads errno; it allocates nothing and takes no lock. The
+    // ruleset's descriptor is owned by the closure, so it is open in the child when the closure
+    // runs (it is close-on-exec, so the command never sees it).
     unsafe {
         command.pre_exec(move || {
+            if new_session && libc::setsid() < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
             if let Some(bytes) = data_bytes {
                 let limit = libc::rlimit { rlim_cur: bytes as libc::rlim_t, rlim_max: bytes as libc::rlim_t };
                 if libc::setrlimit(libc::RLIMIT_DATA, &limit) != 0 {

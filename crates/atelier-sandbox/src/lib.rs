@@ -564,7 +564,16 @@ impl Sandbox {
             .current_dir(&policy.project)
             .stdin(std::process::Stdio::null())
             .kill_on_drop(true);
-        #[cfg(unix)]
+        // Its own process group, to kill the whole tree. On Linux, without bubblewrap's
+        // `--new-session`, a new session (which is also a new group) detaches it from
+        // Atelier's terminal, whose input it could otherwise inject keystrokes into.
+        #[cfg(target_os = "linux")]
+        let new_session = matches!(self.mode, Mode::Landlock | Mode::None);
+        #[cfg(target_os = "linux")]
+        if !new_session {
+            command.process_group(0);
+        }
+        #[cfg(all(unix, not(target_os = "linux")))]
         command.process_group(0);
         #[cfg(target_os = "linux")]
         {
@@ -577,7 +586,7 @@ impl Sandbox {
                 Mode::Bubblewrap | Mode::Landlock => policy.memory_mb.map(|mb| mb.saturating_mul(1 << 20)),
                 _ => None,
             };
-            landlock::confine(&mut command, rules, data);
+            landlock::confine(&mut command, rules, data, new_session);
         }
         Ok(process::Prepared { command, container })
     }

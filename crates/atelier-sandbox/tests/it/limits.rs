@@ -198,3 +198,19 @@ async fn a_long_lived_command_starts_confined_and_talks_over_its_pipes() {
     let status = child.wait().await.unwrap();
     assert!(status.success());
 }
+
+/// Outside bubblewrap (which has `--new-session`), the command leads a session of its own: no
+/// controlling terminal of Atelier's to inject keystrokes into.
+async fn leads_its_own_session(sandbox: &Sandbox) {
+    let project = tempfile::tempdir().unwrap();
+    let out = run(sandbox, &Policy::new(project.path()), "echo $$; cut -d' ' -f6 /proc/$$/stat").await;
+    let numbers: Vec<&str> = out.output.lines().collect();
+    assert_eq!(numbers.len(), 2, "{out:?}");
+    assert_eq!(numbers[0], numbers[1], "the shell is its session's leader: {out:?}");
+}
+
+#[tokio::test]
+async fn landlock_and_off_run_commands_in_a_session_of_their_own() {
+    leads_its_own_session(&landlock()).await;
+    leads_its_own_session(&Sandbox::detect(SandboxSetting::Off).unwrap()).await;
+}

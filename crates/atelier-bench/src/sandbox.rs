@@ -116,7 +116,8 @@ fn children_cpu() -> Duration {
     match getrusage(UsageWho::RUSAGE_CHILDREN) {
         Ok(usage) => {
             let t = |tv: nix::sys::time::TimeVal| {
-                Duration::from_secs(tv.tv_sec().max(0) as u64) + Duration::from_micros(tv.tv_usec().max(0) as u64)
+                Duration::from_secs(tv.tv_sec().max(0) as u64)
+                    + Duration::from_micros(tv.tv_usec().max(0) as u64)
             };
             t(usage.user_time()) + t(usage.system_time())
         }

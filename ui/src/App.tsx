@@ -8,6 +8,7 @@ const Workspace = lazy(() => import('./components/Workspace').then((m) => ({ def
 const Settings = lazy(() => import('./components/Settings').then((m) => ({ default: m.Settings })));
 import { chooseFolder, chooseZip, loadServer, onOpenFolder, setServer, takeLaunchFolder, useServer } from './desktop';
 import { mayDiscardUnsaved, tellShellBeforeClose } from './unsaved';
+import { loadSandbox, setSandbox, useSandbox } from './sandbox';
 
 export function ConnectionBanner() {
   const state = useConnection();
@@ -262,6 +263,30 @@ export function SharingBar() {
   );
 }
 
+/**
+ * While the person has turned the sandbox off, a bar at the top of every view says that agents'
+ * commands run with their full rights, with a way to turn it back on at once.
+ */
+export function SandboxOffBar() {
+  const status = useSandbox((s) => s.status);
+  const busy = useSandbox((s) => s.busy);
+  // Loaded once connected (again after a reconnection: another window may have changed it).
+  const connected = useConnection().status === 'open';
+  useEffect(() => {
+    if (connected) void loadSandbox();
+  }, [connected]);
+  if (status?.setting !== 'off') return null;
+  return (
+    <div className="banner warning" role="alert" aria-label="Sandbox off">
+      <ShieldAlert size={16} aria-hidden />
+      <span>The sandbox is off: commands that agents run have your full rights (your home folder, the network, files outside the project).</span>
+      <button disabled={busy} onClick={() => void setSandbox('sandbox', null)}>
+        Turn it back on
+      </button>
+    </div>
+  );
+}
+
 const OPEN_PROJECT = 'atelier.project';
 
 export function App() {
@@ -316,6 +341,7 @@ export function App() {
   return (
     <div className="app">
       {desktop ? <SharingBar /> : null}
+      <SandboxOffBar />
       <header className="topbar">
         <button
           className="link brand"

@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 use atelier_llm::{ChatMessage, ChatRequest, Delta, LlmError, Provider};
+use atelier_sandbox::{Policy, RunSpec, Sandbox};
 use atelier_store::{AgentRow, Store, StoreError, WorkflowRow, new_id, now};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -28,6 +29,27 @@ use crate::{edit, extract};
 mod prompt;
 
 pub use prompt::project_context;
+
+/// Where the workflow's check command runs: the app's sandbox and the person's policy for a
+/// project (the settings `sandbox.*`). An error says why no command can run now (the sandbox
+/// asked for cannot start); the check then fails with it, never running unconfined instead.
+pub trait Confine: Send + Sync + 'static {
+    fn sandbox(&self, project: &Path) -> Result<(Arc<Sandbox>, Policy), String>;
+}
+
+impl<F> Confine for F
+where
+    F: Fn(&Path) -> Result<(Arc<Sandbox>, Policy), String> + Send + Sync + 'static,
+{
+    fn sandbox(&self, project: &Path) -> Result<(Arc<Sandbox>, Policy), String> {
+        self(project)
+    }
+}
+
+/// How long a check may run before it is stopped (and counts as failed).
+const CHECK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
+/// How much of a check's output is kept (and shown to the coders who fix it).
+const CHECK_OUTPUT_CAP: usize = 256 * 1024;
 
 /// Where the engine announces what happens; the app publishes these on its event bus.
 pub trait Events: Send + Sync + 'static {
@@ -102,6 +124,9 @@ pub enum WorkflowError {
     Git(#[from] atelier_git::GitError),
     #[error("cancelled")]
     Cancelled,
+    /// The check could not run confined (the sandbox cannot start, or refused the command).
+    #[error("the check cannot run: {0}")]
+    Sandbox(String),
 }
 
 impl WorkflowError {
@@ -139,6 +164,7 @@ struct Inner {
     provider: Arc<dyn Provider>,
     events: Arc<dyn Events>,
     default_model: Option<String>,
+    confine: Arc<dyn Confine>,
     running: Mutex<HashMap<String, Arc<Control>>>,
 }
 
@@ -179,6 +205,7 @@ impl Engine {
         provider: Arc<dyn Provider>,
         events: Arc<dyn Events>,
         default_model: Option<String>,
+        confine: Arc<dyn Confine>,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -186,6 +213,7 @@ impl Engine {
                 provider,
                 events,
                 default_model,
+                confine,
                 running: Mutex::new(HashMap::new()),
             }),
         }
@@ -888,10 +916,16 @@ impl Run {
     async fn verify(&self, command: &str, written: &[String]) -> Result<()> {
         for round in 0..=self.options.max_fix_rounds {
             self.checkpoint().await?;
-            self.progress(0.95, "verify", format!("running `{command}`")).await?;
-            let on_output = |line: &str| self.publish("verify.line", json!({ "round": round, "line": line }));
-            let (ok, output) = run_check(&self.root, command, &self.control.cancel, &on_output).await?;
-            self.publish("verify.output", json!({ "round": round, "ok": ok, "output": output }));
+            let (sandbox, policy) =
+                self.engine.inner.confine.sandbox(&self.root).map_err(WorkflowError::Sandbox)?;
+            let place = sandbox.mode().to_string();
+            self.progress(0.95, "verify", format!("running `{command}` ({place})")).await?;
+            let on_line = |line: &str| self.publish("verify.line", json!({ "round": round, "line": line }));
+            let (ok, output) = run_check(&sandbox, policy, command, &self.control.cancel, &on_line).await?;
+            self.publish(
+                "verify.output",
+                json!({ "round": round, "ok": ok, "output": output, "sandbox": sandbox.mode().name() }),
+            );
             if ok {
                 return Ok(());
             }
@@ -1043,56 +1077,46 @@ async fn write_atomically(root: &Path, relative: &str, content: &str) -> Result<
         })
 }
 
-/// Runs a check without stdin, with a time limit; its output goes to `on_output` line by line as
-/// it comes. Returns whether it passed and the whole output.
+/// Runs a check in the sandbox, without stdin, with a time limit; its output goes to `on_line`
+/// line by line as it comes. Returns whether it passed and its output (capped).
 async fn run_check(
-    root: &Path,
+    sandbox: &Sandbox,
+    policy: Policy,
     command: &str,
     cancel: &CancellationToken,
-    on_output: &(dyn Fn(&str) + Send + Sync),
+    on_line: &(dyn Fn(&str) + Send + Sync),
 ) -> Result<(bool, String)> {
-    use tokio::io::{AsyncBufReadExt, BufReader};
-    let (shell, flag) = if cfg!(windows) { ("cmd", "/C") } else { ("sh", "-c") };
-    let mut child = tokio::process::Command::new(shell)
-        .args([flag, command])
-        .current_dir(root)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|source| WorkflowError::Io { context: format!("starting `{command}`"), source })?;
-    let io = |source| WorkflowError::Io { context: format!("running `{command}`"), source };
-    let mut stdout = child.stdout.take().map(|s| BufReader::new(s).lines());
-    let mut stderr = child.stderr.take().map(|s| BufReader::new(s).lines());
-    let mut text = String::new();
-    let deadline = tokio::time::sleep(std::time::Duration::from_secs(600));
-    tokio::pin!(deadline);
-    while stdout.is_some() || stderr.is_some() {
-        let line = tokio::select! {
-            () = cancel.cancelled() => return Err(WorkflowError::Cancelled),
-            () = &mut deadline => return Ok((false, format!("{text}\n`{command}` did not finish within 600 s"))),
-            line = async { stdout.as_mut()?.next_line().await.transpose() }, if stdout.is_some() => {
-                if line.is_none() { stdout = None; }
-                line
-            }
-            line = async { stderr.as_mut()?.next_line().await.transpose() }, if stderr.is_some() => {
-                if line.is_none() { stderr = None; }
-                line
-            }
-        };
-        if let Some(line) = line {
-            let line = line.map_err(io)?;
-            on_output(&line);
-            text.push_str(&line);
-            text.push('\n');
-        }
-    }
-    let status = tokio::select! {
-        () = cancel.cancelled() => return Err(WorkflowError::Cancelled),
-        status = child.wait() => status.map_err(io)?,
+    let spec = RunSpec {
+        command: command.to_owned(),
+        policy,
+        timeout: CHECK_TIMEOUT,
+        output_cap: CHECK_OUTPUT_CAP,
+        env: Vec::new(),
     };
-    Ok((status.success(), text))
+    let mut partial: Vec<u8> = Vec::new();
+    let mut on_output = |chunk: &[u8]| {
+        partial.extend_from_slice(chunk);
+        while let Some(end) = partial.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = partial.drain(..=end).collect();
+            on_line(String::from_utf8_lossy(&line[..line.len() - 1]).trim_end_matches('\r'));
+        }
+    };
+    let outcome =
+        sandbox.run(spec, cancel, &mut on_output).await.map_err(|e| WorkflowError::Sandbox(e.to_string()))?;
+    if !partial.is_empty() {
+        on_line(&String::from_utf8_lossy(&partial));
+    }
+    if outcome.cancelled {
+        return Err(WorkflowError::Cancelled);
+    }
+    let mut text = outcome.output.clone();
+    if outcome.truncated_bytes > 0 {
+        text.push_str(&format!("\n[{} more bytes of output not kept]\n", outcome.truncated_bytes));
+    }
+    if outcome.timed_out {
+        text.push_str(&format!("\n`{command}` did not finish within {} s\n", CHECK_TIMEOUT.as_secs()));
+    }
+    Ok((outcome.success(), text))
 }
 
 fn update_metrics(

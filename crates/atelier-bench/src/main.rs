@@ -2,7 +2,7 @@
 //! machine and date. Run in release mode:
 //!
 //! ```text
-//! cargo run --release -p atelier-bench -- all   # or: tokens | history | idle-ws | workflows | workspace | pool | memory | dialects
+//! cargo run --release -p atelier-bench -- all   # or: tokens | history | idle-ws | workflows | workspace | pool | memory | dialects | sandbox
 //! ```
 
 use std::process::ExitCode;
@@ -12,6 +12,7 @@ mod history;
 mod idle;
 mod memory;
 mod pool;
+mod sandbox;
 mod stats;
 mod tokens;
 mod workflows;
@@ -38,6 +39,7 @@ fn main() -> ExitCode {
             "pool" => pool::run().await,
             "memory" => memory::run().await,
             "dialects" => dialects::run().await,
+            "sandbox" => sandbox::run().await,
             "all" => {
                 tokens::run().await?;
                 history::run(1_000_000).await?;
@@ -46,11 +48,12 @@ fn main() -> ExitCode {
                 workspace::run().await?;
                 pool::run().await?;
                 memory::run().await?;
-                dialects::run().await
+                dialects::run().await?;
+                sandbox::run().await
             }
             other => {
                 anyhow::bail!(
-                    "unknown benchmark `{other}`; use tokens, history, idle-ws, workflows, workspace, pool, memory, dialects or all"
+                    "unknown benchmark `{other}`; use tokens, history, idle-ws, workflows, workspace, pool, memory, dialects, sandbox or all"
                 )
             }
         }

@@ -142,7 +142,13 @@ pub(crate) async fn one_on(
     let env = env().await?;
     let provider = Arc::new(Timed { inner, micros: AtomicU64::new(0), calls: AtomicU64::new(0) });
     let states = Arc::new(States::default());
-    let engine = Engine::new(env.store.clone(), provider.clone(), states.clone(), Some("test-model".into()));
+    let engine = Engine::new(
+        env.store.clone(),
+        provider.clone(),
+        states.clone(),
+        Some("test-model".into()),
+        sandbox()?,
+    );
     let started = Instant::now();
     let options = Options { max_parallel: parallel, ..Options::default() };
     let wf = engine.start(&env.project, env.root.clone(), "BENCH", options).await?;
@@ -196,7 +202,8 @@ pub async fn run() -> anyhow::Result<()> {
     let env = env().await?;
     let states = Arc::new(States::default());
     let provider = Arc::new(OllamaProvider::new(llm.url().parse()?, LlmConfig::default())?);
-    let engine = Engine::new(env.store.clone(), provider, states.clone(), Some("test-model".into()));
+    let engine =
+        Engine::new(env.store.clone(), provider, states.clone(), Some("test-model".into()), sandbox()?);
     let mut latencies = Vec::new();
     for i in 0..50u64 {
         let options = Options { max_parallel: 4, ..Options::default() };
@@ -217,4 +224,14 @@ pub async fn run() -> anyhow::Result<()> {
     }
     println!("cancel to state saved and announced: {} (goal p99 <= 100 ms)", summarize(latencies));
     Ok(())
+}
+
+/// The sandbox checks would run in (these benchmarks run none, but the engine needs one).
+fn sandbox() -> anyhow::Result<Arc<dyn atelier_agents::Confine>> {
+    let sandbox = Arc::new(atelier_sandbox::Sandbox::detect(atelier_sandbox::SandboxSetting::Auto)?);
+    Ok(Arc::new(
+        move |project: &std::path::Path| -> Result<(Arc<atelier_sandbox::Sandbox>, atelier_sandbox::Policy), String> {
+            Ok((sandbox.clone(), atelier_sandbox::Policy::new(project)))
+        },
+    ))
 }

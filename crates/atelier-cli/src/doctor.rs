@@ -1,6 +1,7 @@
 //! `atelier doctor`: checks the data folder, the database, each model endpoint and its models
-//! (the same checks as `system.health`), and the disk's free space, and says exactly what to
-//! do about each problem. Exits non-zero when something needs fixing.
+//! (the same checks as `system.health`), the disk's free space, and the sandbox for agents'
+//! commands, and says exactly what to do about each problem (and how to get a stronger
+//! sandbox). Exits non-zero when something needs fixing.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -20,6 +21,14 @@ struct Report {
 impl Report {
     fn ok(&self, what: &str, detail: &str) {
         println!("  ok    {what}: {detail}");
+    }
+
+    /// Worth knowing, not a fault: e.g. a sandbox the person turned off.
+    fn note(&self, what: &str, detail: &str, fix: &str) {
+        println!("  note  {what}: {detail}");
+        for line in fix.lines() {
+            println!("        → {line}");
+        }
     }
 
     fn warn(&mut self, what: &str, detail: &str, fix: &str) {
@@ -132,6 +141,7 @@ pub async fn run(_args: Args, data_dir: PathBuf) -> anyhow::Result<ExitCode> {
     } else {
         report.warn("disk", &detail, "free space on that disk, or move the data folder with --data-dir DIR");
     }
+    sandbox(&mut report, app.as_ref()).await;
     if let Some(app) = app {
         app.shutdown().await;
     }
@@ -141,5 +151,67 @@ pub async fn run(_args: Args, data_dir: PathBuf) -> anyhow::Result<ExitCode> {
     } else {
         println!("{} problem(s) found; see the → lines above.", report.problems);
         Ok(ExitCode::FAILURE)
+    }
+}
+
+/// The sandbox agents' commands run in: the engine's (the stored setting) when this doctor could
+/// open the data folder, else what `auto` finds on this machine.
+async fn sandbox(report: &mut Report, app: Option<&atelier_core::App>) {
+    use atelier_sandbox::{Sandbox, SandboxSetting};
+    let status = match app {
+        Some(app) => app.sandbox_status(),
+        None => {
+            let detected = tokio::task::spawn_blocking(|| Sandbox::detect(SandboxSetting::Auto)).await;
+            match detected {
+                Ok(Ok(sandbox)) => {
+                    let r = sandbox.report();
+                    let status = match r.status {
+                        atelier_sandbox::ReportStatus::Ok => HealthStatus::Ok,
+                        atelier_sandbox::ReportStatus::Degraded => HealthStatus::Degraded,
+                        atelier_sandbox::ReportStatus::Down => HealthStatus::Down,
+                    };
+                    atelier_protocol::SandboxStatus {
+                        setting: "auto".into(),
+                        mode: Some(sandbox.mode().name().to_owned()),
+                        engine: None,
+                        status,
+                        summary: r.summary,
+                        advice: r.advice,
+                        error: None,
+                        memory: r.memory,
+                        network: false,
+                        allow_read: Vec::new(),
+                        memory_mb: None,
+                    }
+                }
+                Ok(Err(e)) => {
+                    report.warn(
+                        "sandbox",
+                        &e.to_string(),
+                        "agents' commands and workflow checks cannot run until this is fixed",
+                    );
+                    return;
+                }
+                Err(e) => {
+                    report.warn("sandbox", &format!("detection failed: {e}"), "run `atelier doctor` again");
+                    return;
+                }
+            }
+        }
+    };
+    let what = format!("sandbox ({})", status.setting);
+    match (&status.error, status.mode.as_deref()) {
+        (Some(error), _) => report.warn(
+            &what,
+            error,
+            "agents' commands and workflow checks cannot run until this is fixed, or choose another \n\
+             sandbox in Settings → Sandbox (`atelier` setting `sandbox`: auto, bubblewrap, container, off)",
+        ),
+        // Off by choice, or a platform without a sandbox: said, with the way out, not a fault.
+        (None, Some("none")) => {
+            report.note(&what, &status.summary, status.advice.as_deref().unwrap_or_default());
+        }
+        (None, _) if status.status == HealthStatus::Ok => report.ok(&what, &status.summary),
+        (None, _) => report.warn(&what, &status.summary, status.advice.as_deref().unwrap_or_default()),
     }
 }

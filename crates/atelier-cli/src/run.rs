@@ -175,8 +175,13 @@ pub async fn run(args: Args, data_dir: PathBuf) -> anyhow::Result<ExitCode> {
             "verify.output" => {
                 let passed = data["ok"].as_bool().unwrap_or(false);
                 let round = data["round"].as_u64().unwrap_or(0);
+                let place = match data["sandbox"].as_str() {
+                    Some("none") => " (no sandbox)".to_owned(),
+                    Some(mode) => format!(" (in {mode})"),
+                    None => String::new(),
+                };
                 bars.suspend(|| {
-                    println!("check {}: {}", round + 1, if passed { "passed" } else { "failed" })
+                    println!("check {}: {}{place}", round + 1, if passed { "passed" } else { "failed" })
                 });
             }
             "workflow.completed" => break Ok((data["summary"].clone(), data["commit"].clone())),

@@ -22,6 +22,7 @@ pub mod keychain;
 mod models;
 mod project;
 mod rpc;
+mod sandbox;
 mod settings;
 mod system;
 mod terminal;
@@ -84,6 +85,8 @@ struct Inner {
     pulls: models::Pulls,
     /// Projects created or imported lately, over all clients.
     new_projects: governor::DefaultDirectRateLimiter,
+    /// Where the commands agents run (a workflow's check, the tools) are confined.
+    sandbox: Arc<sandbox::SandboxState>,
 }
 
 /// The running engine. Cheap to clone.
@@ -116,11 +119,13 @@ impl App {
         })
         .await
         .map_err(|e| CoreError::Internal(format!("start-up task failed: {e}")))??;
+        let sandbox = Arc::new(sandbox::SandboxState::load(&store).await?);
         let engine = atelier_agents::Engine::new(
             store.clone(),
             config.provider.clone(),
             Arc::new(workflow::BusEvents(bus.clone())),
             config.default_model.clone(),
+            sandbox.clone(),
         );
         let app = App {
             inner: Arc::new(Inner {
@@ -142,6 +147,7 @@ impl App {
                     std::num::NonZeroU32::new(project::PROJECTS_PER_MINUTE)
                         .unwrap_or(std::num::NonZeroU32::MIN),
                 )),
+                sandbox,
             }),
         };
         app.recover_interrupted().await?;

@@ -407,6 +407,7 @@ impl Client {
                 ok(CheckpointRestored { undo: app.restore_checkpoint(&p.project_id, p.id).await? })
             }
             "settings.get" => ok(app.settings_view().await?),
+            "sandbox.status" => ok(app.sandbox_status()),
             "settings.set" => {
                 let p: SettingsSet = params(method, p)?;
                 app.set_setting(&p.key, p.value).await?;

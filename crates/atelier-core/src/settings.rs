@@ -24,6 +24,15 @@ pub const KEYS: &[(&str, &str)] = &[
         "server.public",
         "`true` to bind the desktop app's embedded server to every interface, not loopback only",
     ),
+    ("sandbox", "where agents' commands run: `auto` (default), `bubblewrap`, `container` or `off`"),
+    ("sandbox.network", "`true` to let agents' commands use the network (default `false`)"),
+    (
+        "sandbox.allow_read",
+        "folders agents' commands may read, one per line (default: ~/.cargo, ~/.rustup, ~/.npm, … that exist)",
+    ),
+    ("sandbox.memory_mb", "a memory limit for agents' commands in MiB"),
+    ("sandbox.cpus", "a CPU limit for agents' commands in cores (container mode)"),
+    ("sandbox.image", "the image of the container mode (default docker.io/library/debian:stable-slim)"),
 ];
 
 impl App {
@@ -63,10 +72,16 @@ impl App {
         if key == "server.port" && !value.is_empty() && value.parse::<u16>().is_err() {
             return Err(CoreError::InvalidInput("server.port is a port number, 0 to 65535".into()));
         }
-        if value.len() > 200 {
-            return Err(CoreError::InvalidInput("a setting's value is at most 200 characters".into()));
+        // A list of folders is longer than a name or a number.
+        let most = if key == "sandbox.allow_read" { 8000 } else { 200 };
+        if value.len() > most {
+            return Err(CoreError::InvalidInput(format!("{key}'s value is at most {most} characters")));
         }
+        crate::sandbox::check_setting(key, &value)?;
         self.store().set_setting(key, value).await?;
+        if crate::sandbox::KEYS.contains(&key) {
+            self.reload_sandbox().await?;
+        }
         Ok(())
     }
 }

@@ -1,5 +1,5 @@
 //! `system.*`: health (the database, each model endpoint and its models, the data folder's
-//! disk) with `system.health` events when it changes, and machine metrics.
+//! disk, the sandbox for agents' commands) with `system.health` events when it changes, and machine metrics.
 
 use std::path::Path;
 use std::sync::Mutex;
@@ -52,6 +52,11 @@ impl App {
         health
     }
 
+    /// Drops the cached answer (a setting that changes a check changed).
+    pub(crate) async fn forget_health(&self) {
+        *self.inner.system.health.lock().await = None;
+    }
+
     fn announce_if_changed(&self, health: &Health) {
         let now: Vec<(String, HealthStatus)> = std::iter::once((String::new(), health.status))
             .chain(health.checks.iter().map(|c| (c.name.clone(), c.status)))
@@ -77,6 +82,7 @@ impl App {
         let mut checks = vec![db];
         checks.extend(model_endpoint_checks(self.provider().as_ref(), &wanted).await);
         checks.push(disk_check(self.data_dir()).await);
+        checks.push(self.sandbox_check());
         let status = if checks.iter().any(|c| c.status == HealthStatus::Down) {
             HealthStatus::Down
         } else if checks.iter().any(|c| c.status == HealthStatus::Degraded) {

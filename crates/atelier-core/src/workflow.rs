@@ -31,6 +31,7 @@ impl From<WorkflowError> for CoreError {
             WorkflowError::Store(e) => CoreError::Store(e),
             WorkflowError::Llm(e) => CoreError::Llm(e),
             WorkflowError::Cancelled => CoreError::Cancelled,
+            WorkflowError::Sandbox(m) => CoreError::Unavailable(m),
             other => CoreError::Internal(other.to_string()),
         }
     }

@@ -674,6 +674,39 @@ pub struct ApiKeyStatus {
     pub env_set: bool,
 }
 
+/// `sandbox.status`: the sandbox commands agents run go through, as Settings shows it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+#[ts(optional_fields = nullable)]
+pub struct SandboxStatus {
+    /// The setting `sandbox`: `auto`, `bubblewrap`, `container` or `off`.
+    pub setting: String,
+    /// The mode in force: `bubblewrap`, `landlock`, `seatbelt`, `container`, `none`; `null` when
+    /// the sandbox asked for cannot start (then commands do not run; `error` says why).
+    pub mode: Option<String>,
+    /// The container engine in container mode (`podman`, `docker`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine: Option<String>,
+    /// As the `sandbox` check of `system.health`.
+    pub status: HealthStatus,
+    /// A sentence naming the mode and what it confines.
+    pub summary: String,
+    /// When weaker than possible: how to get a stronger sandbox.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub advice: Option<String>,
+    /// Why the sandbox asked for cannot start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// What the memory limit is enforced as in this mode.
+    pub memory: String,
+    /// The setting `sandbox.network`.
+    pub network: bool,
+    /// The folders readable inside (the setting `sandbox.allow_read`, else the defaults that exist).
+    pub allow_read: Vec<String>,
+    /// The setting `sandbox.memory_mb`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_mb: Option<u64>,
+}
+
 /// `models.pull`, `models.pull_cancel`, `models.delete`.
 #[derive(Debug, Clone, Serialize, Deserialize, TS)]
 #[ts(optional_fields = nullable)]

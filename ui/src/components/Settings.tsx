@@ -2,6 +2,7 @@ import { useCallback, useEffect, useState } from 'react';
 import { client, desktop, errorText, token, useLoad, useTopic } from '../api';
 import type { ApiKeyStatus, Event, Health, Model, ModelPullProgress } from '../protocol/generated';
 import { ask, loadServer, serverEnabled, setServer, useServer } from '../desktop';
+import { loadSandbox, OFF_WARNING, setSandbox, useSandbox } from '../sandbox';
 
 export const PUBLIC_TITLE = 'Reachable from other machines';
 export const PUBLIC_WARNING =
@@ -94,6 +95,104 @@ function EmbeddedServer() {
       {failure || status.error ? (
         <p className="error" role="alert">
           {failure ?? status.error}
+        </p>
+      ) : null}
+    </section>
+  );
+}
+
+const SANDBOX_CHOICES = [
+  ['auto', 'the strongest available (recommended)'],
+  ['bubblewrap', 'bubblewrap (Linux)'],
+  ['container', 'a container (Podman or Docker)'],
+  ['off', 'off: commands have your full rights'],
+] as const;
+
+/** Where agents' commands run: the mode in force, the network switch, the allowed folders. */
+function Sandbox() {
+  const { status, failure, busy } = useSandbox();
+  /** The allowed folders being edited (saved with the button). */
+  const [folders, setFolders] = useState<string | null>(null);
+  const [memory, setMemory] = useState<string | null>(null);
+  useEffect(() => {
+    void loadSandbox();
+  }, []);
+  if (!status) return failure ? <p className="muted">The sandbox's state cannot be shown: {failure}</p> : null;
+  const choose = async (value: string) => {
+    // Off is asked every time: it gives agents' commands the person's full rights.
+    if (value === 'off' && !(await ask(OFF_WARNING, 'Turn the sandbox off'))) return;
+    void setSandbox('sandbox', value === 'auto' ? null : value);
+  };
+  const where = status.mode === 'container' && status.engine ? `container (${status.engine})` : status.mode;
+  return (
+    <section aria-labelledby="sandbox-heading">
+      <h2 id="sandbox-heading">Sandbox</h2>
+      <p className="muted">Commands that agents run (a workflow's check, agents' tools) run in a sandbox; your own terminals do not.</p>
+      <div className="row">
+        <label>
+          Sandbox{' '}
+          <select aria-label="Sandbox" value={status.setting} disabled={busy} onChange={(e) => void choose(e.target.value)}>
+            {SANDBOX_CHOICES.map(([value, label]) => (
+              <option key={value} value={value}>
+                {label}
+              </option>
+            ))}
+          </select>
+        </label>
+      </div>
+      <p aria-label="Sandbox in force">
+        In force: <strong>{where ?? 'none — commands cannot run'}</strong> <span className="muted">— {status.summary}</span>
+      </p>
+      {status.error ? (
+        <p className="error" role="alert">
+          {status.error}
+        </p>
+      ) : null}
+      {status.advice ? <p className="muted">{status.advice}</p> : null}
+      <div className="row">
+        <label>
+          <input type="checkbox" aria-label="Network for agents' commands" checked={status.network} disabled={busy} onChange={(e) => void setSandbox('sandbox.network', e.target.checked ? 'true' : null)} />
+          Let agents' commands use the network (downloads, package installs)
+        </label>
+      </div>
+      <label className="block">
+        Folders agents' commands may read (never write), one per line
+        <textarea aria-label="Allowed folders" rows={4} value={folders ?? status.allow_read.join('\n')} disabled={busy} onChange={(e) => setFolders(e.target.value)} />
+      </label>
+      <div className="row">
+        <button
+          disabled={busy || folders === null}
+          onClick={() => {
+            void setSandbox('sandbox.allow_read', folders?.trim() ? folders : null).then(() => setFolders(null));
+          }}
+        >
+          Save folders
+        </button>
+        <button disabled={busy} onClick={() => void setSandbox('sandbox.allow_read', null).then(() => setFolders(null))}>
+          Back to the defaults
+        </button>
+      </div>
+      <div className="row">
+        <label>
+          Memory limit (MiB){' '}
+          <input
+            type="number"
+            aria-label="Memory limit"
+            min={16}
+            placeholder="none"
+            value={memory ?? (status.memory_mb ? String(status.memory_mb) : '')}
+            disabled={busy}
+            onChange={(e) => setMemory(e.target.value)}
+            onBlur={() => {
+              if (memory !== null) void setSandbox('sandbox.memory_mb', memory.trim() || null).then(() => setMemory(null));
+            }}
+          />
+        </label>
+        <span className="muted">{status.memory}</span>
+      </div>
+      {failure ? (
+        <p className="error" role="alert">
+          {failure}
         </p>
       ) : null}
     </section>
@@ -263,6 +362,7 @@ export function Settings() {
           </select>
         </label>
       </div>
+      <Sandbox />
       <ApiKeys keys={settings.data?.api_keys} onChanged={settings.reload} />
       <h2>Models</h2>
       {models.error ? <p className="error">{models.error}</p> : null}

@@ -92,6 +92,14 @@ interface CheckRound {
   round: number;
   ok: boolean;
   output: string;
+  /** The sandbox it ran in (`bubblewrap`, `landlock`, `seatbelt`, `container`, `none`). */
+  sandbox?: string;
+}
+
+/** Where a check ran, as a person reads it. */
+export function ranIn(sandbox: string | undefined): string {
+  if (!sandbox) return '';
+  return sandbox === 'none' ? ' (ran without a sandbox)' : ` (ran in the ${sandbox} sandbox)`;
 }
 interface CheckState {
   lines: string[];
@@ -174,6 +182,7 @@ function CheckView({ check }: { check: CheckState }) {
             <details>
               <summary className={r.ok ? '' : 'error'}>
                 {r.round === 0 ? 'First run' : `After fix round ${r.round}`}: {r.ok ? 'passed' : 'failed'}
+                {ranIn(r.sandbox)}
               </summary>
               <pre>{r.output}</pre>
             </details>
@@ -338,7 +347,7 @@ function WorkflowView({ id, projectId, onOpenFile, onFinished }: { id: string; p
           <p>Review the plan; take out what should not be written, or edit it as JSON, then approve it.</p>
           {proposed ? (
             <p className="banner warning" role="note">
-              Approving also runs the plan's check <code>{proposed}</code> on this computer once the files are written.{' '}
+              Approving also runs the plan's check <code>{proposed}</code> on this computer, in the sandbox (Settings → Sandbox), once the files are written.{' '}
               <button onClick={() => setPlanText(JSON.stringify({ ...reviewed, verify: null }, null, 2))}>Don't run it</button>
             </p>
           ) : null}

@@ -3,7 +3,7 @@ import { engine, EngineError } from '../test/engine';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { act, cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
 import { client } from '../api';
-import { ProjectList, SharingBar } from '../App';
+import { ProjectList, SandboxOffBar, SharingBar } from '../App';
 import { Chat, MessageView } from './Chat';
 import { Settings, PUBLIC_WARNING } from './Settings';
 import { Terminals, mergeListed, savedTerminals } from './Terminals';
@@ -432,11 +432,11 @@ describe('Workflows', () => {
     });
     expect((await screen.findByLabelText('Check output')).textContent).toBe('running 3 tests\ntest greet ... FAILED');
     act(() => {
-      engine.emit('workflow/wf_1', 'verify.output', { round: 0, ok: false, output: 'test greet ... FAILED' });
-      engine.emit('workflow/wf_1', 'verify.output', { round: 1, ok: true, output: 'test greet ... ok' });
+      engine.emit('workflow/wf_1', 'verify.output', { round: 0, ok: false, output: 'test greet ... FAILED', sandbox: 'bubblewrap' });
+      engine.emit('workflow/wf_1', 'verify.output', { round: 1, ok: true, output: 'test greet ... ok', sandbox: 'bubblewrap' });
     });
     const rounds = await screen.findByRole('list', { name: 'Check rounds' });
-    await waitFor(() => expect(within(rounds).getAllByRole('listitem').map((li) => li.querySelector('summary')?.textContent)).toEqual(['First run: failed', 'After fix round 1: passed']));
+    await waitFor(() => expect(within(rounds).getAllByRole('listitem').map((li) => li.querySelector('summary')?.textContent)).toEqual(['First run: failed (ran in the bubblewrap sandbox)', 'After fix round 1: passed (ran in the bubblewrap sandbox)']));
     expect(screen.queryByLabelText('Check output')).toBeNull();
     act(() => engine.emit('workflow/wf_1', 'verify.skipped', { command: 'rm -rf build', reason: 'nobody approved the plan; give it as the check command, or approve the plan first, to have it run' }));
     expect((await screen.findByRole('note')).textContent).toBe(
@@ -462,7 +462,7 @@ describe('Workflows', () => {
     const plan = { summary: 'Greeting', verify: 'cargo test', modules: [{ name: 'greet', responsibility: 'greetings', files: [{ path: 'a.txt', purpose: 'x', dependencies: [] }] }] };
     engine.on('workflows.list', () => [wf({ state: 'awaiting_approval', plan })]).on('workflows.get', () => wf({ state: 'awaiting_approval', plan }));
     render(<Workflows project={project} onOpenFile={() => undefined} />);
-    expect((await screen.findByRole('note')).textContent).toContain('Approving also runs the plan\'s check cargo test on this computer');
+    expect((await screen.findByRole('note')).textContent).toContain('Approving also runs the plan\'s check cargo test on this computer, in the sandbox');
     const editor = screen.getByRole('textbox', { name: 'Plan' }) as HTMLTextAreaElement;
     fireEvent.change(editor, { target: { value: editor.value.replace('"verify": "cargo test",', '') } });
     await waitFor(() => expect(screen.queryByRole('note')).toBeNull());
@@ -749,6 +749,91 @@ describe('Settings', () => {
     answer = 'Ok';
     fireEvent.click(screen.getByRole('button', { name: 'Delete qwen2.5-coder:7b' }));
     await waitFor(() => expect(engine.callsOf('models.delete')).toEqual([{ name: 'qwen2.5-coder:7b' }]));
+  });
+});
+
+describe('Settings: the sandbox', () => {
+  const status = (setting: string, patch: Record<string, unknown> = {}) => ({
+    setting,
+    mode: setting === 'off' ? 'none' : 'bubblewrap',
+    status: setting === 'off' ? 'degraded' : 'ok',
+    summary: setting === 'off' ? 'the sandbox is off (your choice): commands agents run have your full rights' : 'commands agents run are confined by bubblewrap; no network',
+    advice: setting === 'off' ? 'Set the sandbox to `auto` in Settings → Sandbox to confine them again' : null,
+    error: null,
+    memory: 'the memory limit applies to each process',
+    network: false,
+    allow_read: ['/home/me/.cargo', '/home/me/.npm'],
+    memory_mb: null,
+    ...patch,
+  });
+
+  it('names the sandbox in force, asks before turning it off, and a bar stays until it is back on', async () => {
+    const { Settings } = await import('./Settings');
+    let setting = 'auto';
+    engine
+      .on('models.list', () => [])
+      .on('system.health', () => ({ status: 'ok', checks: [], version: '0' }))
+      .on('settings.get', () => ({ default_model: null }))
+      .on('sandbox.status', () => status(setting))
+      .on('settings.set', (p) => {
+        if (p.key === 'sandbox') setting = (p.value as string | null) ?? 'auto';
+        return {};
+      });
+    render(
+      <>
+        <SandboxOffBar />
+        <Settings />
+      </>,
+    );
+    await waitFor(() => expect(screen.getByLabelText('Sandbox in force').textContent).toContain('bubblewrap'));
+    expect(screen.getByLabelText('Sandbox in force').textContent).toContain('no network');
+    expect(screen.queryByRole('alert', { name: 'Sandbox off' })).toBeNull();
+
+    let answer = 'Cancel';
+    engine.command('plugin:dialog|message', () => answer);
+    fireEvent.change(screen.getByRole('combobox', { name: 'Sandbox' }), { target: { value: 'off' } });
+    await waitFor(() => expect(engine.invokesOf('plugin:dialog|message')).toHaveLength(1));
+    expect(engine.invokesOf('plugin:dialog|message')[0].message).toContain('full rights');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(engine.callsOf('settings.set')).toEqual([]);
+    expect(screen.queryByRole('alert', { name: 'Sandbox off' })).toBeNull();
+
+    answer = 'Ok';
+    fireEvent.change(screen.getByRole('combobox', { name: 'Sandbox' }), { target: { value: 'off' } });
+    await waitFor(() => expect(engine.callsOf('settings.set')).toEqual([{ key: 'sandbox', value: 'off' }]));
+    const bar = await screen.findByRole('alert', { name: 'Sandbox off' });
+    expect(bar.textContent).toContain('full rights');
+    expect(screen.getByLabelText('Sandbox in force').textContent).toContain('none');
+
+    fireEvent.click(within(bar).getByRole('button', { name: 'Turn it back on' }));
+    await waitFor(() => expect(engine.callsOf('settings.set').at(-1)).toEqual({ key: 'sandbox', value: null }));
+    await waitFor(() => expect(screen.queryByRole('alert', { name: 'Sandbox off' })).toBeNull());
+    expect(screen.getByLabelText('Sandbox in force').textContent).toContain('bubblewrap');
+  });
+
+  it('switches the network on and saves the allowed folders one per line', async () => {
+    const { Settings } = await import('./Settings');
+    let current = status('auto');
+    engine
+      .on('models.list', () => [])
+      .on('system.health', () => ({ status: 'ok', checks: [], version: '0' }))
+      .on('settings.get', () => ({ default_model: null }))
+      .on('sandbox.status', () => current)
+      .on('settings.set', (p) => {
+        if (p.key === 'sandbox.network') current = { ...current, network: p.value === 'true' };
+        if (p.key === 'sandbox.allow_read') current = { ...current, allow_read: String(p.value).split('\n') };
+        return {};
+      });
+    render(<Settings />);
+    const folders = (await screen.findByRole('textbox', { name: 'Allowed folders' })) as HTMLTextAreaElement;
+    await waitFor(() => expect(folders.value).toBe('/home/me/.cargo\n/home/me/.npm'));
+    fireEvent.click(screen.getByRole('checkbox', { name: "Network for agents' commands" }));
+    await waitFor(() => expect(engine.callsOf('settings.set')).toEqual([{ key: 'sandbox.network', value: 'true' }]));
+    await waitFor(() => expect((screen.getByRole('checkbox', { name: "Network for agents' commands" }) as HTMLInputElement).checked).toBe(true));
+    fireEvent.change(folders, { target: { value: '/home/me/.cargo\n/opt/sdk' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Save folders' }));
+    await waitFor(() => expect(engine.callsOf('settings.set').at(-1)).toEqual({ key: 'sandbox.allow_read', value: '/home/me/.cargo\n/opt/sdk' }));
+    await waitFor(() => expect(folders.value).toBe('/home/me/.cargo\n/opt/sdk'));
   });
 });
 

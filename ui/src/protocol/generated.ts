@@ -166,6 +166,53 @@ export type Role = "system" | "user" | "assistant";
 
 export type RpcError = { code: number, message: string, data: ErrorData, };
 
+export type SandboxStatus = { 
+/**
+ * The setting `sandbox`: `auto`, `bubblewrap`, `container` or `off`.
+ */
+setting: string, 
+/**
+ * The mode in force: `bubblewrap`, `landlock`, `seatbelt`, `container`, `none`; `null` when
+ * the sandbox asked for cannot start (then commands do not run; `error` says why).
+ */
+mode?: string | null, 
+/**
+ * The container engine in container mode (`podman`, `docker`).
+ */
+engine?: string | null, 
+/**
+ * As the `sandbox` check of `system.health`.
+ */
+status: HealthStatus, 
+/**
+ * A sentence naming the mode and what it confines.
+ */
+summary: string, 
+/**
+ * When weaker than possible: how to get a stronger sandbox.
+ */
+advice?: string | null, 
+/**
+ * Why the sandbox asked for cannot start.
+ */
+error?: string | null, 
+/**
+ * What the memory limit is enforced as in this mode.
+ */
+memory: string, 
+/**
+ * The setting `sandbox.network`.
+ */
+network: boolean, 
+/**
+ * The folders readable inside (the setting `sandbox.allow_read`, else the defaults that exist).
+ */
+allow_read: Array<string>, 
+/**
+ * The setting `sandbox.memory_mb`.
+ */
+memory_mb?: number | null, };
+
 export type SearchHit = { message: Message, snippet: string, };
 
 export type Session = { id: string, project_id?: string | null, agent: string, title: string, created_at: string, 

@@ -7,8 +7,9 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use atelier_agents::{Engine, Events, Options};
+use atelier_agents::{Confine, Engine, Events, Options};
 use atelier_llm::{LlmConfig, OllamaProvider};
+use atelier_sandbox::{Policy, Sandbox, SandboxSetting};
 use atelier_store::{ProjectRow, Store, new_id, now};
 use atelier_testkit::{Reply, Scenario, TestLlm};
 use serde_json::Value;
@@ -96,9 +97,21 @@ async fn setup() -> (Setup, Store) {
     (Setup { _dir: dir, root, db, project: project.id }, store)
 }
 
+/// The real bubblewrap sandbox, with nothing but the project allowed, as checks run in it.
+fn bubblewrap() -> Arc<dyn Confine> {
+    let sandbox = Arc::new(Sandbox::detect(SandboxSetting::Bubblewrap).expect("bubblewrap works here"));
+    Arc::new(move |project: &Path| -> Result<(Arc<Sandbox>, Policy), String> {
+        Ok((sandbox.clone(), Policy::new(project)))
+    })
+}
+
 fn engine(store: &Store, llm: &TestLlm, events: Arc<Recorder>) -> Engine {
+    engine_in(store, llm, events, bubblewrap())
+}
+
+fn engine_in(store: &Store, llm: &TestLlm, events: Arc<Recorder>, confine: Arc<dyn Confine>) -> Engine {
     let provider = OllamaProvider::new(llm.url().parse().unwrap(), LlmConfig::default()).unwrap();
-    Engine::new(store.clone(), Arc::new(provider), events, Some("test-model".into()))
+    Engine::new(store.clone(), Arc::new(provider), events, Some("test-model".into()), confine)
 }
 
 async fn wait_for_state(store: &Store, id: &str, states: &[&str]) -> String {
@@ -465,6 +478,62 @@ async fn a_check_that_never_passes_fails_the_workflow_after_the_fix_rounds() {
     assert_eq!(wait_for_state(&store, &wf.id, &["completed", "failed"]).await, "failed");
     let error = store.get_workflow(&wf.id).await.unwrap().error.unwrap();
     assert!(error.contains("still fails after 1 fix rounds"), "{error}");
+}
+
+#[tokio::test]
+async fn the_check_runs_in_the_sandbox_and_cannot_write_outside_the_project() {
+    let (s, store) = setup().await;
+    let llm = TestLlm::start().await.unwrap();
+    llm.push(Scenario::Reply(Reply::text(&one_file_plan(None))));
+    llm.route("Your module:", Scenario::Reply(Reply::text("spec")));
+    llm.route("Write the file", Scenario::Reply(Reply::text("```\nx\n```")));
+    let events = Arc::new(Recorder::default());
+    let engine = engine(&store, &llm, events.clone());
+    let beside = s.root.parent().unwrap().join("escaped-by-check");
+    let in_system = PathBuf::from(format!("/usr/local/escaped-by-check-{}", std::process::id()));
+    let check = format!("touch {}; echo $ATELIER_SANDBOX; touch {}", beside.display(), in_system.display());
+    let options = Options { max_fix_rounds: 0, verify: Some(check), ..Options::default() };
+    let wf = engine.start(&s.project, s.root.clone(), "x", options).await.unwrap();
+    let state = wait_for_state(&store, &wf.id, &["completed", "failed"]).await;
+    let escaped = (beside.exists(), in_system.exists());
+    std::fs::remove_file(&in_system).ok();
+    assert_eq!(escaped, (false, false), "the check wrote outside the project");
+    assert_eq!(state, "failed", "writing into the read-only system fails the check");
+    let outputs: Vec<Value> = events
+        .events
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(_, k, _)| k == "verify.output")
+        .map(|(_, _, d)| d.clone())
+        .collect();
+    assert_eq!(outputs.len(), 1);
+    assert_eq!(outputs[0]["sandbox"], "bubblewrap", "the output says where the check ran");
+    let output = outputs[0]["output"].as_str().unwrap();
+    assert!(output.contains("bubblewrap") && output.contains("Read-only file system"), "{output}");
+    let said = events.events.lock().unwrap().iter().any(|(_, k, d)| {
+        k == "workflow.progress" && d["message"].as_str().is_some_and(|m| m.contains("(bubblewrap)"))
+    });
+    assert!(said, "the progress line names the sandbox");
+}
+
+#[tokio::test]
+async fn a_sandbox_that_cannot_start_fails_the_check_instead_of_running_it_unconfined() {
+    let (s, store) = setup().await;
+    let llm = TestLlm::start().await.unwrap();
+    llm.push(Scenario::Reply(Reply::text(&one_file_plan(None))));
+    llm.route("Your module:", Scenario::Reply(Reply::text("spec")));
+    llm.route("Write the file", Scenario::Reply(Reply::text("```\nx\n```")));
+    let unavailable: Arc<dyn Confine> = Arc::new(|_: &Path| -> Result<(Arc<Sandbox>, Policy), String> {
+        Err("the bubblewrap sandbox cannot run here: bubblewrap (`bwrap`) is not installed".into())
+    });
+    let engine = engine_in(&store, &llm, Arc::new(Recorder::default()), unavailable);
+    let options = Options { verify: Some("touch check-ran".into()), ..Options::default() };
+    let wf = engine.start(&s.project, s.root.clone(), "x", options).await.unwrap();
+    assert_eq!(wait_for_state(&store, &wf.id, &["completed", "failed"]).await, "failed");
+    assert!(!s.root.join("check-ran").exists(), "the check ran without its sandbox");
+    let error = store.get_workflow(&wf.id).await.unwrap().error.unwrap();
+    assert!(error.contains("the check cannot run") && error.contains("not installed"), "{error}");
 }
 
 #[tokio::test]

@@ -21,6 +21,23 @@ async fn doctor_reports_a_healthy_setup() {
         text.contains("ok    disk: ") && text.contains("free on the disk holding Atelier's data"),
         "{text}"
     );
+    assert!(text.contains("ok    sandbox (auto): commands agents run are confined by bubblewrap"), "{text}");
+}
+
+#[tokio::test]
+async fn doctor_explains_how_to_get_a_stronger_sandbox() {
+    let llm = TestLlm::start().await.expect("testkit");
+    let dir = tempfile::tempdir().expect("tempdir");
+    // A PATH without bubblewrap: Atelier falls back to Landlock, and says how to do better.
+    let empty = tempfile::tempdir().expect("tempdir");
+    let mut cmd = tokio::process::Command::from(atelier(dir.path(), &llm.url()));
+    cmd.env("PATH", empty.path());
+    let out = cmd.arg("doctor").stdout(Stdio::piped()).output().await.expect("runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "a weaker sandbox needs fixing: {text}");
+    assert!(text.contains("FAIL  sandbox (auto): commands agents run are confined by Landlock"), "{text}");
+    assert!(text.contains("bubblewrap (`bwrap`) is not installed"), "{text}");
+    assert!(text.contains("→ Install bubblewrap (`sudo apt install bubblewrap`"), "{text}");
 }
 
 #[tokio::test]

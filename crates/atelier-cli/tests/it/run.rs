@@ -43,7 +43,10 @@ async fn run_writes_the_plan_verifies_and_commits() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("wrote greet.sh") && stdout.contains("done: Add a greeting"), "{stdout}");
-    assert!(stdout.contains("check 1: passed"), "the check's result is said: {stdout}");
+    assert!(
+        stdout.contains("check 1: passed (in bubblewrap)"),
+        "the check's result and where it ran are said: {stdout}"
+    );
     assert_eq!(std::fs::read_to_string(project.path().join("greet.sh")).expect("file"), "echo hello\n");
     assert_eq!(git_log(project.path()), "Add a greeting");
 }

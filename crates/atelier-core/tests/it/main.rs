@@ -10,6 +10,7 @@ mod fuzz;
 mod hardening;
 mod keychain;
 mod rpc;
+mod sandbox;
 mod support;
 mod system;
 mod workflow;

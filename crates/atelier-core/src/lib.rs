@@ -18,6 +18,7 @@ pub mod bus;
 mod chat;
 mod error;
 mod git;
+mod index;
 pub mod keychain;
 mod models;
 mod project;
@@ -82,6 +83,8 @@ struct Inner {
     /// Outside-edit watches of the projects someone is subscribed to.
     watchers: std::sync::Mutex<std::collections::HashMap<String, atelier_files::Watcher>>,
     pulls: models::Pulls,
+    /// The code index of each open project.
+    indexes: Arc<index::Indexes>,
 }
 
 /// The running engine. Cheap to clone.
@@ -112,12 +115,15 @@ impl App {
         })
         .await
         .map_err(|e| CoreError::Internal(format!("start-up task failed: {e}")))??;
+        // Files a workflow writes go to the project's code index.
+        let (written_tx, written_rx) = tokio::sync::mpsc::unbounded_channel();
         let engine = atelier_agents::Engine::new(
             store.clone(),
             config.provider.clone(),
-            Arc::new(workflow::BusEvents(bus.clone())),
+            Arc::new(workflow::BusEvents { bus: bus.clone(), written: written_tx }),
             config.default_model.clone(),
         );
+        let indexes = Arc::new(index::Indexes::new(&data_dir, bus.clone(), config.provider.clone()));
         let app = App {
             inner: Arc::new(Inner {
                 config,
@@ -134,8 +140,12 @@ impl App {
                 terminals: atelier_terminal::Terminals::new(terminal::PER_PROJECT),
                 watchers: std::sync::Mutex::default(),
                 pulls: models::Pulls::default(),
+                indexes,
             }),
         };
+        app.inner.engine.set_knowledge(Arc::new(index::IndexKnowledge(Arc::downgrade(&app.inner))));
+        app.indexes().set_embedding_setting(app.setting("embedding_model").await?);
+        app.spawn(app.clone().index_workflow_writes(written_rx));
         app.recover_interrupted().await?;
         app.resume_workflows().await?;
         app.spawn(app.clone().publish_metrics());
@@ -196,6 +206,10 @@ impl App {
     pub async fn shutdown(&self) {
         self.inner.shutdown.cancel();
         self.inner.terminals.close_owned_by(None);
+        let indexes = self.indexes().clone();
+        if let Err(e) = tokio::task::spawn_blocking(move || indexes.stop_all()).await {
+            tracing::warn!(error = %e, "stopping the code indexes");
+        }
         self.inner.tasks.close();
         self.inner.tasks.wait().await;
         if let Err(e) = self.inner.store.flush().await {

@@ -18,6 +18,10 @@ pub const KEYS: &[(&str, &str)] = &[
     ("model.master", "the master's model in workflows (planning)"),
     ("model.manager", "the managers' model in workflows"),
     ("model.coder", "the coders' model in workflows (writing files)"),
+    (
+        "embedding_model",
+        "the model that embeds code for hybrid search (default the first embedding model the server lists; `off` for keywords only)",
+    ),
     ("server.enabled", "`true` to run the desktop app's embedded server (set from its Settings)"),
     ("server.port", "the desktop app's embedded server's port (default 7777; 0 picks a free one)"),
     (
@@ -66,7 +70,10 @@ impl App {
         if value.len() > 200 {
             return Err(CoreError::InvalidInput("a setting's value is at most 200 characters".into()));
         }
-        self.store().set_setting(key, value).await?;
+        self.store().set_setting(key, value.clone()).await?;
+        if key == "embedding_model" {
+            self.indexes().set_embedding_setting(Some(value).filter(|v| !v.is_empty()));
+        }
         Ok(())
     }
 }

@@ -19,6 +19,8 @@ use futures::Stream;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
+pub mod embed;
+
 /// A reply streamed token by token.
 #[derive(Debug, Clone, Default)]
 pub struct Reply {
@@ -249,6 +251,8 @@ impl TestLlm {
             .route("/api/pull", post(ollama_pull))
             .route("/api/delete", axum::routing::delete(ollama_delete))
             .route("/api/version", get(|| async { axum::Json(json!({ "version": "0.12.0-testkit" })) }))
+            .route("/api/embed", post(embed::ollama_embed))
+            .route("/v1/embeddings", post(embed::openai_embeddings))
             .route("/v1/chat/completions", post(openai_chat))
             .route("/v1/models", get(v1_models))
             .route("/v1/messages", post(anthropic_messages))
@@ -864,6 +868,7 @@ async fn ollama_show(State(shared): State<Shared>, request: Request) -> Response
         "modelfile": "", "parameters": "", "template": "{{ .Prompt }}",
         "details": { "format": "gguf", "family": model.family, "quantization_level": model.quantization },
         "model_info": info,
+        "capabilities": embed::capabilities(model),
     }))
     .into_response()
 }

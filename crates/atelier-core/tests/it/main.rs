@@ -6,6 +6,7 @@
 
 mod bus;
 mod chat;
+mod index;
 mod keychain;
 mod rpc;
 mod support;

@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod anthropic;
+mod embed;
 mod faults;
 mod gemini;
 mod ollama;

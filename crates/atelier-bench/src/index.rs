@@ -42,18 +42,26 @@ fn ident(rng: &mut StdRng, camel: bool) -> String {
 
 /// A generated source file: `functions` functions of about `body` lines each, calling
 /// functions of other files (so the repo map has a graph), in Rust, Python or TypeScript.
-fn source(rng: &mut StdRng, i: usize, functions: usize, body: usize, names: &[String]) -> (String, String) {
+fn source(rng: &mut StdRng, i: usize, files: usize, functions: usize, body: usize, names: &[String]) -> (String, String) {
     let lang = i % 3;
     let mut out = String::new();
     for f in 0..functions {
         let name = format!("{}_{i}_{f}", names[(i * 7 + f) % names.len()]);
-        let callee = format!("{}_{}_{}", names[rng.random_range(0..names.len())], rng.random_range(0..10_000), 0);
+        // Another file's function: a few files are called a lot, most rarely (as in real code).
+        let j = (rng.random_range(0.0f64..1.0).powi(3) * files as f64) as usize;
+        let g = rng.random_range(0..functions);
+        let callee = format!("{}_{j}_{g}", names[(j * 7 + g) % names.len()]);
         match lang {
             0 => out.push_str(&format!("/// Does {name}.\npub fn {name}(input: &str) -> usize {{\n")),
             1 => out.push_str(&format!("def {name}(value):\n    \"\"\"Does {name}.\"\"\"\n")),
             _ => out.push_str(&format!("export function {name}(value: string): number {{\n")),
         }
         for l in 0..body {
+            // Most lines are short, as in real code; every fourth calls another file.
+            if l % 4 != 0 {
+                out.push_str(if lang == 1 { "    value += 1\n" } else { "    n += 1;\n" });
+                continue;
+            }
             let var = ident(rng, lang == 2);
             let line = match lang {
                 0 => format!("    let {var} = {callee}(input) + {l};\n"),
@@ -78,7 +86,7 @@ fn generate(root: &Path, files: usize, functions: usize, body: usize) -> anyhow:
     let names: Vec<String> = (0..500).map(|_| ident(&mut rng, false)).collect();
     let mut bytes = 0u64;
     for i in 0..files {
-        let (path, text) = source(&mut rng, i, functions, body, &names);
+        let (path, text) = source(&mut rng, i, files, functions, body, &names);
         let full = root.join(path);
         std::fs::create_dir_all(full.parent().context("no parent")?)?;
         bytes += text.len() as u64;
@@ -134,7 +142,7 @@ async fn full_index(dir: &Path) -> anyhow::Result<()> {
     let root = dir.join("tree10k");
     let source_bytes = tokio::task::spawn_blocking({
         let root = root.clone();
-        move || generate(&root, 10_000, 6, 12)
+        move || generate(&root, 10_000, 8, 30)
     })
     .await??;
     println!("index: generated 10,000 files, {:.1} MiB of source", mib(source_bytes));
@@ -245,10 +253,10 @@ async fn save_one_file(dir: &Path) -> anyhow::Result<()> {
 
 async fn search_200k(dir: &Path) -> anyhow::Result<()> {
     let root = dir.join("tree200k");
-    // 20,000 files of 10 functions of 42 lines: too long to merge, so one chunk each.
+    // 10,000 files of 20 functions of 42 lines: too long to merge, so one chunk each.
     let bytes = tokio::task::spawn_blocking({
         let root = root.clone();
-        move || generate(&root, 20_000, 10, 42)
+        move || generate(&root, 10_000, 20, 42)
     })
     .await??;
     let db = dir.join("tree200k.db");
@@ -278,7 +286,7 @@ async fn search_200k(dir: &Path) -> anyhow::Result<()> {
     })
     .await??;
     println!(
-        "index: 20,000 files ({:.0} MiB) indexed in {:.1} s: {} chunks; index {:.0} MiB",
+        "index: 10,000 files of 20 long functions ({:.0} MiB) indexed in {:.1} s: {} chunks; index {:.0} MiB",
         mib(bytes),
         elapsed.as_secs_f64(),
         counts.chunks,

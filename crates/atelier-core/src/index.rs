@@ -297,12 +297,8 @@ impl Worker {
                 bus.publish(&topic, ev::INDEX_PROGRESS, to_value(&progress));
             }
         };
-        let result = (|| {
-            if rebuild {
-                self.project.index.clear()?;
-            }
-            self.project.index.sync(&mut on_progress, &self.project.cancel)
-        })();
+        let cleared = if rebuild { self.project.index.clear() } else { Ok(()) };
+        let result = cleared.and_then(|()| self.project.index.sync(&mut on_progress, &self.project.cancel));
         match result {
             Ok(report) => {
                 tracing::info!(project = %self.project.id, ?report, "code index pass done");
@@ -679,5 +675,19 @@ impl atelier_agents::Knowledge for IndexKnowledge {
                 }
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::focus_of;
+
+    #[test]
+    fn a_request_names_files_and_identifiers() {
+        let (files, names) = focus_of("Make choose_num_ctx in crates/llm/src/lib.rs return more; see README.md.");
+        assert_eq!(files, ["crates/llm/src/lib.rs", "README.md"]);
+        assert!(names.contains(&"choose_num_ctx".to_owned()), "{names:?}");
+        assert!(names.contains(&"Make".to_owned()));
+        assert!(!names.iter().any(|n| n.len() < 3));
     }
 }

@@ -728,7 +728,9 @@ impl Run {
         let mut context = context;
         if let Some(knowledge) = self.engine.inner.knowledge.get() {
             let project_id = self.row().project_id.clone();
-            if let Some(map) = knowledge.repo_map(project_id, request.to_owned()).await.filter(|m| !m.trim().is_empty()) {
+            if let Some(map) =
+                knowledge.repo_map(project_id, request.to_owned()).await.filter(|m| !m.trim().is_empty())
+            {
                 context.push_str(
                     "\nRepo map (the project's most used definitions for this request, by file, with their line numbers):\n",
                 );

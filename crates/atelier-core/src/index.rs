@@ -17,7 +17,9 @@ use std::time::{Duration, Instant};
 
 use atelier_index::{Index, Limits, Mode};
 use atelier_llm::Provider;
-use atelier_protocol::{CodeHit, CodeSymbol, IndexProgress, IndexStatus, event_types as ev, to_value, topics};
+use atelier_protocol::{
+    CodeHit, CodeSymbol, IndexProgress, IndexStatus, event_types as ev, to_value, topics,
+};
 
 use crate::App;
 use crate::bus::EventBus;
@@ -66,7 +68,11 @@ enum Embedding {
     /// No model to use, and why.
     Off(String),
     Model(String),
-    Failed { model: Option<String>, error: String, at: Instant },
+    Failed {
+        model: Option<String>,
+        error: String,
+        at: Instant,
+    },
 }
 
 struct Live {
@@ -168,11 +174,16 @@ impl Indexes {
         let (mode, message) = match &live.embedding {
             Embedding::Model(model) if counts.embedded_chunks > 0 => {
                 let note = (counts.embedded_chunks < counts.chunks).then(|| {
-                    format!("embedding with {model}: {} of {} chunks so far", counts.embedded_chunks, counts.chunks)
+                    format!(
+                        "embedding with {model}: {} of {} chunks so far",
+                        counts.embedded_chunks, counts.chunks
+                    )
                 });
                 ("hybrid", note)
             }
-            Embedding::Model(model) => ("keyword", Some(format!("keyword mode until the first chunks are embedded with {model}"))),
+            Embedding::Model(model) => {
+                ("keyword", Some(format!("keyword mode until the first chunks are embedded with {model}")))
+            }
             Embedding::Off(reason) => ("keyword", Some(format!("keyword mode: {reason}"))),
             Embedding::Failed { model, error, .. } => (
                 "keyword",
@@ -275,7 +286,9 @@ impl Worker {
                             serde_json::json!({ "paths": paths, "indexed": report.indexed, "removed": report.removed }),
                         );
                     }
-                    Err(e) => tracing::warn!(project = %self.project.id, error = %e, "updating the code index"),
+                    Err(e) => {
+                        tracing::warn!(project = %self.project.id, error = %e, "updating the code index")
+                    }
                 }
             }
             if embed_wanted {
@@ -293,7 +306,8 @@ impl Worker {
         let mut on_progress = |p: atelier_index::Progress| {
             if last.elapsed() >= PROGRESS_EVERY || p.files_done == p.files_total {
                 last = Instant::now();
-                let progress = IndexProgress { files_done: p.files_done as u64, files_total: p.files_total as u64 };
+                let progress =
+                    IndexProgress { files_done: p.files_done as u64, files_total: p.files_total as u64 };
                 bus.publish(&topic, ev::INDEX_PROGRESS, to_value(&progress));
             }
         };
@@ -567,9 +581,10 @@ impl App {
         let p = self.open_index(project_id).await?;
         let vector = if wanted == Mode::Keyword { None } else { self.query_vector(&p, query).await };
         let (index, query) = (p.index.clone(), query.to_owned());
-        let hits = tokio::task::spawn_blocking(move || index.search(&query, limit, wanted, vector.as_deref()))
-            .await
-            .map_err(|e| CoreError::Internal(format!("search task failed: {e}")))??;
+        let hits =
+            tokio::task::spawn_blocking(move || index.search(&query, limit, wanted, vector.as_deref()))
+                .await
+                .map_err(|e| CoreError::Internal(format!("search task failed: {e}")))??;
         Ok(hits
             .into_iter()
             .map(|h| CodeHit {
@@ -620,9 +635,10 @@ impl App {
         let p = self.open_index(project_id).await?;
         let limit = limit.unwrap_or(200).clamp(1, 5_000) as usize;
         let index = p.index.clone();
-        let rows = tokio::task::spawn_blocking(move || index.symbols(path.as_deref(), query.as_deref(), limit))
-            .await
-            .map_err(|e| CoreError::Internal(format!("symbols task failed: {e}")))??;
+        let rows =
+            tokio::task::spawn_blocking(move || index.symbols(path.as_deref(), query.as_deref(), limit))
+                .await
+                .map_err(|e| CoreError::Internal(format!("symbols task failed: {e}")))??;
         Ok(rows
             .into_iter()
             .map(|s| CodeSymbol {
@@ -639,7 +655,12 @@ impl App {
     /// The repo map for a prompt: the project's most important definitions, favouring the
     /// paths and names in `focus` (a request's words will do), within `budget_tokens` (default
     /// 1,500). Empty while nothing is indexed.
-    pub async fn repo_map(&self, project_id: &str, focus: &[String], budget_tokens: Option<usize>) -> CoreResult<String> {
+    pub async fn repo_map(
+        &self,
+        project_id: &str,
+        focus: &[String],
+        budget_tokens: Option<usize>,
+    ) -> CoreResult<String> {
         let p = self.open_index(project_id).await?;
         let (files, names) = focus_of(&focus.join(" "));
         let budget = budget_tokens.unwrap_or(atelier_index::DEFAULT_BUDGET_TOKENS).clamp(50, 50_000);
@@ -684,7 +705,8 @@ mod tests {
 
     #[test]
     fn a_request_names_files_and_identifiers() {
-        let (files, names) = focus_of("Make choose_num_ctx in crates/llm/src/lib.rs return more; see README.md.");
+        let (files, names) =
+            focus_of("Make choose_num_ctx in crates/llm/src/lib.rs return more; see README.md.");
         assert_eq!(files, ["crates/llm/src/lib.rs", "README.md"]);
         assert!(names.contains(&"choose_num_ctx".to_owned()), "{names:?}");
         assert!(names.contains(&"Make".to_owned()));

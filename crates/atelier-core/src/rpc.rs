@@ -8,13 +8,14 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use atelier_protocol::{
-    AgentsList, CheckpointRestored, CheckpointsRestore, CodeRepoMap, CodeSearch, CodeSymbols, Empty, FileContent, FilesRead, FilesTree, FilesWrite,
-    GitCheckout, GitCommit, GitDiff, GitLog, GitPaths, GitRemote, GitShow, GitShown, IdParams, MessagesList,
-    MessagesRetried, MessagesRetry, MessagesSearch, MessagesSend, MessagesStop, ModelName, ModelsList, Pong,
-    ProjectParams, ProjectsCreate, ProjectsDelete, ProjectsExport, ProjectsImport, Response, RpcError,
-    SessionsCreate, SessionsList, SessionsRename, SettingsDeleteKey, SettingsSet, SettingsSetKey, Subscribe,
-    Subscribed, TerminalId, TerminalOpened, TerminalsOpen, TerminalsResize, TerminalsWrite, Unsubscribe,
-    WorkflowsApprove, WorkflowsControl, WorkflowsList, WorkflowsStart, to_value, topics,
+    AgentsList, CheckpointRestored, CheckpointsRestore, CodeRepoMap, CodeSearch, CodeSymbols, Empty,
+    FileContent, FilesRead, FilesTree, FilesWrite, GitCheckout, GitCommit, GitDiff, GitLog, GitPaths,
+    GitRemote, GitShow, GitShown, IdParams, MessagesList, MessagesRetried, MessagesRetry, MessagesSearch,
+    MessagesSend, MessagesStop, ModelName, ModelsList, Pong, ProjectParams, ProjectsCreate, ProjectsDelete,
+    ProjectsExport, ProjectsImport, Response, RpcError, SessionsCreate, SessionsList, SessionsRename,
+    SettingsDeleteKey, SettingsSet, SettingsSetKey, Subscribe, Subscribed, TerminalId, TerminalOpened,
+    TerminalsOpen, TerminalsResize, TerminalsWrite, Unsubscribe, WorkflowsApprove, WorkflowsControl,
+    WorkflowsList, WorkflowsStart, to_value, topics,
 };
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};

@@ -36,8 +36,9 @@ pub(crate) struct Graph {
     defs: Vec<Vec<Def>>,
     /// Per name: the files that define it.
     definers: HashMap<u32, Vec<usize>>,
-    /// Per file: the names it uses that some file defines, with how often.
-    uses: Vec<Vec<(u32, u32)>>,
+    /// Per file: an edge to each file defining a name it uses (never itself), with the
+    /// weight before the request's focus is applied.
+    edges: Vec<Vec<(usize, f64, u32)>>,
 }
 
 /// How much a use of `name` says about the files involved (after aider's weighting).
@@ -106,19 +107,23 @@ impl Index {
                     list.push(file);
                 }
             }
-            let uses = raw_refs
+            let edges = raw_refs
                 .iter()
-                .map(|text| {
-                    text.lines()
-                        .filter_map(|line| {
-                            let (name, count) = line.rsplit_once(' ')?;
-                            let id = *name_ids.get(name)?;
-                            definers.contains_key(&id).then(|| (id, count.parse().unwrap_or(1)))
-                        })
-                        .collect()
+                .enumerate()
+                .map(|(from, text)| {
+                    let mut out = Vec::new();
+                    for line in text.lines() {
+                        let Some((name, count)) = line.rsplit_once(' ') else { continue };
+                        let Some(&id) = name_ids.get(name) else { continue };
+                        let Some(files) = definers.get(&id) else { continue };
+                        let count: u32 = count.parse().unwrap_or(1);
+                        let w = name_weight(name, files.len()) * f64::from(count).sqrt();
+                        out.extend(files.iter().filter(|&&to| to != from).map(|&to| (to, w, id)));
+                    }
+                    out
                 })
                 .collect();
-            Ok(Graph { paths, names, defs, definers, uses })
+            Ok(Graph { paths, names, defs, definers, edges })
         })?;
         let graph = Arc::new(graph);
         *lock(&self.inner.graph) = Some((generation, graph.clone()));
@@ -146,7 +151,7 @@ fn render_map(graph: &Graph, focus_files: &[String], focus_names: &[String], bud
     let focus_names: Vec<String> = focus_names.iter().map(|n| plain(n)).filter(|n| n.len() >= 3).collect();
     let is_focus_name = |id: u32| {
         let name = plain(&graph.names[id as usize]);
-        focus_names.iter().any(|f| *f == name)
+        focus_names.contains(&name)
     };
     let focus_file: Vec<bool> = graph
         .paths
@@ -159,26 +164,28 @@ fn render_map(graph: &Graph, focus_files: &[String], focus_names: &[String], bud
         })
         .collect();
 
-    // Edges: a file points at each file defining a name it uses.
-    let mut edges: Vec<Vec<(usize, f64, u32)>> = vec![Vec::new(); n];
-    for (from, uses) in graph.uses.iter().enumerate() {
-        for &(name, count) in uses {
-            let Some(definers) = graph.definers.get(&name) else { continue };
-            let mut w = name_weight(&graph.names[name as usize], definers.len()) * f64::from(count).sqrt();
-            if is_focus_name(name) {
-                w *= 10.0;
-            }
-            if focus_file[from] {
-                w *= 50.0;
-            }
-            for &to in definers {
-                if to != from {
-                    edges[from].push((to, w, name));
-                }
-            }
+    // The request's names and files weigh more: a name's edges ×10, a file's own edges ×50.
+    let focus_ids: std::collections::HashSet<u32> = if focus_names.is_empty() {
+        std::collections::HashSet::new()
+    } else {
+        (0..graph.names.len() as u32).filter(|id| is_focus_name(*id)).collect()
+    };
+    let weight = |from: usize, w: f64, name: u32| {
+        let mut w = w;
+        if focus_ids.contains(&name) {
+            w *= 10.0;
         }
-    }
-    let out_weight: Vec<f64> = edges.iter().map(|e| e.iter().map(|(_, w, _)| w).sum()).collect();
+        if focus_file[from] {
+            w *= 50.0;
+        }
+        w
+    };
+    let edges = &graph.edges;
+    let out_weight: Vec<f64> = edges
+        .iter()
+        .enumerate()
+        .map(|(from, e)| e.iter().map(|&(_, w, name)| weight(from, w, name)).sum())
+        .collect();
 
     // Personalisation: the request's files, and the files defining the names it mentions.
     let mut personal = vec![0.0f64; n];
@@ -188,7 +195,7 @@ fn render_map(graph: &Graph, focus_files: &[String], focus_names: &[String], bud
         }
     }
     for (name, files) in &graph.definers {
-        if is_focus_name(*name) {
+        if focus_ids.contains(name) {
             for &f in files {
                 personal[f] += 1.0;
             }
@@ -210,14 +217,19 @@ fn render_map(graph: &Graph, focus_files: &[String], focus_names: &[String], bud
                 dangling += rank[from];
                 continue;
             }
-            for &(to, w, _) in list {
-                next[to] += DAMPING * rank[from] * w / out_weight[from];
+            let share = DAMPING * rank[from] / out_weight[from];
+            for &(to, w, name) in list {
+                next[to] += share * weight(from, w, name);
             }
         }
         for (i, p) in personal.iter().enumerate() {
             next[i] += DAMPING * dangling * p;
         }
+        let moved: f64 = next.iter().zip(&rank).map(|(a, b)| (a - b).abs()).sum();
         rank = next;
+        if moved < 1e-9 {
+            break;
+        }
     }
 
     // Each file's rank flows to the definitions it uses; a little of a file's own rank goes
@@ -225,7 +237,7 @@ fn render_map(graph: &Graph, focus_files: &[String], focus_names: &[String], bud
     let mut def_rank: HashMap<(usize, u32), f64> = HashMap::new();
     for (from, list) in edges.iter().enumerate() {
         for &(to, w, name) in list {
-            *def_rank.entry((to, name)).or_default() += rank[from] * w / out_weight[from];
+            *def_rank.entry((to, name)).or_default() += rank[from] * weight(from, w, name) / out_weight[from];
         }
     }
     let mut ranked: Vec<(f64, usize, usize)> = Vec::new();
@@ -233,19 +245,34 @@ fn render_map(graph: &Graph, focus_files: &[String], focus_names: &[String], bud
         for (i, def) in defs.iter().enumerate() {
             let mut r = def_rank.get(&(file, def.name)).copied().unwrap_or(0.0)
                 + rank[file] * 1e-3 / defs.len() as f64;
-            if is_focus_name(def.name) {
+            if focus_ids.contains(&def.name) {
                 r += 1.0;
             }
             ranked.push((r, file, i));
         }
     }
-    ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+    // Only the best can fit (a definition's line takes at least ~8 characters): those are
+    // sorted, not all of them.
+    let order = |a: &(f64, usize, usize), b: &(f64, usize, usize)| {
+        b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2))
+    };
+    let most = (budget * 3 / 8 + 1).min(ranked.len());
+    if most > 0 && most < ranked.len() {
+        ranked.select_nth_unstable_by(most - 1, order);
+        ranked.truncate(most);
+    }
+    ranked.sort_by(order);
 
-    // The most definitions that fit, found by bisection.
-    let (mut lo, mut hi) = (0usize, ranked.len());
+    // The most definitions that fit: doubling to an upper bound, then bisection.
+    let fits = |k: usize| estimate_tokens(&render(graph, &ranked[..k])) <= budget;
+    let mut hi = usize::from(!ranked.is_empty());
+    while hi < ranked.len() && fits(hi) {
+        hi = (hi * 2).min(ranked.len());
+    }
+    let (mut lo, mut hi) = (hi / 2, hi);
     while lo < hi {
         let mid = (lo + hi).div_ceil(2);
-        if estimate_tokens(&render(graph, &ranked[..mid])) <= budget {
+        if fits(mid) {
             lo = mid;
         } else {
             hi = mid - 1;

@@ -71,7 +71,12 @@ async fn post_json(
     }
 }
 
-fn vectors(endpoint: &str, rows: Option<&Vec<Value>>, expected: usize, pick: impl Fn(&Value) -> &Value) -> Result<Vec<Vec<f32>>, LlmError> {
+fn vectors(
+    endpoint: &str,
+    rows: Option<&Vec<Value>>,
+    expected: usize,
+    pick: impl Fn(&Value) -> &Value,
+) -> Result<Vec<Vec<f32>>, LlmError> {
     let bad = |what: &str| LlmError::Stream {
         endpoint: endpoint.to_owned(),
         message: format!("the embedding answer {what}"),
@@ -105,7 +110,8 @@ pub(crate) async fn ollama_embed(
         return Ok(Vec::new());
     }
     let body = json!({ "model": model, "input": input, "truncate": true });
-    let answer = post_json(client, endpoint, &format!("{endpoint}/api/embed"), None, config, model, &body).await?;
+    let answer =
+        post_json(client, endpoint, &format!("{endpoint}/api/embed"), None, config, model, &body).await?;
     vectors(endpoint, answer["embeddings"].as_array(), input.len(), |row| row)
 }
 
@@ -122,7 +128,8 @@ pub(crate) async fn ollama_embedding_models(
         let never = never.clone();
         async move {
             let request = client.post(format!("{endpoint}/api/show")).json(&json!({ "model": name }));
-            let show: Option<Value> = match send(endpoint, request, config.connect_timeout * 2, &never).await {
+            let show: Option<Value> = match send(endpoint, request, config.connect_timeout * 2, &never).await
+            {
                 Ok(response) if response.status().is_success() => response.json().await.ok(),
                 _ => None,
             };
@@ -151,7 +158,8 @@ pub(crate) async fn openai_embed(
         return Ok(Vec::new());
     }
     let body = json!({ "model": model, "input": input, "encoding_format": "float" });
-    let answer = post_json(client, endpoint, &format!("{endpoint}/embeddings"), api_key, config, model, &body).await?;
+    let answer =
+        post_json(client, endpoint, &format!("{endpoint}/embeddings"), api_key, config, model, &body).await?;
     let mut rows: Vec<Value> = answer["data"].as_array().cloned().unwrap_or_default();
     rows.sort_by_key(|r| r["index"].as_u64().unwrap_or(u64::MAX));
     vectors(endpoint, Some(&rows), input.len(), |row| &row["embedding"])

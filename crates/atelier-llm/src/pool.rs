@@ -541,7 +541,8 @@ impl Provider for EndpointPool {
 
     /// Every endpoint's embedding models, each once.
     async fn embedding_models(&self) -> Result<Vec<String>, LlmError> {
-        let answers = futures::future::join_all(self.members.iter().map(|m| m.provider.embedding_models())).await;
+        let answers =
+            futures::future::join_all(self.members.iter().map(|m| m.provider.embedding_models())).await;
         union(answers, String::as_str)
     }
 

@@ -20,7 +20,11 @@ const EMBEDDING_FAMILIES: &[&str] = &["nomic-bert", "bert"];
 impl TestModel {
     /// An embedding model (e.g. `nomic-embed-text`): it embeds, and does not chat.
     pub fn embedding(name: &str) -> TestModel {
-        TestModel { family: "nomic-bert".to_owned(), quantization: "F16".to_owned(), ..TestModel::new(name, 2048) }
+        TestModel {
+            family: "nomic-bert".to_owned(),
+            quantization: "F16".to_owned(),
+            ..TestModel::new(name, 2048)
+        }
     }
 
     pub fn is_embedding(&self) -> bool {
@@ -83,20 +87,27 @@ fn inputs(body: &Value) -> Vec<String> {
 
 /// The model named in `body`, if the server has it: `Err` is the answer for a missing model
 /// or one that does not embed.
-fn embedding_model(shared: &Shared, body: &Value, openai: bool) -> Result<String, Response> {
+fn embedding_model(shared: &Shared, body: &Value, openai: bool) -> Result<String, Box<Response>> {
     let name = body["model"].as_str().unwrap_or_default().to_owned();
-    let model = shared.script().models.iter().find(|m| m.name == name || format!("{}:latest", m.name) == name).cloned();
+    let model = shared
+        .script()
+        .models
+        .iter()
+        .find(|m| m.name == name || format!("{}:latest", m.name) == name)
+        .cloned();
     let error = |status: StatusCode, message: String| {
         let body = if openai {
             json!({ "error": { "message": message, "type": "invalid_request_error", "code": "model_not_found" } })
         } else {
             json!({ "error": message })
         };
-        Err((status, axum::Json(body)).into_response())
+        Err(Box::new((status, axum::Json(body)).into_response()))
     };
     match model {
         None => error(StatusCode::NOT_FOUND, format!("model \"{name}\" not found, try pulling it first")),
-        Some(m) if !m.is_embedding() => error(StatusCode::BAD_REQUEST, format!("\"{name}\" does not support embeddings")),
+        Some(m) if !m.is_embedding() => {
+            error(StatusCode::BAD_REQUEST, format!("\"{name}\" does not support embeddings"))
+        }
         Some(_) => Ok(name),
     }
 }
@@ -106,7 +117,7 @@ pub(crate) async fn ollama_embed(State(shared): State<Shared>, request: Request)
     let body = read_json(&shared, request).await;
     let model = match embedding_model(&shared, &body, false) {
         Ok(m) => m,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let embeddings: Vec<Vec<f32>> = inputs(&body).iter().map(|t| vector(t)).collect();
     axum::Json(json!({ "model": model, "embeddings": embeddings, "total_duration": 1_000_000, "prompt_eval_count": 1 }))
@@ -121,7 +132,7 @@ pub(crate) async fn openai_embeddings(State(shared): State<Shared>, request: Req
     }
     let model = match embedding_model(&shared, &recorded.body, true) {
         Ok(m) => m,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let data: Vec<Value> = inputs(&recorded.body)
         .iter()

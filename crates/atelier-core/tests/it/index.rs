@@ -10,7 +10,8 @@ use serde_json::{Value, json};
 
 use crate::support::{Harness, call, events_until, next_event, rpc};
 
-const LIB: &str = "pub fn choose_num_ctx(tokens: u32) -> u32 {\n    tokens.max(4096)\n}\n\npub fn unused_helper() {}\n";
+const LIB: &str =
+    "pub fn choose_num_ctx(tokens: u32) -> u32 {\n    tokens.max(4096)\n}\n\npub fn unused_helper() {}\n";
 const MAIN: &str = "fn main() {\n    let n = lib::choose_num_ctx(10);\n    println!(\"{n}\");\n}\n";
 
 /// A folder with a small Rust project, imported and opened (subscribed); returns its id once
@@ -70,7 +71,12 @@ async fn an_outside_edit_shows_in_search_and_a_deleted_file_leaves() {
     assert!(search(&client, &id, "open socket listener", "keyword").await.is_empty());
 
     // A write through the API is indexed too.
-    call(&client, "files.write", json!({ "project_id": id, "path": "src/api.rs", "content": "pub fn written_by_api() {}\n" })).await;
+    call(
+        &client,
+        "files.write",
+        json!({ "project_id": id, "path": "src/api.rs", "content": "pub fn written_by_api() {}\n" }),
+    )
+    .await;
     updated(&client, "src/api.rs").await;
     assert_eq!(search(&client, &id, "written_by_api", "keyword").await[0]["path"], "src/api.rs");
 
@@ -111,7 +117,8 @@ async fn any_query_gives_results_or_nothing_and_a_bad_mode_is_explained() {
         assert!(response["result"].is_array(), "{query:?}: {response}");
     }
     assert!(!search(&client, &id, &long, "auto").await.is_empty());
-    let response = rpc(&client, "code.search", json!({ "project_id": id, "query": "x", "mode": "fuzzy" })).await;
+    let response =
+        rpc(&client, "code.search", json!({ "project_id": id, "query": "x", "mode": "fuzzy" })).await;
     assert_eq!(response["error"]["data"]["kind"], "invalid_input", "{response}");
     let response = rpc(&client, "code.search", json!({ "project_id": "prj_missing", "query": "x" })).await;
     assert_eq!(response["error"]["data"]["kind"], "not_found", "{response}");
@@ -147,7 +154,8 @@ async fn hybrid_mode_with_an_embedding_model_falls_back_to_keywords_when_it_fail
     h.llm.set_models(vec![TestModel::new("test-model", 8192), TestModel::embedding("nomic-embed-text")]);
     let client = h.client();
     let id = open_project(&h, &client).await;
-    let status = status_until(&client, &id, |s| s["mode"] == "hybrid" && s["embedded_chunks"] == s["chunks"]).await;
+    let status =
+        status_until(&client, &id, |s| s["mode"] == "hybrid" && s["embedded_chunks"] == s["chunks"]).await;
     assert_eq!(status["embedding_model"], "nomic-embed-text", "{status}");
     assert!(h.llm.requests().iter().any(|r| r.path == "/api/embed"));
     // Semantic search finds by the query's embedding (the testkit's are bags of words).
@@ -186,7 +194,8 @@ async fn the_repo_map_fits_its_budget_and_reaches_the_master() {
     let h = Harness::new().await;
     let client = h.client();
     let id = open_project(&h, &client).await;
-    let map = call(&client, "code.repo_map", json!({ "project_id": id, "focus": [], "budget_tokens": 1500 })).await;
+    let map =
+        call(&client, "code.repo_map", json!({ "project_id": id, "focus": [], "budget_tokens": 1500 })).await;
     let text = map["map"].as_str().unwrap();
     assert!(map["tokens"].as_u64().unwrap() <= 1500);
     let used = text.find("choose_num_ctx").expect(text);
@@ -194,7 +203,12 @@ async fn the_repo_map_fits_its_budget_and_reaches_the_master() {
     assert!(used < unused, "{text}");
 
     // The master's prompt carries the map.
-    call(&client, "workflows.start", json!({ "project_id": id, "request": "make choose_num_ctx return at least 8192" })).await;
+    call(
+        &client,
+        "workflows.start",
+        json!({ "project_id": id, "request": "make choose_num_ctx return at least 8192" }),
+    )
+    .await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
         let asked = h.llm.requests().into_iter().find(|r| r.path == "/api/chat");

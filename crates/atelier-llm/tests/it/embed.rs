@@ -50,7 +50,8 @@ async fn a_chat_model_or_a_missing_one_is_refused_clearly() {
 async fn openai_compatible_servers_embed_and_are_known_by_name() {
     let llm = TestLlm::start().await.unwrap();
     llm.set_models(models());
-    let provider = OpenAiCompatProvider::new(llm.url().parse().unwrap(), Some("sk-x".into()), config()).unwrap();
+    let provider =
+        OpenAiCompatProvider::new(llm.url().parse().unwrap(), Some("sk-x".into()), config()).unwrap();
     assert_eq!(provider.embedding_models().await.unwrap(), ["nomic-embed-text"]);
     let vectors = provider.embed("nomic-embed-text", &texts(&["a b", "c d"])).await.unwrap();
     assert_eq!(vectors[1], atelier_testkit::embed::vector("c d"));

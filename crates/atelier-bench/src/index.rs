@@ -150,13 +150,27 @@ fn mib(b: u64) -> f64 {
     b as f64 / (1024.0 * 1024.0)
 }
 
-pub async fn run() -> anyhow::Result<()> {
+/// `parts`: any of `full`, `save`, `search`, `vectors`, `quality` (all when empty). `save` and
+/// `vectors` use the tree `full` generates, so they bring it along.
+pub async fn run(parts: &[String]) -> anyhow::Result<()> {
+    let all = parts.is_empty();
+    let wants = |p: &str| all || parts.iter().any(|x| x == p);
     let dir = tempfile::tempdir()?;
-    full_index(dir.path()).await?;
-    save_one_file(dir.path()).await?;
-    search_200k(dir.path()).await?;
-    vectors(dir.path()).await?;
-    quality().await?;
+    if wants("full") || wants("save") || wants("vectors") {
+        full_index(dir.path()).await?;
+    }
+    if wants("save") {
+        save_one_file(dir.path()).await?;
+    }
+    if wants("vectors") {
+        vectors(dir.path()).await?;
+    }
+    if wants("search") {
+        search_200k(dir.path()).await?;
+    }
+    if wants("quality") {
+        quality().await?;
+    }
     Ok(())
 }
 
@@ -190,6 +204,8 @@ async fn full_index(dir: &Path) -> anyhow::Result<()> {
                 index.repo_map(&[format!("src/m{:02}/f{:05}.rs", i, i * 3)], &["load_user".into()], 1_500)?;
                 warm.push(started.elapsed());
             }
+            let searches = search_samples(&index)?;
+            println!("index: code.search (keyword, top 20) at {} chunks: {searches}", counts.chunks);
             Ok((elapsed, peak, counts, cold, summarize(warm), map.len(), rss_before))
         }
     })
@@ -304,26 +320,7 @@ async fn search_200k(dir: &Path) -> anyhow::Result<()> {
         index.sync(&mut |_| {}, &Default::default())?;
         let elapsed = started.elapsed();
         let counts = index.counts()?;
-        let mut rng = StdRng::seed_from_u64(7);
-        let mut samples = Vec::new();
-        for i in 0..300 {
-            // Mixed queries: identifiers in both spellings, plain words, common words.
-            let query = match i % 4 {
-                0 => ident(&mut rng, true),
-                1 => ident(&mut rng, false),
-                2 => format!(
-                    "where is the {} {}",
-                    WORDS[rng.random_range(0..WORDS.len())],
-                    WORDS[rng.random_range(0..WORDS.len())]
-                ),
-                _ => format!("{}_{}_3", ident(&mut rng, false), rng.random_range(0..20_000)),
-            };
-            let started = Instant::now();
-            let hits = index.search(&query, 20, Mode::Keyword, None)?;
-            samples.push(started.elapsed());
-            anyhow::ensure!(!hits.is_empty(), "no hits for {query}");
-        }
-        Ok((elapsed, counts, summarize(samples)))
+        Ok((elapsed, counts, search_samples(&index)?))
     })
     .await??;
     println!(
@@ -338,6 +335,29 @@ async fn search_200k(dir: &Path) -> anyhow::Result<()> {
         counts.chunks
     );
     Ok(())
+}
+
+/// 300 searches of mixed kinds: identifiers in both spellings, plain words, exact names.
+fn search_samples(index: &Index) -> anyhow::Result<crate::stats::Summary> {
+    let mut rng = StdRng::seed_from_u64(7);
+    let mut samples = Vec::new();
+    for i in 0..300 {
+        let query = match i % 4 {
+            0 => ident(&mut rng, true),
+            1 => ident(&mut rng, false),
+            2 => format!(
+                "where is the {} {}",
+                WORDS[rng.random_range(0..WORDS.len())],
+                WORDS[rng.random_range(0..WORDS.len())]
+            ),
+            _ => format!("{}_{}_3", ident(&mut rng, false), rng.random_range(0..10_000)),
+        };
+        let started = Instant::now();
+        let hits = index.search(&query, 20, Mode::Keyword, None)?;
+        samples.push(started.elapsed());
+        anyhow::ensure!(!hits.is_empty(), "no hits for {query}");
+    }
+    Ok(summarize(samples))
 }
 
 /// The flat vector scan that hybrid search does, at two sizes of 768-dimension embeddings.

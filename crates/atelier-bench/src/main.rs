@@ -35,7 +35,7 @@ fn main() -> ExitCode {
             "workflows" => workflows::run().await,
             "workspace" => workspace::run().await,
             "pool" => pool::run().await,
-            "index" => index::run().await,
+            "index" => index::run(&args[1..]).await,
             "all" => {
                 tokens::run().await?;
                 history::run(1_000_000).await?;
@@ -43,7 +43,7 @@ fn main() -> ExitCode {
                 workflows::run().await?;
                 workspace::run().await?;
                 pool::run().await?;
-                index::run().await
+                index::run(&[]).await
             }
             other => {
                 anyhow::bail!(

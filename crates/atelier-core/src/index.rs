@@ -115,6 +115,8 @@ pub(crate) struct Indexes {
     /// The `embedding_model` setting: a model name, `off`, or `None` for the server's first.
     embedding_setting: Mutex<Option<String>>,
     limits: Limits,
+    /// One opening at a time: two would migrate a new index file at once.
+    opening: tokio::sync::Mutex<()>,
 }
 
 impl Indexes {
@@ -127,6 +129,7 @@ impl Indexes {
             open: Mutex::new(HashMap::new()),
             embedding_setting: Mutex::new(None),
             limits: Limits::default(),
+            opening: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -453,6 +456,10 @@ impl App {
 
     /// The project's index, opened (and its first pass started) if it is not yet.
     pub(crate) async fn open_index(&self, project_id: &str) -> CoreResult<Arc<ProjectIndex>> {
+        if let Some(p) = self.indexes().get(project_id) {
+            return Ok(p);
+        }
+        let _opening = self.indexes().opening.lock().await;
         if let Some(p) = self.indexes().get(project_id) {
             return Ok(p);
         }

@@ -1,7 +1,7 @@
-import { useEffect, useState } from 'react';
+import { useCallback, useEffect, useState } from 'react';
 import { Search, X } from 'lucide-react';
-import { client, errorText } from '../api';
-import type { CodeHit } from '../protocol/generated';
+import { client, errorText, useTopic } from '../api';
+import type { CodeHit, Event } from '../protocol/generated';
 
 /**
  * A search box over the code index (`code.search`: definitions and text, any spelling of an
@@ -12,6 +12,14 @@ export function CodeSearch({ projectId, onOpen, onActive }: { projectId: string;
   const [query, setQuery] = useState('');
   const [hits, setHits] = useState<CodeHit[] | null>(null);
   const [error, setError] = useState<string | null>(null);
+  /** Bumped when the index changed: the results are searched again (a file just saved shows). */
+  const [indexed, setIndexed] = useState(0);
+  useTopic(
+    `project/${projectId}`,
+    useCallback((e: Event) => {
+      if (e.type === 'index.updated' || e.type === 'index.ready') setIndexed((n) => n + 1);
+    }, []),
+  );
   useEffect(() => onActive(query.trim() !== ''), [query, onActive]);
   useEffect(() => {
     if (!query.trim()) {
@@ -34,7 +42,7 @@ export function CodeSearch({ projectId, onOpen, onActive }: { projectId: string;
       live = false;
       clearTimeout(timer);
     };
-  }, [query, projectId]);
+  }, [query, projectId, indexed]);
   return (
     <div className="code-search">
       <div className="code-search-box">

@@ -5,6 +5,7 @@ import type { Event, IndexProgress, IndexReady, IndexStatus } from '../protocol/
 /** The code index's state in the project header: indexing with progress, or ready and how it searches. */
 export function IndexBadge({ projectId }: { projectId: string }) {
   const loaded = useLoad(() => client.call<IndexStatus>('index.status', { project_id: projectId }), [projectId]);
+  const reload = loaded.reload;
   const [status, setStatus] = useState<IndexStatus | null>(null);
   const [progress, setProgress] = useState<IndexProgress | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -19,8 +20,11 @@ export function IndexBadge({ projectId }: { projectId: string }) {
       } else if (e.type === 'index.ready') {
         setProgress(null);
         setStatus((e.data as IndexReady).status);
+      } else if (e.type === 'index.updated') {
+        // Files came or went: the counts are read again.
+        reload();
       }
-    }, []),
+    }, [reload]),
   );
   const indexing = progress !== null || status?.state === 'indexing';
   let text = 'Index…';

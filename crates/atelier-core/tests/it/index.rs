@@ -222,3 +222,20 @@ async fn the_repo_map_fits_its_budget_and_reaches_the_master() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test]
+async fn a_created_project_indexes_what_is_written_into_it_later() {
+    let h = Harness::new().await;
+    let client = h.client();
+    let project = call(&client, "projects.create", json!({ "name": "fresh" })).await;
+    let id = project["id"].as_str().unwrap().to_owned();
+    call(&client, "subscribe", json!({ "topics": [format!("project/{id}")] })).await;
+    let root = std::path::PathBuf::from(project["path"].as_str().unwrap());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    std::fs::create_dir_all(root.join("src")).unwrap();
+    std::fs::write(root.join("src/deep.rs"), "// filler\npub fn locate_the_needle() -> u32 {\n    42\n}\n")
+        .unwrap();
+    updated(&client, "src/deep.rs").await;
+    let hits = search(&client, &id, "locateTheNeedle", "auto").await;
+    assert_eq!(hits[0]["path"], "src/deep.rs", "{hits:?}");
+}

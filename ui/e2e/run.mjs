@@ -268,6 +268,22 @@ async function main() {
   await page.getByRole('tab', { name: 'greet.txt', exact: true }).waitFor({ timeout: 5000 });
   if (await page.getByRole('dialog', { name: 'Go to file' }).count()) throw new Error('Go to file stayed open after Enter');
 
+  // Code search: an outside file is indexed (the header says the index is ready); any spelling
+  // of a name finds it, and the result opens the file at the line, scrolled into view.
+  const filler = Array.from({ length: 150 }, (_, i) => `// filler line ${i + 1}`).join('\n');
+  writeFileSync(join(projectPath, 'src/deep.rs'), `${filler}\npub fn locate_the_needle() -> u32 {\n    42\n}\n`);
+  await page.getByRole('button', { name: 'Code index' }).filter({ hasText: /Index: \d+ files/ }).waitFor({ timeout: 15000 });
+  await page.getByRole('textbox', { name: 'Search code' }).fill('locateTheNeedle');
+  const hit = page.getByRole('list', { name: 'Code search results' }).getByRole('button', { name: /src\/deep\.rs:1\d\d/ });
+  await hit.first().waitFor({ timeout: 15000 });
+  await shot(page, 'code-search');
+  await hit.first().click();
+  await page.getByRole('tab', { name: 'deep.rs', exact: true }).waitFor({ timeout: 5000 });
+  await page.locator('.monaco .view-lines', { hasText: 'locate_the_needle' }).waitFor({ timeout: 10000 });
+  await page.getByRole('textbox', { name: 'Search code' }).press('Escape');
+  await page.getByRole('navigation', { name: 'Files' }).waitFor({ timeout: 5000 });
+  await shot(page, 'code-search-opened');
+
   await page.getByRole('button', { name: 'New terminal' }).click();
   await page.locator('.xterm-host').first().waitFor();
   await page.waitForTimeout(500);

@@ -1,4 +1,5 @@
 import { Suspense, lazy, useCallback, useEffect, useRef, useState } from 'react';
+import { IndexBadge } from './components/IndexBadge';
 import { Download, FolderInput, FolderOpen, FolderPlus, RefreshCw, Settings as SettingsIcon, ShieldAlert, Trash2 } from 'lucide-react';
 import { client, desktop, errorText, token, useConnection, useLoad, useTopic } from './api';
 import type { Event, ImportProgress, Project, ProjectExported } from './protocol/generated';
@@ -355,6 +356,7 @@ export function App() {
           Atelier
         </button>
         {project ? <span className="crumb">{project.name}</span> : null}
+        {project ? <IndexBadge key={project.id} projectId={project.id} /> : null}
         <span className="spacer" />
         <button onClick={() => setSettings((s) => !s)} aria-pressed={settings}>
           <SettingsIcon size={14} />

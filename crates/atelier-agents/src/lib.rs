@@ -9,4 +9,4 @@ pub mod extract;
 pub mod plan;
 pub mod workflow;
 
-pub use workflow::{Budget, Confine, Engine, Events, Options, WorkflowError, written_files};
+pub use workflow::{Budget, Confine, Engine, Events, Knowledge, Options, WorkflowError, written_files};

@@ -56,6 +56,18 @@ pub trait Events: Send + Sync + 'static {
     fn publish(&self, topic: &str, kind: &str, data: Value);
 }
 
+/// What the app knows about a project beyond its files, for the master's context: the repo map
+/// (its most used definitions for the request). The app provides it from its code index, so
+/// this crate does not depend on the index.
+pub trait Knowledge: Send + Sync + 'static {
+    /// The repo map for `request`, ready for a prompt; `None` when there is none.
+    fn repo_map(
+        &self,
+        project_id: String,
+        request: String,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Option<String>> + Send>>;
+}
+
 /// Limits that stop a looping model with a clear reason.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
@@ -166,6 +178,7 @@ struct Inner {
     default_model: Option<String>,
     confine: Arc<dyn Confine>,
     running: Mutex<HashMap<String, Arc<Control>>>,
+    knowledge: std::sync::OnceLock<Arc<dyn Knowledge>>,
 }
 
 /// Starts, controls and resumes workflows. Cheap to clone.
@@ -215,7 +228,15 @@ impl Engine {
                 default_model,
                 confine,
                 running: Mutex::new(HashMap::new()),
+                knowledge: std::sync::OnceLock::new(),
             }),
+        }
+    }
+
+    /// Gives the master the app's knowledge of projects (once; later calls are ignored).
+    pub fn set_knowledge(&self, knowledge: Arc<dyn Knowledge>) {
+        if self.inner.knowledge.set(knowledge).is_err() {
+            tracing::debug!("the engine's knowledge was already set");
         }
     }
 
@@ -733,6 +754,18 @@ impl Run {
                 context: "reading the project".into(),
                 source: std::io::Error::other(e),
             })?;
+        let mut context = context;
+        if let Some(knowledge) = self.engine.inner.knowledge.get() {
+            let project_id = self.row().project_id.clone();
+            if let Some(map) =
+                knowledge.repo_map(project_id, request.to_owned()).await.filter(|m| !m.trim().is_empty())
+            {
+                context.push_str(
+                    "\nRepo map (the project's most used definitions for this request, by file, with their line numbers):\n",
+                );
+                context.push_str(&map);
+            }
+        }
         let messages = prompt::master(request, &context);
         let schema = Some(plan::plan_schema());
         let reply = self.call("plan", master, messages.clone(), schema.clone(), None).await?;

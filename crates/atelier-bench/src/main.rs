@@ -2,7 +2,7 @@
 //! machine and date. Run in release mode:
 //!
 //! ```text
-//! cargo run --release -p atelier-bench -- all   # or: tokens | history | idle-ws | workflows | workspace | pool | memory | dialects | sandbox
+//! cargo run --release -p atelier-bench -- all   # or: tokens | history | idle-ws | workflows | workspace | pool | memory | dialects | sandbox | index
 //! ```
 
 use std::process::ExitCode;
@@ -10,6 +10,7 @@ use std::process::ExitCode;
 mod dialects;
 mod history;
 mod idle;
+mod index;
 mod memory;
 mod pool;
 mod sandbox;
@@ -40,6 +41,7 @@ fn main() -> ExitCode {
             "memory" => memory::run().await,
             "dialects" => dialects::run().await,
             "sandbox" => sandbox::run().await,
+            "index" => index::run(&args[1..]).await,
             "all" => {
                 tokens::run().await?;
                 history::run(1_000_000).await?;
@@ -49,11 +51,12 @@ fn main() -> ExitCode {
                 pool::run().await?;
                 memory::run().await?;
                 dialects::run().await?;
-                sandbox::run().await
+                sandbox::run().await?;
+                index::run(&[]).await
             }
             other => {
                 anyhow::bail!(
-                    "unknown benchmark `{other}`; use tokens, history, idle-ws, workflows, workspace, pool, memory, dialects, sandbox or all"
+                    "unknown benchmark `{other}`; use tokens, history, idle-ws, workflows, workspace, pool, memory, dialects, sandbox, index or all"
                 )
             }
         }

@@ -34,6 +34,8 @@ fn is_ephemeral(kind: &str) -> bool {
             | "coordinator.metrics"
             | "workflow.progress"
             | "verify.line"
+            | "index.progress"
+            | "index.updated"
     )
 }
 

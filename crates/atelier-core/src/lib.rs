@@ -18,6 +18,7 @@ pub mod bus;
 mod chat;
 mod error;
 mod git;
+mod index;
 pub mod keychain;
 mod models;
 mod project;
@@ -87,6 +88,8 @@ struct Inner {
     new_projects: governor::DefaultDirectRateLimiter,
     /// Where the commands agents run (a workflow's check, the tools) are confined.
     sandbox: Arc<sandbox::SandboxState>,
+    /// The code index of each open project.
+    indexes: Arc<index::Indexes>,
 }
 
 /// The running engine. Cheap to clone.
@@ -120,13 +123,16 @@ impl App {
         .await
         .map_err(|e| CoreError::Internal(format!("start-up task failed: {e}")))??;
         let sandbox = Arc::new(sandbox::SandboxState::load(&store).await?);
+        // Files a workflow writes go to the project's code index.
+        let (written_tx, written_rx) = tokio::sync::mpsc::unbounded_channel();
         let engine = atelier_agents::Engine::new(
             store.clone(),
             config.provider.clone(),
-            Arc::new(workflow::BusEvents(bus.clone())),
+            Arc::new(workflow::BusEvents { bus: bus.clone(), written: written_tx }),
             config.default_model.clone(),
             sandbox.clone(),
         );
+        let indexes = Arc::new(index::Indexes::new(&data_dir, bus.clone(), config.provider.clone()));
         let app = App {
             inner: Arc::new(Inner {
                 config,
@@ -148,8 +154,12 @@ impl App {
                         .unwrap_or(std::num::NonZeroU32::MIN),
                 )),
                 sandbox,
+                indexes,
             }),
         };
+        app.inner.engine.set_knowledge(Arc::new(index::IndexKnowledge(Arc::downgrade(&app.inner))));
+        app.indexes().set_embedding_setting(app.setting("embedding_model").await?);
+        app.spawn(app.clone().index_workflow_writes(written_rx));
         app.recover_interrupted().await?;
         app.resume_workflows().await?;
         app.spawn(app.clone().publish_metrics());
@@ -210,6 +220,10 @@ impl App {
     pub async fn shutdown(&self) {
         self.inner.shutdown.cancel();
         self.inner.terminals.close_owned_by(None);
+        let indexes = self.indexes().clone();
+        if let Err(e) = tokio::task::spawn_blocking(move || indexes.stop_all()).await {
+            tracing::warn!(error = %e, "stopping the code indexes");
+        }
         self.inner.tasks.close();
         self.inner.tasks.wait().await;
         if let Err(e) = self.inner.store.flush().await {

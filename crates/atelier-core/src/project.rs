@@ -104,6 +104,7 @@ impl App {
         self.store().insert_project(row.clone()).await?;
         let project = project_to_api(row);
         self.bus().publish(&topics::project(&project.id), ev::PROJECT_CREATED, to_value(&project));
+        self.start_index(&project.id);
         Ok(project)
     }
 
@@ -142,6 +143,7 @@ impl App {
         self.store().insert_project(row.clone()).await?;
         let project = project_to_api(row);
         self.bus().publish(&topics::project(&project.id), ev::PROJECT_CREATED, to_value(&project));
+        self.start_index(&project.id);
         Ok(project)
     }
 
@@ -210,6 +212,7 @@ impl App {
         self.store().delete_project(id).await?;
         self.inner.terminals.close_owned_by(Some(id));
         self.watchers().remove(id);
+        self.drop_index(id).await;
         if delete_files && path.exists() {
             let dir = path.clone();
             tokio::task::spawn_blocking(move || std::fs::remove_dir_all(&dir))
@@ -291,6 +294,7 @@ impl App {
     pub async fn files_write(&self, project_id: &str, path: String, content: String) -> CoreResult<()> {
         let written = path.clone();
         self.in_project(project_id, move |root| atelier_files::write(root, &path, &content)).await?;
+        self.index_paths_changed(project_id, vec![written.clone()]);
         self.bus().publish(
             &topics::project(project_id),
             "files.changed",
@@ -377,11 +381,15 @@ impl App {
             return;
         }
         let Ok(project) = self.store().get_project(project_id).await else { return };
+        self.start_index(project_id);
         let bus = self.bus().clone();
         let topic = topics::project(project_id);
         let root = PathBuf::from(project.path);
+        let indexes = self.indexes().clone();
+        let id = project_id.to_owned();
         let watched = tokio::task::spawn_blocking(move || {
             atelier_files::watch(&root, move |paths| {
+                indexes.paths_changed(&id, paths.clone());
                 bus.publish(&topic, "files.changed", serde_json::json!({ "paths": paths }));
                 bus.publish(&topic, "git.changed", serde_json::json!({}));
             })

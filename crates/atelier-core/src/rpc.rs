@@ -8,13 +8,14 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use atelier_protocol::{
-    AgentsList, CheckpointRestored, CheckpointsRestore, Empty, FileContent, FilesRead, FilesTree, FilesWrite,
-    GitCheckout, GitCommit, GitDiff, GitLog, GitPaths, GitRemote, GitShow, GitShown, IdParams, MessagesList,
-    MessagesRetried, MessagesRetry, MessagesSearch, MessagesSend, MessagesStop, ModelName, ModelsList, Pong,
-    ProjectParams, ProjectsCreate, ProjectsDelete, ProjectsExport, ProjectsImport, Response, RpcError,
-    SessionsCreate, SessionsList, SessionsRename, SettingsDeleteKey, SettingsSet, SettingsSetKey, Subscribe,
-    Subscribed, TerminalId, TerminalOpened, TerminalsOpen, TerminalsResize, TerminalsWrite, Unsubscribe,
-    WorkflowsApprove, WorkflowsControl, WorkflowsList, WorkflowsStart, to_value, topics,
+    AgentsList, CheckpointRestored, CheckpointsRestore, CodeRepoMap, CodeSearch, CodeSymbols, Empty,
+    FileContent, FilesRead, FilesTree, FilesWrite, GitCheckout, GitCommit, GitDiff, GitLog, GitPaths,
+    GitRemote, GitShow, GitShown, IdParams, MessagesList, MessagesRetried, MessagesRetry, MessagesSearch,
+    MessagesSend, MessagesStop, ModelName, ModelsList, Pong, ProjectParams, ProjectsCreate, ProjectsDelete,
+    ProjectsExport, ProjectsImport, Response, RpcError, SessionsCreate, SessionsList, SessionsRename,
+    SettingsDeleteKey, SettingsSet, SettingsSetKey, Subscribe, Subscribed, TerminalId, TerminalOpened,
+    TerminalsOpen, TerminalsResize, TerminalsWrite, Unsubscribe, WorkflowsApprove, WorkflowsControl,
+    WorkflowsList, WorkflowsStart, to_value, topics,
 };
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
@@ -323,6 +324,29 @@ impl Client {
                 let p: FilesWrite = params(method, p)?;
                 app.files_write(&p.project_id, p.path, p.content).await?;
                 ok(Empty {})
+            }
+            "index.status" => {
+                let p: ProjectParams = params(method, p)?;
+                ok(app.index_status(&p.project_id).await?)
+            }
+            "index.rebuild" => {
+                let p: ProjectParams = params(method, p)?;
+                app.index_rebuild(&p.project_id).await?;
+                ok(Empty {})
+            }
+            "code.search" => {
+                let p: CodeSearch = params(method, p)?;
+                ok(app.code_search(&p.project_id, &p.query, p.limit, p.mode.as_deref()).await?)
+            }
+            "code.symbols" => {
+                let p: CodeSymbols = params(method, p)?;
+                ok(app.code_symbols(&p.project_id, p.path, p.query, p.limit).await?)
+            }
+            "code.repo_map" => {
+                let p: CodeRepoMap = params(method, p)?;
+                let map = app.repo_map(&p.project_id, &p.focus, p.budget_tokens.map(|b| b as usize)).await?;
+                let tokens = atelier_index::estimate_tokens(&map) as u32;
+                ok(atelier_protocol::RepoMap { map, tokens })
             }
             "git.status" => {
                 let p: ProjectParams = params(method, p)?;

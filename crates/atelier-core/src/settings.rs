@@ -18,6 +18,10 @@ pub const KEYS: &[(&str, &str)] = &[
     ("model.master", "the master's model in workflows (planning)"),
     ("model.manager", "the managers' model in workflows"),
     ("model.coder", "the coders' model in workflows (writing files)"),
+    (
+        "embedding_model",
+        "the model that embeds code for hybrid search (default the first embedding model the server lists; `off` for keywords only)",
+    ),
     ("server.enabled", "`true` to run the desktop app's embedded server (set from its Settings)"),
     ("server.port", "the desktop app's embedded server's port (default 7777; 0 picks a free one)"),
     (
@@ -78,9 +82,12 @@ impl App {
             return Err(CoreError::InvalidInput(format!("{key}'s value is at most {most} characters")));
         }
         crate::sandbox::check_setting(key, &value)?;
-        self.store().set_setting(key, value).await?;
+        self.store().set_setting(key, value.clone()).await?;
         if crate::sandbox::KEYS.contains(&key) {
             self.reload_sandbox().await?;
+        }
+        if key == "embedding_model" {
+            self.indexes().set_embedding_setting(Some(value).filter(|v| !v.is_empty()));
         }
         Ok(())
     }

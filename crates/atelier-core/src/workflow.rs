@@ -14,11 +14,52 @@ use crate::bus::EventBus;
 use crate::error::{CoreError, CoreResult};
 
 /// The engine's events, published on the bus (after the engine saved what they announce).
-pub(crate) struct BusEvents(pub EventBus);
+/// Each `file.written` also goes to `written` (workflow id, path) for the code index.
+pub(crate) struct BusEvents {
+    pub bus: EventBus,
+    pub written: tokio::sync::mpsc::UnboundedSender<(String, String)>,
+}
 
 impl Events for BusEvents {
     fn publish(&self, topic: &str, kind: &str, data: Value) {
-        self.0.publish(topic, kind, data);
+        if kind == "file.written"
+            && let (Some(workflow), Some(path)) = (topic.strip_prefix("workflow/"), data["path"].as_str())
+            && self.written.send((workflow.to_owned(), path.to_owned())).is_err()
+        {
+            tracing::debug!("the code index no longer hears about workflow writes");
+        }
+        self.bus.publish(topic, kind, data);
+    }
+}
+
+impl App {
+    /// Hands each file a workflow writes to its project's code index.
+    pub(crate) async fn index_workflow_writes(
+        self,
+        mut written: tokio::sync::mpsc::UnboundedReceiver<(String, String)>,
+    ) {
+        let mut projects: HashMap<String, String> = HashMap::new();
+        loop {
+            let next = tokio::select! {
+                () = self.inner.shutdown.cancelled() => return,
+                next = written.recv() => next,
+            };
+            let Some((workflow, path)) = next else { return };
+            let project = match projects.get(&workflow) {
+                Some(p) => p.clone(),
+                None => match self.store().get_workflow(&workflow).await {
+                    Ok(row) => {
+                        projects.insert(workflow, row.project_id.clone());
+                        row.project_id
+                    }
+                    Err(e) => {
+                        tracing::debug!(error = %e, "a written file of an unknown workflow");
+                        continue;
+                    }
+                },
+            };
+            self.index_paths_changed(&project, vec![path]);
+        }
     }
 }
 

@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 mod anthropic;
 mod dialect;
+pub mod embed;
 mod gemini;
 mod host;
 mod key;
@@ -326,6 +327,19 @@ pub trait Provider: Send + Sync + std::fmt::Debug {
             "{} servers cannot remove `{name}` through Atelier; use the server's own tools",
             self.name()
         )))
+    }
+    /// Embeds each text of `input` with the embedding `model`: one vector per text, in order
+    /// (at most [`embed::MAX_BATCH`] texts a call). Providers without embeddings refuse.
+    async fn embed(&self, model: &str, _input: &[String]) -> Result<Vec<Vec<f32>>, LlmError> {
+        Err(LlmError::InvalidRequest(format!(
+            "{} servers do not make embeddings through Atelier (asked for `{model}`)",
+            self.name()
+        )))
+    }
+    /// The server's models that make embeddings, in the server's order (empty when the
+    /// provider has none Atelier can use).
+    async fn embedding_models(&self) -> Result<Vec<String>, LlmError> {
+        Ok(Vec::new())
     }
 }
 

@@ -336,6 +336,15 @@ impl Provider for OllamaProvider {
         }
     }
 
+    async fn embed(&self, model: &str, input: &[String]) -> Result<Vec<Vec<f32>>, LlmError> {
+        crate::embed::ollama_embed(&self.client, &self.endpoint, &self.config, model, input).await
+    }
+
+    async fn embedding_models(&self) -> Result<Vec<String>, LlmError> {
+        let names = self.model_names().await?;
+        crate::embed::ollama_embedding_models(&self.client, &self.endpoint, &self.config, names).await
+    }
+
     async fn delete_model(&self, name: &str) -> Result<(), LlmError> {
         let never = CancellationToken::new();
         let request = self.client.delete(self.url("/api/delete")).json(&json!({ "model": name }));

@@ -385,6 +385,16 @@ impl Provider for OpenAiCompatProvider {
         Ok(entry.map(model_capabilities).unwrap_or_default())
     }
 
+    async fn embed(&self, model: &str, input: &[String]) -> Result<Vec<Vec<f32>>, LlmError> {
+        let key = self.api_key.as_ref().map(|k| k.expose());
+        crate::embed::openai_embed(&self.client, &self.endpoint, key, &self.config, model, input).await
+    }
+
+    async fn embedding_models(&self) -> Result<Vec<String>, LlmError> {
+        let names = self.model_names().await?;
+        Ok(names.into_iter().filter(|n| crate::embed::looks_like_embedding_model(n)).collect())
+    }
+
     async fn version(&self) -> Result<String, LlmError> {
         self.list_models().await?;
         Ok("openai-compatible".into())

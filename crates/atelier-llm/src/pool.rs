@@ -551,6 +551,27 @@ impl Provider for EndpointPool {
         Ok(())
     }
 
+    /// The first endpoint that makes the embeddings (healthy ones first).
+    async fn embed(&self, model: &str, input: &[String]) -> Result<Vec<Vec<f32>>, LlmError> {
+        let mut order: Vec<&Arc<Member>> = self.members.iter().collect();
+        order.sort_by_key(|m| !m.health().healthy);
+        let mut last_error = None;
+        for member in order {
+            match member.provider.embed(model, input).await {
+                Ok(vectors) => return Ok(vectors),
+                Err(e) => last_error = Some(e),
+            }
+        }
+        Err(last_error.unwrap_or_else(|| LlmError::InvalidRequest("the pool has no endpoints".into())))
+    }
+
+    /// Every endpoint's embedding models, each once.
+    async fn embedding_models(&self) -> Result<Vec<String>, LlmError> {
+        let answers =
+            futures::future::join_all(self.members.iter().map(|m| m.provider.embedding_models())).await;
+        union(answers, String::as_str)
+    }
+
     /// Removes the model from every endpoint that has it.
     async fn delete_model(&self, name: &str) -> Result<(), LlmError> {
         let mut deleted = false;

@@ -828,6 +828,127 @@ pub struct Notification {
     pub message: String,
 }
 
+// ---------------------------------------------------------------- code index (API v1.1)
+
+/// `index.status`: what a project's code index holds and how it searches. `state` is
+/// `idle` (not opened yet), `indexing`, `ready` or `error`; `mode` is `hybrid` (keywords and
+/// embeddings) or `keyword`. `message` says in words why the mode is what it is, or what went
+/// wrong; `limit` says what the project's size limit left out.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+#[ts(optional_fields = nullable)]
+pub struct IndexStatus {
+    pub state: String,
+    pub files: u64,
+    pub chunks: u64,
+    pub embedded_chunks: u64,
+    pub mode: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub embedding_model: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<String>,
+    /// Definitions found.
+    #[serde(default)]
+    pub symbols: u64,
+    /// Files left out at the last full pass.
+    #[serde(default)]
+    pub skipped_binary: u64,
+    #[serde(default)]
+    pub skipped_large: u64,
+    #[serde(default)]
+    pub skipped_over_limit: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+#[ts(optional_fields = nullable)]
+pub struct CodeSearch {
+    pub project_id: String,
+    pub query: String,
+    #[serde(default)]
+    pub limit: Option<u32>,
+    /// `auto` (default: hybrid when there are embeddings), `keyword` or `semantic`.
+    #[serde(default)]
+    pub mode: Option<String>,
+}
+
+/// One `code.search` result: a chunk of a file (lines 1-based, inclusive). `line` is where
+/// `snippet` starts, the place to open the file at.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+#[ts(optional_fields = nullable)]
+pub struct CodeHit {
+    pub path: String,
+    pub start_line: u32,
+    pub end_line: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub symbol: Option<String>,
+    pub line: u32,
+    pub snippet: String,
+    pub score: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+#[ts(optional_fields = nullable)]
+pub struct CodeSymbols {
+    pub project_id: String,
+    #[serde(default)]
+    pub path: Option<String>,
+    #[serde(default)]
+    pub query: Option<String>,
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+/// One definition of `code.symbols`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+#[ts(optional_fields = nullable)]
+pub struct CodeSymbol {
+    pub path: String,
+    pub name: String,
+    pub kind: String,
+    pub line: u32,
+    pub end_line: u32,
+    pub signature: String,
+}
+
+/// `code.repo_map`: the project's most important definitions for a request, as prompt text.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+#[ts(optional_fields = nullable)]
+pub struct CodeRepoMap {
+    pub project_id: String,
+    /// Paths and names (identifiers) the map should favour.
+    #[serde(default)]
+    pub focus: Vec<String>,
+    #[serde(default)]
+    pub budget_tokens: Option<u32>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+#[ts(optional_fields = nullable)]
+pub struct RepoMap {
+    pub map: String,
+    pub tokens: u32,
+}
+
+/// `index.progress` on `project/<id>`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+#[ts(optional_fields = nullable)]
+pub struct IndexProgress {
+    pub files_done: u64,
+    pub files_total: u64,
+}
+
+/// `index.ready` on `project/<id>`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+#[ts(optional_fields = nullable)]
+pub struct IndexReady {
+    pub status: IndexStatus,
+}
+
 /// Event type names, as they appear in an event's `type`.
 pub mod event_types {
     pub const STREAM_GAP: &str = "stream.gap";
@@ -846,6 +967,8 @@ pub mod event_types {
     pub const PROJECT_IMPORT_PROGRESS: &str = "project.import_progress";
     pub const MODEL_PULL_PROGRESS: &str = "model.pull_progress";
     pub const MODELS_CHANGED: &str = "models.changed";
+    pub const INDEX_PROGRESS: &str = "index.progress";
+    pub const INDEX_READY: &str = "index.ready";
 }
 
 /// Topic names.

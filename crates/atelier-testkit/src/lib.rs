@@ -26,6 +26,8 @@ mod corpus;
 
 pub use corpus::{CorpusTool, Sample, corpus_tools, dialect_corpus};
 
+pub mod embed;
+
 /// A reply streamed token by token.
 #[derive(Debug, Clone, Default)]
 pub struct Reply {
@@ -414,6 +416,8 @@ impl TestLlm {
             .route("/api/pull", post(ollama_pull))
             .route("/api/delete", axum::routing::delete(ollama_delete))
             .route("/api/version", get(|| async { axum::Json(json!({ "version": "0.12.0-testkit" })) }))
+            .route("/api/embed", post(embed::ollama_embed))
+            .route("/v1/embeddings", post(embed::openai_embeddings))
             .route("/v1/chat/completions", post(openai_chat))
             .route("/v1/models", get(v1_models))
             .route("/v1/messages", post(anthropic_messages))
@@ -1240,7 +1244,14 @@ async fn ollama_show(State(shared): State<Shared>, request: Request) -> Response
     let mut info = serde_json::Map::new();
     info.insert("general.architecture".into(), json!(model.family));
     info.insert(format!("{}.context_length", model.family), json!(model.context_length));
-    let capabilities = if model.tools { json!(["completion", "tools"]) } else { json!(["completion"]) };
+    // An embedding model only embeds; a chat model completes, and takes tools unless told not to.
+    let capabilities = if model.is_embedding() {
+        embed::capabilities(model)
+    } else if model.tools {
+        json!(["completion", "tools"])
+    } else {
+        json!(["completion"])
+    };
     axum::Json(json!({
         "modelfile": "", "parameters": "", "template": "{{ .Prompt }}",
         "details": { "format": "gguf", "family": model.family, "quantization_level": model.quantization },

@@ -1,4 +1,5 @@
 import { memo, useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
+import { expandMentions, splitAttachments } from '../attach';
 import { Check, Copy, Pencil, Plus, RotateCcw, Search as SearchIcon, Send, Square, Trash2 } from 'lucide-react';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import ReactMarkdown from 'react-markdown';
@@ -111,6 +112,7 @@ export function PlainText({ text }: { text: string }) {
  * messages on screen are not parsed as markdown again on every frame.
  */
 export const MessageView = memo(function MessageView({ message, onRetry }: { message: Message; onRetry?: () => void }) {
+  const shown = message.role === 'user' ? splitAttachments(message.content) : { text: message.content, attached: null, labels: [] };
   return (
     <article className={`msg ${message.role} ${message.status}`} aria-label={`${message.role} message`}>
       <div className="who">
@@ -125,15 +127,22 @@ export const MessageView = memo(function MessageView({ message, onRetry }: { mes
         </details>
       ) : null}
       <div className="body">
-        {message.content.length > (message.status === 'streaming' ? PLAIN_WHILE_STREAMING : PLAIN_ALWAYS) ? (
+        {shown.text.length > (message.status === 'streaming' ? PLAIN_WHILE_STREAMING : PLAIN_ALWAYS) ? (
           // Re-parsing a long reply's markdown on every token would stall typing.
-          <PlainText text={message.content} />
+          <PlainText text={shown.text} />
         ) : (
           <ReactMarkdown remarkPlugins={[remarkGfm]} rehypePlugins={[rehypeHighlight]} components={MARKDOWN_COMPONENTS}>
-            {message.content}
+            {shown.text}
           </ReactMarkdown>
         )}
       </div>
+      {shown.attached !== null ? (
+        // What `@path` and `@codebase` attached, folded: one line in the transcript.
+        <details className="attachments">
+          <summary>Attached: {shown.labels.length ? shown.labels.join('; ') : 'context'}</summary>
+          <PlainText text={shown.attached} />
+        </details>
+      ) : null}
       {message.error ? (
         <p className="error" role="alert">
           {message.error}
@@ -375,7 +384,8 @@ export function Chat({ project, searchSignal = 0 }: { project: Project; searchSi
     atBottom.current = true;
     if (messages.length > 0) virtualizer.scrollToIndex(messages.length - 1, { align: 'end' });
     try {
-      await client.call('messages.send', { session_id: session.id, content: draft });
+      const content = await expandMentions(client, project.id, draft);
+      await client.call('messages.send', { session_id: session.id, content });
       setDraft('');
       setError(null);
     } catch (e) {
@@ -502,7 +512,7 @@ export function Chat({ project, searchSignal = 0 }: { project: Project; searchSi
         <textarea
           aria-label="Message"
           value={draft}
-          placeholder="Ask something (Ctrl+Enter sends)"
+          placeholder="Ask something (Ctrl+Enter sends; @path attaches a file, @codebase the best matches)"
           onChange={(e) => setDraft(e.target.value)}
           onKeyDown={(e) => {
             if ((e.ctrlKey || e.metaKey) && e.key === 'Enter') {

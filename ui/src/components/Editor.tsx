@@ -41,9 +41,11 @@ interface Props {
   onActivate: (path: string) => void;
   onClose: (path: string) => void;
   changed: { n: number; paths: string[] | null };
+  /** Go to this line of this file (a code search result); `n` changes for each request. */
+  reveal?: { path: string; line: number; n: number };
 }
 
-export function Editor({ projectId, open, active, onActivate, onClose, changed }: Props) {
+export function Editor({ projectId, open, active, onActivate, onClose, changed, reveal }: Props) {
   const host = useRef<HTMLDivElement>(null);
   const editor = useRef<Monaco.editor.IStandaloneCodeEditor | null>(null);
   const monacoRef = useRef<MonacoModule | null>(null);
@@ -115,10 +117,29 @@ export function Editor({ projectId, open, active, onActivate, onClose, changed }
     }
   };
 
+  /** A line to go to once its file is the one shown. */
+  const pendingReveal = useRef<{ path: string; line: number } | null>(null);
+  const applyReveal = () => {
+    const target = pendingReveal.current;
+    const ed = editor.current;
+    if (!target || !ed || ed.getModel() !== models.current.get(target.path) || !ed.getModel()) return;
+    ed.revealLineInCenter(target.line);
+    ed.setPosition({ lineNumber: target.line, column: 1 });
+    ed.focus();
+    pendingReveal.current = null;
+  };
+  useEffect(() => {
+    if (!reveal) return;
+    pendingReveal.current = { path: reveal.path, line: reveal.line };
+    applyReveal();
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [reveal?.n]);
+
   useEffect(() => {
     if (!ready || !active) return;
     void load(active, false).then((model) => {
       if (model) editor.current?.setModel(model);
+      applyReveal();
     });
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [ready, active, projectId]);

@@ -352,6 +352,25 @@ export function Settings() {
           </label>
         </div>
       ))}
+      <h2>Code search</h2>
+      <p className="muted">Each project's code is indexed for search and for the agents. With an embedding model (e.g. `nomic-embed-text`) search is hybrid: words and meaning; without one it searches by words.</p>
+      <div className="row">
+        <label>
+          Embedding model{' '}
+          <select aria-label="Embedding model" value={settings.data?.embedding_model ?? ''} onChange={(e) => void save('embedding_model', e.target.value)}>
+            <option value="">the first embedding model the server lists</option>
+            <option value="off">none: search by words only</option>
+            {(models.data ?? []).map((m) => (
+              <option key={m.name} value={m.name}>
+                {m.name}
+              </option>
+            ))}
+            {settings.data?.embedding_model && settings.data.embedding_model !== 'off' && !models.data?.some((m) => m.name === settings.data?.embedding_model) ? (
+              <option value={settings.data.embedding_model}>{settings.data.embedding_model} (not on the server)</option>
+            ) : null}
+          </select>
+        </label>
+      </div>
       <h2>Workflows</h2>
       <div className="row">
         <label>

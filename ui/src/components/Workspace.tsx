@@ -7,6 +7,7 @@ import type { Event, Project } from '../protocol/generated';
 import { Chat } from './Chat';
 import { ErrorBoundary } from './ErrorBoundary';
 import { Checkpoints } from './Checkpoints';
+import { CodeSearch } from './CodeSearch';
 import { Editor } from './Editor';
 import { FileTree } from './FileTree';
 import { GitPanel } from './Git';
@@ -77,9 +78,13 @@ export function Workspace({ project }: { project: Project }) {
     return () => window.removeEventListener('keydown', onKey, true);
   }, []);
 
-  const openFile = useCallback((path: string) => {
+  /** Where the editor should go next: a code search result's line. */
+  const [reveal, setReveal] = useState<{ path: string; line: number; n: number } | undefined>(undefined);
+  const [searchingCode, setSearchingCode] = useState(false);
+  const openFile = useCallback((path: string, line?: number) => {
     setOpen((o) => (o.includes(path) ? o : [...o, path]));
     setActive(path);
+    if (line) setReveal((r) => ({ path, line, n: (r?.n ?? 0) + 1 }));
   }, []);
   const closeFile = (path: string) => {
     setOpen((o) => o.filter((p) => p !== path));
@@ -93,14 +98,21 @@ export function Workspace({ project }: { project: Project }) {
         <Panel defaultSize="72%" minSize="20%">
           <Group orientation="horizontal">
             <Panel defaultSize="18%" minSize="10%">
-              <ErrorBoundary name="file tree">
-                <FileTree projectId={project.id} changed={changed.n} onOpen={openFile} active={active} />
-              </ErrorBoundary>
+              <div className="files-pane">
+                <ErrorBoundary name="code search">
+                  <CodeSearch projectId={project.id} onOpen={openFile} onActive={setSearchingCode} />
+                </ErrorBoundary>
+                <div className="files-pane-tree" hidden={searchingCode}>
+                  <ErrorBoundary name="file tree">
+                    <FileTree projectId={project.id} changed={changed.n} onOpen={openFile} active={active} />
+                  </ErrorBoundary>
+                </div>
+              </div>
             </Panel>
             <Separator className="sep-v" />
             <Panel defaultSize="47%" minSize="15%">
               <ErrorBoundary name="editor">
-                <Editor projectId={project.id} open={open} active={active} onActivate={setActive} onClose={closeFile} changed={changed} />
+                <Editor projectId={project.id} open={open} active={active} onActivate={setActive} onClose={closeFile} changed={changed} reveal={reveal} />
               </ErrorBoundary>
             </Panel>
             <Separator className="sep-v" />

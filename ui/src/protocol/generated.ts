@@ -13,6 +13,24 @@ export type CheckpointRestored = { undo: Checkpoint, };
 
 export type CheckpointsRestore = { project_id: string, id: string, };
 
+export type CodeHit = { path: string, start_line: number, end_line: number, symbol?: string | null, line: number, snippet: string, score: number, };
+
+export type CodeRepoMap = { project_id: string, 
+/**
+ * Paths and names (identifiers) the map should favour.
+ */
+focus: Array<string>, budget_tokens?: number | null, };
+
+export type CodeSearch = { project_id: string, query: string, limit?: number | null, 
+/**
+ * `auto` (default: hybrid when there are embeddings), `keyword` or `semantic`.
+ */
+mode?: string | null, };
+
+export type CodeSymbol = { path: string, name: string, kind: string, line: number, end_line: number, signature: string, };
+
+export type CodeSymbols = { project_id: string, path?: string | null, query?: string | null, limit?: number | null, };
+
 export type ContextUsage = { used_tokens: number, limit_tokens: number, 
 /**
  * The context window asked of the model for this reply (Ollama's `num_ctx`): room for the
@@ -82,6 +100,20 @@ export type HealthStatus = "ok" | "degraded" | "down";
 export type IdParams = { id: string, };
 
 export type ImportProgress = { path: string, files_done: number, files_total: number, bytes_done: number, bytes_total: number, };
+
+export type IndexProgress = { files_done: number, files_total: number, };
+
+export type IndexReady = { status: IndexStatus, };
+
+export type IndexStatus = { state: string, files: number, chunks: number, embedded_chunks: number, mode: string, embedding_model?: string | null, updated_at?: string | null, 
+/**
+ * Definitions found.
+ */
+symbols: number, 
+/**
+ * Files left out at the last full pass.
+ */
+skipped_binary: number, skipped_large: number, skipped_over_limit: number, limit?: string | null, message?: string | null, error?: string | null, };
 
 export type JsonValue = number | string | boolean | Array<JsonValue> | { [key in string]: JsonValue } | null;
 
@@ -159,6 +191,8 @@ export type ProjectsImport = { path: string, name?: string | null,
  * Copy the folder into Atelier's data folder and make the copy the project.
  */
 copy?: boolean | null, };
+
+export type RepoMap = { map: string, tokens: number, };
 
 export type Response = { jsonrpc: string, id: JsonValue, result?: JsonValue | null, error?: RpcError | null, };
 

@@ -8,6 +8,7 @@ mod bus;
 mod chat;
 mod fuzz;
 mod hardening;
+mod index;
 mod keychain;
 mod rpc;
 mod sandbox;

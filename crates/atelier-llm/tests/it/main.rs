@@ -7,6 +7,7 @@
 
 mod anthropic;
 mod dialects;
+mod embed;
 mod faults;
 mod gemini;
 mod ollama;

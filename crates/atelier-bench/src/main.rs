@@ -2,13 +2,14 @@
 //! machine and date. Run in release mode:
 //!
 //! ```text
-//! cargo run --release -p atelier-bench -- all   # or: tokens | history | idle-ws | workflows | workspace | pool
+//! cargo run --release -p atelier-bench -- all   # or: tokens | history | idle-ws | workflows | workspace | pool | mcp
 //! ```
 
 use std::process::ExitCode;
 
 mod history;
 mod idle;
+mod mcp;
 mod pool;
 mod stats;
 mod tokens;
@@ -34,17 +35,19 @@ fn main() -> ExitCode {
             "workflows" => workflows::run().await,
             "workspace" => workspace::run().await,
             "pool" => pool::run().await,
+            "mcp" => mcp::run(arg_number(&args, 1_000)).await,
             "all" => {
                 tokens::run().await?;
                 history::run(1_000_000).await?;
                 idle::run(5_000).await?;
                 workflows::run().await?;
                 workspace::run().await?;
-                pool::run().await
+                pool::run().await?;
+                mcp::run(1_000).await
             }
             other => {
                 anyhow::bail!(
-                    "unknown benchmark `{other}`; use tokens, history, idle-ws, workflows, workspace, pool or all"
+                    "unknown benchmark `{other}`; use tokens, history, idle-ws, workflows, workspace, pool, mcp or all"
                 )
             }
         }

@@ -34,6 +34,12 @@ fn is_ephemeral(kind: &str) -> bool {
             | "coordinator.metrics"
             | "workflow.progress"
             | "verify.line"
+            // MCP servers' state is in `mcp.list`; a status carries stderr lines, which stay
+            // out of the database.
+            | "mcp.server_status"
+            | "mcp.server_health"
+            | "mcp.tools_changed"
+            | "mcp.server_removed"
     )
 }
 

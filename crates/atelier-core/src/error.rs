@@ -1,6 +1,7 @@
 //! The core's error type and its one mapping to the API's error payload.
 
 use atelier_llm::LlmError;
+use atelier_mcp::McpError;
 use atelier_protocol::{ErrorKind, RpcError};
 use atelier_store::StoreError;
 
@@ -26,6 +27,8 @@ pub enum CoreError {
     Io { context: String, source: std::io::Error },
     #[error("git: {0}")]
     Git(#[from] atelier_git::GitError),
+    #[error(transparent)]
+    Mcp(#[from] atelier_mcp::McpError),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -47,6 +50,7 @@ impl CoreError {
             CoreError::Store(StoreError::Conflict(_)) => ErrorKind::Conflict,
             CoreError::Store(_) | CoreError::Io { .. } | CoreError::Git(_) => ErrorKind::Internal,
             CoreError::Llm(e) => llm_kind(e),
+            CoreError::Mcp(e) => mcp_kind(e),
             CoreError::Internal(_) => ErrorKind::Internal,
         }
     }
@@ -55,6 +59,7 @@ impl CoreError {
         match self {
             CoreError::Unavailable(_) => true,
             CoreError::Llm(e) => e.retryable(),
+            CoreError::Mcp(e) => matches!(e, McpError::NotReady { .. } | McpError::Timeout { .. }),
             _ => false,
         }
     }
@@ -73,6 +78,17 @@ impl CoreError {
             ),
             other => other.to_string(),
         }
+    }
+}
+
+fn mcp_kind(e: &McpError) -> ErrorKind {
+    match e {
+        McpError::InvalidConfig(_) => ErrorKind::InvalidInput,
+        McpError::NoServer(_) | McpError::NoTool { .. } => ErrorKind::NotFound,
+        McpError::NotReady { .. } | McpError::Timeout { .. } | McpError::Call { .. } => {
+            ErrorKind::Unavailable
+        }
+        McpError::Cancelled => ErrorKind::Cancelled,
     }
 }
 

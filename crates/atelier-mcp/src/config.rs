@@ -90,17 +90,24 @@ impl ServerSpec {
         match &self.transport {
             Transport::Stdio(s) => {
                 if s.command.trim().is_empty() {
-                    return Err(McpError::InvalidConfig(format!("the MCP server `{}` has no command", self.name)));
+                    return Err(McpError::InvalidConfig(format!(
+                        "the MCP server `{}` has no command",
+                        self.name
+                    )));
                 }
                 for key in s.env.keys() {
                     check_env_name(key)?;
                 }
                 if s.command.contains('\0') || s.args.iter().any(|a| a.contains('\0')) {
-                    return Err(McpError::InvalidConfig("a command or argument contains a NUL character".into()));
+                    return Err(McpError::InvalidConfig(
+                        "a command or argument contains a NUL character".into(),
+                    ));
                 }
                 for value in s.env.values() {
                     if value.contains('\0') {
-                        return Err(McpError::InvalidConfig("an environment value contains a NUL character".into()));
+                        return Err(McpError::InvalidConfig(
+                            "an environment value contains a NUL character".into(),
+                        ));
                     }
                 }
             }
@@ -212,8 +219,9 @@ pub fn parse_mcp_servers(json: &str) -> McpResult<Vec<Imported>> {
     };
     let mut out = Vec::with_capacity(servers.len());
     for (name, entry) in servers {
-        let imported = parse_entry(&name, &entry)
-            .map_err(|e| McpError::InvalidConfig(format!("server `{}`: {e}", name.chars().take(64).collect::<String>())))?;
+        let imported = parse_entry(&name, &entry).map_err(|e| {
+            McpError::InvalidConfig(format!("server `{}`: {e}", name.chars().take(64).collect::<String>()))
+        })?;
         out.push(imported);
     }
     Ok(out)
@@ -254,7 +262,13 @@ fn parse_entry(name: &str, entry: &Value) -> McpResult<Imported> {
                 Some(_) => return Err(McpError::InvalidConfig("`args` must be a list of strings".into())),
             };
             let cwd = e.get("cwd").and_then(Value::as_str).map(PathBuf::from);
-            Transport::Stdio(StdioSpec { command: command.clone(), args, env: strings("env")?, cwd, sandbox: false })
+            Transport::Stdio(StdioSpec {
+                command: command.clone(),
+                args,
+                env: strings("env")?,
+                cwd,
+                sandbox: false,
+            })
         }
         (None, Some(Value::String(url))) => {
             if kind == "sse" {
@@ -270,7 +284,9 @@ fn parse_entry(name: &str, entry: &Value) -> McpResult<Imported> {
             return Err(McpError::InvalidConfig("has both `command` and `url`; keep one".into()));
         }
         _ => {
-            return Err(McpError::InvalidConfig("needs a `command` (stdio) or a `url` (HTTP), as a string".into()));
+            return Err(McpError::InvalidConfig(
+                "needs a `command` (stdio) or a `url` (HTTP), as a string".into(),
+            ));
         }
     };
     let spec = ServerSpec { name: name.to_owned(), transport };
@@ -305,9 +321,10 @@ mod tests {
 
     #[test]
     fn a_bad_entry_refuses_the_whole_document_and_names_it() {
-        let err = parse_mcp_servers(r#"{"mcpServers": {"ok": {"command": "x"}, "bad one": {"command": "y"}}}"#)
-            .unwrap_err()
-            .to_string();
+        let err =
+            parse_mcp_servers(r#"{"mcpServers": {"ok": {"command": "x"}, "bad one": {"command": "y"}}}"#)
+                .unwrap_err()
+                .to_string();
         assert!(err.contains("bad one"), "{err}");
         let err = parse_mcp_servers(r#"{"mcpServers": {"s": {"url": "ftp://x"}}}"#).unwrap_err().to_string();
         assert!(err.contains("http"), "{err}");

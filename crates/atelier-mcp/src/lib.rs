@@ -144,7 +144,10 @@ impl Mcp {
     pub async fn start(&self, spec: ServerSpec) -> McpResult<ServerState> {
         spec.validate()?;
         if self.inner.shutdown.is_cancelled() {
-            return Err(McpError::NotReady { server: spec.name, detail: "the engine is shutting down".into() });
+            return Err(McpError::NotReady {
+                server: spec.name,
+                detail: "the engine is shutting down".into(),
+            });
         }
         self.stop(&spec.name).await;
         let name = spec.name.clone();
@@ -245,9 +248,8 @@ impl Mcp {
         cancel: &CancellationToken,
     ) -> McpResult<ToolResult> {
         let running = self.server(server)?;
-        let (peer, tools) = running
-            .peer()
-            .map_err(|detail| McpError::NotReady { server: server.to_owned(), detail })?;
+        let (peer, tools) =
+            running.peer().map_err(|detail| McpError::NotReady { server: server.to_owned(), detail })?;
         if !tools.iter().any(|t| t.name == tool) {
             return Err(McpError::NoTool { server: server.to_owned(), tool: tool.to_owned() });
         }
@@ -285,15 +287,20 @@ impl Mcp {
     /// Pings a ready server; the round trip, or why it failed (10 s at most).
     pub async fn ping(&self, server: &str) -> McpResult<Duration> {
         let running = self.server(server)?;
-        let (peer, _) = running
-            .peer()
-            .map_err(|detail| McpError::NotReady { server: server.to_owned(), detail })?;
+        let (peer, _) =
+            running.peer().map_err(|detail| McpError::NotReady { server: server.to_owned(), detail })?;
         let started = Instant::now();
         let limit = Duration::from_secs(10);
-        match tokio::time::timeout(limit, peer.send_request(ClientRequest::PingRequest(Default::default()))).await {
+        match tokio::time::timeout(limit, peer.send_request(ClientRequest::PingRequest(Default::default())))
+            .await
+        {
             Ok(Ok(_)) => Ok(started.elapsed()),
-            Ok(Err(e)) => Err(McpError::Call { server: server.to_owned(), tool: "ping".into(), message: e.to_string() }),
-            Err(_) => Err(McpError::Timeout { server: server.to_owned(), tool: "ping".into(), timeout: limit }),
+            Ok(Err(e)) => {
+                Err(McpError::Call { server: server.to_owned(), tool: "ping".into(), message: e.to_string() })
+            }
+            Err(_) => {
+                Err(McpError::Timeout { server: server.to_owned(), tool: "ping".into(), timeout: limit })
+            }
         }
     }
 

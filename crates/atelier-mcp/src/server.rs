@@ -453,8 +453,10 @@ async fn connect(server: &Server, options: &Options) -> Result<Connection, Strin
         Transport::Http(spec) => {
             let transport = StreamableHttpClientTransport::from_config(http_config(spec)?);
             let handshake = async {
-                let service =
-                    handler.serve(transport).await.map_err(|e| server_said(server, format!("could not connect: {e}")))?;
+                let service = handler
+                    .serve(transport)
+                    .await
+                    .map_err(|e| server_said(server, format!("could not connect: {e}")))?;
                 let tools = service
                     .peer()
                     .list_all_tools()
@@ -470,11 +472,9 @@ async fn connect(server: &Server, options: &Options) -> Result<Connection, Strin
                     tools_changed,
                 }),
                 Ok(Err(e)) => Err(e),
-                Err(_) => Err(format!(
-                    "{} did not finish the MCP handshake within {} s",
-                    spec.url,
-                    limit.as_secs()
-                )),
+                Err(_) => {
+                    Err(format!("{} did not finish the MCP handshake within {} s", spec.url, limit.as_secs()))
+                }
             }
         }
     }
@@ -512,7 +512,8 @@ fn with_output(server: &Server, mut message: String) -> String {
 fn http_config(spec: &HttpSpec) -> Result<StreamableHttpClientTransportConfig, String> {
     let mut headers = std::collections::HashMap::new();
     for (name, value) in &spec.headers {
-        let name = http::HeaderName::from_bytes(name.as_bytes()).map_err(|_| format!("`{name}` is not a header name"))?;
+        let name = http::HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| format!("`{name}` is not a header name"))?;
         let value = http::HeaderValue::from_str(value)
             .map_err(|_| format!("the value of the header `{name}` is not a valid header value"))?;
         headers.insert(name, value);

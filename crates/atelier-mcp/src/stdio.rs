@@ -161,7 +161,9 @@ async fn read_stderr(stderr: impl AsyncRead + Unpin, log: Arc<Mutex<ServerLog>>)
                 log.lock().unwrap_or_else(|p| p.into_inner()).push(&String::from_utf8_lossy(&line));
             }
             Ok(Line::TooLong) => {
-                log.lock().unwrap_or_else(|p| p.into_inner()).push("[a stderr line longer than 64 KiB was dropped]");
+                log.lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push("[a stderr line longer than 64 KiB was dropped]");
             }
             Err(e) => {
                 tracing::debug!(error = %e, "reading an MCP server's stderr");
@@ -173,7 +175,11 @@ async fn read_stderr(stderr: impl AsyncRead + Unpin, log: Arc<Mutex<ServerLog>>)
 
 /// Passes each stdout line that is JSON to rmcp; keeps any other line in the log (and counts
 /// it), so the status can say the server prints what is not MCP.
-async fn filter_stdout(stdout: impl AsyncRead + Unpin, mut to_rmcp: DuplexStream, log: Arc<Mutex<ServerLog>>) {
+async fn filter_stdout(
+    stdout: impl AsyncRead + Unpin,
+    mut to_rmcp: DuplexStream,
+    log: Arc<Mutex<ServerLog>>,
+) {
     let mut reader = BufReader::with_capacity(64 * 1024, stdout);
     let mut line = Vec::new();
     loop {
@@ -181,7 +187,9 @@ async fn filter_stdout(stdout: impl AsyncRead + Unpin, mut to_rmcp: DuplexStream
         match read_bounded_line(&mut reader, &mut line, MAX_LINE).await {
             Ok(Line::Eof) => return,
             Ok(Line::TooLong) => {
-                log.lock().unwrap_or_else(|p| p.into_inner()).push("[a stdout message longer than 16 MiB was dropped]");
+                log.lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push("[a stdout message longer than 16 MiB was dropped]");
             }
             Ok(Line::Complete) => {
                 let trimmed = line.trim_ascii();
@@ -195,7 +203,9 @@ async fn filter_stdout(stdout: impl AsyncRead + Unpin, mut to_rmcp: DuplexStream
                         return;
                     }
                 } else {
-                    log.lock().unwrap_or_else(|p| p.into_inner()).stdout_garbage(&String::from_utf8_lossy(trimmed));
+                    log.lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .stdout_garbage(&String::from_utf8_lossy(trimmed));
                 }
             }
             Err(e) => {

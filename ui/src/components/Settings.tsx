@@ -2,6 +2,7 @@ import { useCallback, useEffect, useState } from 'react';
 import { client, desktop, errorText, token, useLoad, useTopic } from '../api';
 import type { ApiKeyStatus, Event, Health, Model, ModelPullProgress } from '../protocol/generated';
 import { ask, loadServer, serverEnabled, setServer, useServer } from '../desktop';
+import { McpServers } from './McpServers';
 
 export const PUBLIC_TITLE = 'Reachable from other machines';
 export const PUBLIC_WARNING =
@@ -264,6 +265,7 @@ export function Settings() {
         </label>
       </div>
       <ApiKeys keys={settings.data?.api_keys} onChanged={settings.reload} />
+      <McpServers />
       <h2>Models</h2>
       {models.error ? <p className="error">{models.error}</p> : null}
       <table aria-label="Models">

@@ -7,6 +7,7 @@
 mod bus;
 mod chat;
 mod keychain;
+mod mcp;
 mod rpc;
 mod support;
 mod system;

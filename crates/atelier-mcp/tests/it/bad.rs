@@ -41,7 +41,11 @@ async fn garbage_on_stdout_is_an_error_that_says_so() {
     let error = state.error.unwrap_or_default();
     assert!(error.contains("not MCP messages"), "{error}");
     assert!(error.contains("Server started! Welcome."), "{error}");
-    assert!(state.stderr_tail.iter().any(|l| l.starts_with("stdout (not MCP): Server started!")), "{:?}", state.stderr_tail);
+    assert!(
+        state.stderr_tail.iter().any(|l| l.starts_with("stdout (not MCP): Server started!")),
+        "{:?}",
+        state.stderr_tail
+    );
     mcp.shutdown().await;
 }
 
@@ -51,7 +55,9 @@ async fn a_server_that_exits_at_once_says_how_and_stays_in_error_after_repeated_
     let mcp = mcp(impatient());
     mcp.start(stdio("quitter", "sh", &["-c", "echo 'GITHUB_TOKEN is not set' >&2; exit 3"])).await.unwrap();
     let state = mcp
-        .wait_for("quitter", Duration::from_secs(20), |s| s.error.as_deref().is_some_and(|e| e.contains("stopped trying")))
+        .wait_for("quitter", Duration::from_secs(20), |s| {
+            s.error.as_deref().is_some_and(|e| e.contains("stopped trying"))
+        })
         .await
         .unwrap();
     assert_eq!(state.status, Status::Error);
@@ -92,7 +98,8 @@ async fn an_answer_for_an_unknown_id_leaves_the_call_to_time_out_and_others_unaf
     let err = mcp.call("confused", "echo", json!({}), &CancellationToken::new()).await.unwrap_err();
     assert!(matches!(err, McpError::Timeout { .. }), "{err}");
     assert_eq!(mcp.state("confused").unwrap().status, Status::Ready);
-    let echo = mcp.call("good", "echo", json!({ "message": "fine" }), &CancellationToken::new()).await.unwrap();
+    let echo =
+        mcp.call("good", "echo", json!({ "message": "fine" }), &CancellationToken::new()).await.unwrap();
     assert!(echo.text.contains("fine"));
     mcp.shutdown().await;
 }

@@ -21,14 +21,19 @@ async fn a_stdio_server_becomes_ready_with_its_tools_and_echo_answers() {
     assert_eq!(echo.input_schema["type"], "object", "the schema as the server gives it");
     assert!(state.pid.is_some());
 
-    let result = mcp.call("everything", "echo", json!({ "message": "hello from atelier" }), &CancellationToken::new()).await.unwrap();
+    let result = mcp
+        .call("everything", "echo", json!({ "message": "hello from atelier" }), &CancellationToken::new())
+        .await
+        .unwrap();
     assert!(!result.is_error);
     assert!(result.text.contains("hello from atelier"), "{}", result.text);
 
     // The server registers more tools once initialized and says so with
     // notifications/tools/list_changed: the list follows.
     let state = mcp
-        .wait_for("everything", Duration::from_secs(15), |s| s.tools.iter().any(|t| t.name == "simulate-research-query"))
+        .wait_for("everything", Duration::from_secs(15), |s| {
+            s.tools.iter().any(|t| t.name == "simulate-research-query")
+        })
         .await
         .unwrap();
     assert!(state.tools.iter().any(|t| t.name == "simulate-research-query"), "{:?}", state.tools);
@@ -54,7 +59,12 @@ async fn images_and_resources_are_named_for_the_model() {
     assert!(!image.text.contains("iVBOR"), "no base64 for the model: {}", image.text);
 
     let resource = mcp
-        .call("media", "get-resource-reference", json!({ "resourceType": "Text", "resourceId": 1 }), &CancellationToken::new())
+        .call(
+            "media",
+            "get-resource-reference",
+            json!({ "resourceType": "Text", "resourceId": 1 }),
+            &CancellationToken::new(),
+        )
         .await
         .unwrap();
     assert!(!resource.resources.is_empty(), "{resource:?}");
@@ -70,7 +80,10 @@ async fn a_hanging_call_times_out_or_is_cancelled_and_the_server_stays_usable() 
     ready(&mcp, "slow").await;
     let long = json!({ "duration": 30, "steps": 30 });
 
-    let err = mcp.call("slow", "trigger-long-running-operation", long.clone(), &CancellationToken::new()).await.unwrap_err();
+    let err = mcp
+        .call("slow", "trigger-long-running-operation", long.clone(), &CancellationToken::new())
+        .await
+        .unwrap_err();
     assert!(matches!(err, McpError::Timeout { .. }), "{err}");
     assert!(err.to_string().contains("did not answer `trigger-long-running-operation` within 1 s"), "{err}");
 
@@ -85,7 +98,10 @@ async fn a_hanging_call_times_out_or_is_cancelled_and_the_server_stays_usable() 
 
     // Still ready, still answering.
     assert_eq!(mcp.state("slow").unwrap().status, Status::Ready);
-    let echo = mcp.call("slow", "echo", json!({ "message": "still here" }), &CancellationToken::new()).await.unwrap();
+    let echo = mcp
+        .call("slow", "echo", json!({ "message": "still here" }), &CancellationToken::new())
+        .await
+        .unwrap();
     assert!(echo.text.contains("still here"));
     mcp.shutdown().await;
 }
@@ -107,7 +123,8 @@ async fn a_killed_server_is_restarted_and_the_restart_counted() {
         .unwrap();
     assert_eq!((state.status, state.restarts), (Status::Ready, 1), "{state:#?}");
     assert_ne!(state.pid, Some(pid), "a new process");
-    let echo = mcp.call("phoenix", "echo", json!({ "message": "again" }), &CancellationToken::new()).await.unwrap();
+    let echo =
+        mcp.call("phoenix", "echo", json!({ "message": "again" }), &CancellationToken::new()).await.unwrap();
     assert!(echo.text.contains("again"));
     mcp.shutdown().await;
 }
@@ -146,10 +163,17 @@ async fn a_huge_result_is_cut_with_a_note() {
         .unwrap();
     assert!(result.truncated);
     assert!(result.text.starts_with("0123456789abcdef\n"));
-    assert!(result.text.contains("the result had 340,000 characters; the first 10,000 are shown"), "{}", &result.text[9_000..]);
+    assert!(
+        result.text.contains("the result had 340,000 characters; the first 10,000 are shown"),
+        "{}",
+        &result.text[9_000..]
+    );
 
     // A path outside the allowed folder: the server says so with isError, reported as such.
-    let outside = mcp.call("files", "read_text_file", json!({ "path": "/etc/hostname" }), &CancellationToken::new()).await.unwrap();
+    let outside = mcp
+        .call("files", "read_text_file", json!({ "path": "/etc/hostname" }), &CancellationToken::new())
+        .await
+        .unwrap();
     assert!(outside.is_error, "{outside:?}");
     mcp.shutdown().await;
 }
@@ -189,7 +213,10 @@ async fn a_streamable_http_server_is_ready_and_answers() {
     let state = ready(&mcp, "remote").await;
     assert!(state.tools.iter().any(|t| t.name == "echo"));
     assert_eq!(state.pid, None);
-    let echo = mcp.call("remote", "echo", json!({ "message": "over http" }), &CancellationToken::new()).await.unwrap();
+    let echo = mcp
+        .call("remote", "echo", json!({ "message": "over http" }), &CancellationToken::new())
+        .await
+        .unwrap();
     assert!(echo.text.contains("over http"), "{}", echo.text);
     assert!(mcp.ping("remote").await.is_ok());
     mcp.shutdown().await;

@@ -325,7 +325,7 @@ pub(crate) async fn supervise(
 
 fn seconds(d: Duration) -> String {
     let s = d.as_secs_f64();
-    if s < 10.0 { format!("{s:.1} s") } else { format!("{:.0} s", s) }
+    if s < 10.0 { format!("{s:.1} s") } else { format!("{s:.0} s") }
 }
 
 fn stopped(server: &Server, events: &dyn Events) {

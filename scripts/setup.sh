@@ -44,3 +44,12 @@ if command -v rustup >/dev/null; then
     rustup component list --installed 2>/dev/null | grep -q "^$c" || rustup component add "$c"
   done
 fi
+
+# The real MCP servers from npm that atelier-mcp's and atelier-core's tests and the `mcp`
+# benchmark talk to (server-everything, server-filesystem), pinned by tests/mcp-peers'
+# package-lock.json; installed again when the lock changes.
+peers="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/mcp-peers"
+if [ -f "$peers/package-lock.json" ] && ! cmp -s "$peers/package-lock.json" "$peers/node_modules/.atelier-lock" 2>/dev/null; then
+  echo "setup: installing the MCP test servers (npm ci in tests/mcp-peers)" >&2
+  (cd "$peers" && npm ci --no-audit --no-fund --loglevel=error && cp package-lock.json node_modules/.atelier-lock)
+fi

@@ -2,7 +2,7 @@
 //! machine and date. Run in release mode:
 //!
 //! ```text
-//! cargo run --release -p atelier-bench -- all   # or: tokens | history | idle-ws | workflows | workspace | pool | memory | dialects | sandbox | index
+//! cargo run --release -p atelier-bench -- all   # or: tokens | history | idle-ws | workflows | workspace | pool | memory | dialects | sandbox | index | mcp
 //! ```
 
 use std::process::ExitCode;
@@ -12,6 +12,7 @@ mod history;
 mod idle;
 mod index;
 mod memory;
+mod mcp;
 mod pool;
 mod sandbox;
 mod stats;
@@ -42,6 +43,7 @@ fn main() -> ExitCode {
             "dialects" => dialects::run().await,
             "sandbox" => sandbox::run().await,
             "index" => index::run(&args[1..]).await,
+            "mcp" => mcp::run(arg_number(&args, 1_000)).await,
             "all" => {
                 tokens::run().await?;
                 history::run(1_000_000).await?;
@@ -52,11 +54,12 @@ fn main() -> ExitCode {
                 memory::run().await?;
                 dialects::run().await?;
                 sandbox::run().await?;
-                index::run(&[]).await
+                index::run(&[]).await?;
+                mcp::run(1_000).await
             }
             other => {
                 anyhow::bail!(
-                    "unknown benchmark `{other}`; use tokens, history, idle-ws, workflows, workspace, pool, memory, dialects, sandbox, index or all"
+                    "unknown benchmark `{other}`; use tokens, history, idle-ws, workflows, workspace, pool, memory, dialects, sandbox, index, mcp or all"
                 )
             }
         }

@@ -174,8 +174,23 @@ const DEEPSEEK_BASE_URL: &str = "https://api.deepseek.com/v1";
 
 /// Starts the engine on `data_dir`. `model` (a flag) wins over `ATELIER_MODEL`.
 pub async fn start(data_dir: PathBuf, model: Option<String>) -> anyhow::Result<App> {
+    start_with(data_dir, model, true).await
+}
+
+/// [`start`], with the enabled MCP servers started only when `mcp_autostart` (a command that
+/// only lists or edits them leaves them be).
+pub async fn start_with(
+    data_dir: PathBuf,
+    model: Option<String>,
+    mcp_autostart: bool,
+) -> anyhow::Result<App> {
     let default_model = model.or_else(|| std::env::var("ATELIER_MODEL").ok().filter(|m| !m.is_empty()));
-    let config = Config { default_model, keychain: keychain(), ..Config::new(data_dir.clone(), provider()?) };
+    let config = Config {
+        default_model,
+        keychain: keychain(),
+        mcp_autostart,
+        ..Config::new(data_dir.clone(), provider()?)
+    };
     App::start(config).await.with_context(|| format!("starting Atelier on {}", data_dir.display()))
 }
 

@@ -1,6 +1,7 @@
 //! The `atelier` command: `serve` runs the engine headless behind the embedded server, `chat`
 //! talks to a model from the terminal, `run` runs a workflow on a project folder, `doctor`
-//! checks that everything Atelier needs is there, `models` lists, pulls and removes models.
+//! checks that everything Atelier needs is there, `models` lists, pulls and removes models,
+//! `mcp` lists, adds, removes and imports MCP servers.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -11,6 +12,7 @@ use atelier_cli::{engine, logging};
 
 mod chat;
 mod doctor;
+mod mcp;
 mod models;
 mod run;
 mod serve;
@@ -38,6 +40,8 @@ enum Command {
     Run(run::Args),
     /// List, download (with a progress bar) and remove the model server's models.
     Models(models::Args),
+    /// MCP servers (tools for agents): list, add, remove, import an `mcpServers` JSON file.
+    Mcp(mcp::Args),
 }
 
 fn main() -> ExitCode {
@@ -65,6 +69,7 @@ fn main() -> ExitCode {
             Command::Doctor(args) => doctor::run(args, data_dir).await,
             Command::Run(args) => run::run(args, data_dir).await,
             Command::Models(args) => models::run(args).await,
+            Command::Mcp(args) => mcp::run(args, data_dir).await,
         }
     });
     match result {

@@ -36,6 +36,12 @@ fn is_ephemeral(kind: &str) -> bool {
             | "verify.line"
             | "index.progress"
             | "index.updated"
+            // MCP servers' state is in `mcp.list`; a status carries stderr lines, which stay
+            // out of the database.
+            | "mcp.server_status"
+            | "mcp.server_health"
+            | "mcp.tools_changed"
+            | "mcp.server_removed"
     )
 }
 

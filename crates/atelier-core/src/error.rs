@@ -1,6 +1,7 @@
 //! The core's error type and its one mapping to the API's error payload.
 
 use atelier_llm::LlmError;
+use atelier_mcp::McpError;
 use atelier_protocol::{ErrorKind, RpcError};
 use atelier_store::StoreError;
 
@@ -28,6 +29,8 @@ pub enum CoreError {
     Io { context: String, source: std::io::Error },
     #[error("git: {0}")]
     Git(#[from] atelier_git::GitError),
+    #[error(transparent)]
+    Mcp(#[from] atelier_mcp::McpError),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -51,6 +54,7 @@ impl CoreError {
             CoreError::Io { source, .. } => io_kind(source),
             CoreError::Store(_) | CoreError::Git(_) => ErrorKind::Internal,
             CoreError::Llm(e) => llm_kind(e),
+            CoreError::Mcp(e) => mcp_kind(e),
             CoreError::Internal(_) => ErrorKind::Internal,
         }
     }
@@ -59,6 +63,7 @@ impl CoreError {
         match self {
             CoreError::Unavailable(_) | CoreError::RateLimited(_) => true,
             CoreError::Llm(e) => e.retryable(),
+            CoreError::Mcp(e) => matches!(e, McpError::NotReady { .. } | McpError::Timeout { .. }),
             _ => false,
         }
     }
@@ -100,6 +105,17 @@ fn io_kind(e: &std::io::Error) -> ErrorKind {
         K::PermissionDenied | K::ReadOnlyFilesystem => ErrorKind::Conflict,
         K::StorageFull | K::QuotaExceeded => ErrorKind::Unavailable,
         _ => ErrorKind::Internal,
+    }
+}
+
+fn mcp_kind(e: &McpError) -> ErrorKind {
+    match e {
+        McpError::InvalidConfig(_) => ErrorKind::InvalidInput,
+        McpError::NoServer(_) | McpError::NoTool { .. } => ErrorKind::NotFound,
+        McpError::NotReady { .. } | McpError::Timeout { .. } | McpError::Call { .. } => {
+            ErrorKind::Unavailable
+        }
+        McpError::Cancelled => ErrorKind::Cancelled,
     }
 }
 

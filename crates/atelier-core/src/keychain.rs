@@ -83,6 +83,42 @@ impl Keychain {
         self.entry(provider)?.set_password(key).map_err(|e| unavailable(&e, var))
     }
 
+    /// The secrets stored under `user` (not a provider: e.g. `mcp:<server>`), if any.
+    pub fn get_secret(&self, user: &str) -> CoreResult<Option<String>> {
+        match self.secret_entry(user)?.get_password() {
+            Ok(secret) => Ok(Some(secret)),
+            Err(keyring::Error::NoEntry) => Ok(None),
+            Err(e) => Err(secret_unavailable(&e)),
+        }
+    }
+
+    /// Stores (or replaces) the secrets under `user`.
+    pub fn set_secret(&self, user: &str, secret: &str) -> CoreResult<()> {
+        self.secret_entry(user)?.set_password(secret).map_err(|e| secret_unavailable(&e))
+    }
+
+    /// Removes the secrets under `user`; `false` when none were stored.
+    pub fn delete_secret(&self, user: &str) -> CoreResult<bool> {
+        match self.secret_entry(user)?.delete_credential() {
+            Ok(()) => Ok(true),
+            Err(keyring::Error::NoEntry) => Ok(false),
+            Err(e) => Err(secret_unavailable(&e)),
+        }
+    }
+
+    fn secret_entry(&self, user: &str) -> CoreResult<Arc<keyring::Entry>> {
+        if KEY_PROVIDERS.iter().any(|(p, _)| *p == user) {
+            return Err(CoreError::Internal(format!("`{user}` is a provider's key, not a secret name")));
+        }
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(entry) = entries.get(user) {
+            return Ok(entry.clone());
+        }
+        let entry = Arc::new(keyring::Entry::new(&self.service, user).map_err(|e| secret_unavailable(&e))?);
+        entries.insert(user.to_owned(), entry.clone());
+        Ok(entry)
+    }
+
     /// Removes `provider`'s key; `false` when none was stored.
     pub fn delete(&self, provider: &str) -> CoreResult<bool> {
         let var = key_variable(provider)?;
@@ -103,6 +139,20 @@ fn unavailable(error: &keyring::Error, var: &str) -> CoreError {
             CoreError::InvalidInput(format!("the keychain refused the key ({error}); set {var} instead"))
         }
         _ => CoreError::Unavailable(format!("no keychain service is running; set {var} instead")),
+    }
+}
+
+/// A keychain that cannot keep other secrets (MCP servers' environment and header values).
+fn secret_unavailable(error: &keyring::Error) -> CoreError {
+    tracing::debug!(error = %error, "keychain");
+    match error {
+        keyring::Error::TooLong(..) | keyring::Error::Invalid(..) => CoreError::InvalidInput(format!(
+            "the keychain refused the values ({error}); use fewer or shorter environment or header values"
+        )),
+        _ => CoreError::Unavailable(
+            "no keychain service is running, and environment and header values of MCP servers are              kept only there; start one (or add the server without them)"
+                .into(),
+        ),
     }
 }
 

@@ -20,6 +20,7 @@ mod error;
 mod git;
 mod index;
 pub mod keychain;
+mod mcp;
 mod models;
 mod project;
 mod rpc;
@@ -32,6 +33,7 @@ mod workflow;
 pub use agent::{ChatAgent, chat_agents};
 pub use bus::{EventBus, Published, Subscriber};
 pub use error::{CoreError, CoreResult};
+pub use mcp::{MCP_HEALTH_EVERY, McpToolEntry, McpToolResult};
 pub use rpc::{Client, ClientLimits};
 pub use system::{HEALTH_EVERY, disk_check, model_endpoint_checks};
 
@@ -50,6 +52,14 @@ pub struct Config {
     /// Where `settings.set_key` keeps API keys: the OS keychain under [`keychain::SERVICE`]
     /// (tests use a service of their own).
     pub keychain: keychain::Keychain,
+    /// MCP servers' timings and limits (handshake 30 s, calls 60 s, 5 failures, backoff 1 s
+    /// doubling to 60 s); tests shorten some.
+    pub mcp: atelier_mcp::Options,
+    /// How often ready MCP servers are pinged while someone subscribes to `mcp`
+    /// ([`MCP_HEALTH_EVERY`]).
+    pub mcp_health_every: std::time::Duration,
+    /// Start the enabled MCP servers at start-up (the command line's `atelier mcp` does not).
+    pub mcp_autostart: bool,
 }
 
 impl Config {
@@ -62,6 +72,9 @@ impl Config {
             default_model: None,
             health_every: HEALTH_EVERY,
             keychain: keychain::Keychain::default(),
+            mcp: atelier_mcp::Options::default(),
+            mcp_health_every: MCP_HEALTH_EVERY,
+            mcp_autostart: true,
         }
     }
 }
@@ -90,6 +103,7 @@ struct Inner {
     sandbox: Arc<sandbox::SandboxState>,
     /// The code index of each open project.
     indexes: Arc<index::Indexes>,
+    mcp: mcp::McpParts,
 }
 
 /// The running engine. Cheap to clone.
@@ -133,6 +147,7 @@ impl App {
             sandbox.clone(),
         );
         let indexes = Arc::new(index::Indexes::new(&data_dir, bus.clone(), config.provider.clone()));
+        let mcp = mcp::McpParts::new(config.mcp.clone(), bus.clone());
         let app = App {
             inner: Arc::new(Inner {
                 config,
@@ -155,6 +170,7 @@ impl App {
                 )),
                 sandbox,
                 indexes,
+                mcp,
             }),
         };
         app.inner.engine.set_knowledge(Arc::new(index::IndexKnowledge(Arc::downgrade(&app.inner))));
@@ -162,7 +178,9 @@ impl App {
         app.spawn(app.clone().index_workflow_writes(written_rx));
         app.recover_interrupted().await?;
         app.resume_workflows().await?;
+        app.start_mcp_servers().await?;
         app.spawn(app.clone().publish_metrics());
+        app.spawn(app.clone().watch_mcp_health());
         app.spawn(app.clone().watch_health());
         Ok(app)
     }
@@ -215,8 +233,9 @@ impl App {
         Client::new(self.clone(), id, limits)
     }
 
-    /// Stops streaming replies (they are saved as `interrupted`), waits for their last writes,
-    /// and releases the data folder for another engine.
+    /// Stops streaming replies (they are saved as `interrupted`) and MCP servers (their
+    /// processes gone), waits for the last writes, and releases the data folder for another
+    /// engine.
     pub async fn shutdown(&self) {
         self.inner.shutdown.cancel();
         self.inner.terminals.close_owned_by(None);
@@ -224,6 +243,8 @@ impl App {
         if let Err(e) = tokio::task::spawn_blocking(move || indexes.stop_all()).await {
             tracing::warn!(error = %e, "stopping the code indexes");
         }
+        // No MCP server outlives the engine.
+        self.stop_mcp_servers().await;
         self.inner.tasks.close();
         self.inner.tasks.wait().await;
         if let Err(e) = self.inner.store.flush().await {

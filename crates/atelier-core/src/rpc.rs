@@ -8,14 +8,7 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use atelier_protocol::{
-    AgentsList, CheckpointRestored, CheckpointsRestore, CodeRepoMap, CodeSearch, CodeSymbols, Empty,
-    FileContent, FilesRead, FilesTree, FilesWrite, GitCheckout, GitCommit, GitDiff, GitLog, GitPaths,
-    GitRemote, GitShow, GitShown, IdParams, MessagesList, MessagesRetried, MessagesRetry, MessagesSearch,
-    MessagesSend, MessagesStop, ModelName, ModelsList, Pong, ProjectParams, ProjectsCreate, ProjectsDelete,
-    ProjectsExport, ProjectsImport, Response, RpcError, SessionsCreate, SessionsList, SessionsRename,
-    SettingsDeleteKey, SettingsSet, SettingsSetKey, Subscribe, Subscribed, TerminalId, TerminalOpened,
-    TerminalsOpen, TerminalsResize, TerminalsWrite, Unsubscribe, WorkflowsApprove, WorkflowsControl,
-    WorkflowsList, WorkflowsStart, to_value, topics,
+    AgentsList, CheckpointRestored, CheckpointsRestore, CodeRepoMap, CodeSearch, CodeSymbols, Empty, FileContent, FilesRead, FilesTree, FilesWrite, GitCheckout, GitCommit, GitDiff, GitLog, GitPaths, GitRemote, GitShow, GitShown, IdParams, MessagesList, MessagesRetried, MessagesRetry, MessagesSearch, MessagesSend, MessagesStop, ModelName, ModelsList, Pong, ProjectParams, ProjectsCreate, ProjectsDelete, ProjectsExport, ProjectsImport, Response, RpcError, SessionsCreate, SessionsList, SessionsRename, SettingsDeleteKey, SettingsSet, SettingsSetKey, Subscribe, Subscribed, TerminalId, TerminalOpened, TerminalsOpen, TerminalsResize, TerminalsWrite, Unsubscribe, WorkflowsApprove, WorkflowsControl, WorkflowsList, WorkflowsStart, to_value, topics, McpAdd, McpImport, McpList, McpName, McpSetEnabled, McpUpdate,
 };
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
@@ -463,6 +456,35 @@ impl Client {
                 let p: ModelName = params(method, p)?;
                 ok(app.delete_model(&p.name).await?)
             }
+            "mcp.list" => {
+                let p: McpList = params(method, p)?;
+                ok(app.mcp_list(p.project_id.as_deref()).await?)
+            }
+            "mcp.add" => {
+                let p: McpAdd = params(method, p)?;
+                ok(app.mcp_add(p).await?)
+            }
+            "mcp.remove" => {
+                let p: McpName = params(method, p)?;
+                app.mcp_remove(&p.name).await?;
+                ok(Empty {})
+            }
+            "mcp.restart" => {
+                let p: McpName = params(method, p)?;
+                ok(app.mcp_restart(&p.name).await?)
+            }
+            "mcp.set_enabled" => {
+                let p: McpSetEnabled = params(method, p)?;
+                ok(app.mcp_set_enabled(&p.name, p.enabled).await?)
+            }
+            "mcp.update" => {
+                let p: McpUpdate = params(method, p)?;
+                ok(app.mcp_update(&p.name, p.trusted, p.sandbox).await?)
+            }
+            "mcp.import" => {
+                let p: McpImport = params(method, p)?;
+                ok(app.mcp_import(&p.json, p.project_id).await?)
+            }
             "subscribe" => {
                 let p: Subscribe = params(method, p)?;
                 self.subscribe(p).await
@@ -479,7 +501,7 @@ impl Client {
     async fn subscribe(&self, p: Subscribe) -> RpcResult {
         if let Some(bad) = p.topics.iter().find(|t| !topics::is_valid(t)) {
             return Err(RpcError::invalid_params(format!(
-                "unknown topic `{}`; topics are system, coordinator, models, or \
+                "unknown topic `{}`; topics are system, coordinator, models, mcp, or \
                  session/<id>, project/<id>, workflow/<id>, agent/<id>, terminal/<id>",
                 bad.chars().take(140).collect::<String>()
             )));
@@ -494,6 +516,10 @@ impl Client {
         let last_seq = self.subscriber.subscribe(&p.topics, p.after_seq);
         for project in p.topics.iter().filter_map(|t| t.strip_prefix("project/")) {
             self.app.watch_project(project).await;
+            // Opening a project shows the servers its `.mcp.json` names (disabled).
+            if let Err(e) = self.app.discover_project_mcp(project).await {
+                tracing::debug!(project, error = %e, "reading a project's .mcp.json");
+            }
         }
         ok(Subscribed { last_seq })
     }

@@ -745,6 +745,187 @@ pub struct Model {
     pub quantization: Option<String>,
 }
 
+// ---------------------------------------------------------------- MCP servers (API v1.1)
+
+/// A tool an MCP server offers.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+#[ts(optional_fields = nullable)]
+pub struct McpTool {
+    pub name: String,
+    pub description: String,
+    /// The JSON Schema of its arguments, as the server gives it.
+    #[serde(default)]
+    pub input_schema: Value,
+}
+
+/// An MCP server as `mcp.list` shows it. `env` and header values are never shown: only their
+/// names (the values live in the OS keychain).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+#[ts(optional_fields = nullable)]
+pub struct McpServer {
+    pub name: String,
+    /// `stdio` or `http`.
+    pub transport: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub args: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    pub enabled: bool,
+    /// `starting`, `ready`, `error` or `stopped`.
+    pub status: String,
+    /// What went wrong last, for a person.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub tools: Vec<McpTool>,
+    pub restarts: u32,
+    /// Its tools' calls need no approval.
+    pub trusted: bool,
+    /// A stdio server runs in the sandbox.
+    pub sandbox: bool,
+    /// Set for a project's server (it runs in the project's folder).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project_id: Option<String>,
+    /// `user` (added or imported by a person) or `project_file` (found in a project's
+    /// `.mcp.json`, never started until enabled).
+    pub origin: String,
+    /// The names of its environment variables and headers.
+    pub env_keys: Vec<String>,
+    pub header_keys: Vec<String>,
+    /// The last lines of its stderr.
+    pub stderr_tail: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
+}
+
+/// `mcp.list`: with `project_id`, that project's `.mcp.json` is read first (its servers are
+/// shown, disabled, until the person enables them).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, TS)]
+#[ts(optional_fields = nullable)]
+pub struct McpList {
+    #[serde(default)]
+    pub project_id: Option<String>,
+}
+
+/// `mcp.add`: a `command` (stdio) or a `url` (Streamable HTTP). `Debug` never prints `env`
+/// or header values.
+#[derive(Clone, Default, Serialize, Deserialize, TS)]
+#[ts(optional_fields = nullable)]
+pub struct McpAdd {
+    pub name: String,
+    #[serde(default)]
+    pub command: Option<String>,
+    #[serde(default)]
+    pub args: Option<Vec<String>>,
+    #[serde(default)]
+    pub env: Option<std::collections::BTreeMap<String, String>>,
+    #[serde(default)]
+    pub url: Option<String>,
+    #[serde(default)]
+    pub headers: Option<std::collections::BTreeMap<String, String>>,
+    #[serde(default)]
+    pub project_id: Option<String>,
+    /// Default false: its tools' calls need approval.
+    #[serde(default)]
+    pub trusted: Option<bool>,
+    /// Default true for a project's server, false otherwise.
+    #[serde(default)]
+    pub sandbox: Option<bool>,
+    /// Default true (started at once).
+    #[serde(default)]
+    pub enabled: Option<bool>,
+}
+
+impl std::fmt::Debug for McpAdd {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let keys = |m: &Option<std::collections::BTreeMap<String, String>>| {
+            m.as_ref().map(|m| m.keys().cloned().collect::<Vec<_>>())
+        };
+        f.debug_struct("McpAdd")
+            .field("name", &self.name)
+            .field("command", &self.command)
+            .field("args", &self.args)
+            .field("env", &keys(&self.env))
+            .field("url", &self.url)
+            .field("headers", &keys(&self.headers))
+            .field("project_id", &self.project_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `mcp.remove`, `mcp.restart`.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(optional_fields = nullable)]
+pub struct McpName {
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(optional_fields = nullable)]
+pub struct McpSetEnabled {
+    pub name: String,
+    pub enabled: bool,
+}
+
+/// `mcp.update`: changes a server's switches.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(optional_fields = nullable)]
+pub struct McpUpdate {
+    pub name: String,
+    #[serde(default)]
+    pub trusted: Option<bool>,
+    #[serde(default)]
+    pub sandbox: Option<bool>,
+}
+
+/// `mcp.import`: the JSON other MCP clients keep (`{"mcpServers": {...}}`), as text. With
+/// `project_id` the servers become that project's. `Debug` never prints the JSON (it holds
+/// secrets).
+#[derive(Clone, Serialize, Deserialize, TS)]
+#[ts(optional_fields = nullable)]
+pub struct McpImport {
+    pub json: String,
+    #[serde(default)]
+    pub project_id: Option<String>,
+}
+
+impl std::fmt::Debug for McpImport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("McpImport")
+            .field("json", &"<redacted>")
+            .field("project_id", &self.project_id)
+            .finish()
+    }
+}
+
+/// `mcp.server_status` on `mcp`: a server changed (status, error, tools, restarts).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+#[ts(optional_fields = nullable)]
+pub struct McpServerStatus {
+    pub server: McpServer,
+}
+
+/// `mcp.server_health` on `mcp`: a ping, every 30 s while someone subscribes.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+#[ts(optional_fields = nullable)]
+pub struct McpServerHealth {
+    pub name: String,
+    pub ok: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// `mcp.tools_changed` on `mcp`: a server's tools, after it started or said they changed.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+#[ts(optional_fields = nullable)]
+pub struct McpToolsChanged {
+    pub name: String,
+    pub tools: Vec<McpTool>,
+}
+
 // ---------------------------------------------------------------- subscriptions
 
 #[derive(Debug, Clone, Serialize, Deserialize, TS)]
@@ -969,6 +1150,9 @@ pub mod event_types {
     pub const MODELS_CHANGED: &str = "models.changed";
     pub const INDEX_PROGRESS: &str = "index.progress";
     pub const INDEX_READY: &str = "index.ready";
+    pub const MCP_SERVER_STATUS: &str = "mcp.server_status";
+    pub const MCP_SERVER_HEALTH: &str = "mcp.server_health";
+    pub const MCP_TOOLS_CHANGED: &str = "mcp.tools_changed";
 }
 
 /// Topic names.
@@ -976,6 +1160,8 @@ pub mod topics {
     pub const SYSTEM: &str = "system";
     pub const COORDINATOR: &str = "coordinator";
     pub const MODELS: &str = "models";
+    /// MCP servers: `mcp.server_status`, `mcp.server_health`, `mcp.tools_changed`.
+    pub const MCP: &str = "mcp";
 
     pub fn session(id: &str) -> String {
         format!("session/{id}")
@@ -992,7 +1178,7 @@ pub mod topics {
     /// Whether `topic` has a known shape: a fixed name or `<kind>/<id>` with a non-empty id.
     pub fn is_valid(topic: &str) -> bool {
         match topic.split_once('/') {
-            None => matches!(topic, SYSTEM | COORDINATOR | MODELS),
+            None => matches!(topic, SYSTEM | COORDINATOR | MODELS | MCP),
             Some((kind, id)) => {
                 matches!(kind, "session" | "project" | "workflow" | "agent" | "terminal")
                     && !id.is_empty()
@@ -1007,4 +1193,15 @@ pub mod topics {
 /// non-finite floats) cannot fail; should it ever, the caller gets `null` rather than a crash.
 pub fn to_value<T: Serialize>(value: &T) -> Value {
     serde_json::to_value(value).unwrap_or(Value::Null)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::topics;
+
+    #[test]
+    fn the_mcp_topic_is_a_topic() {
+        assert!(topics::is_valid(topics::MCP));
+        assert!(!topics::is_valid("mcp/x"));
+    }
 }

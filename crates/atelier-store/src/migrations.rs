@@ -8,12 +8,14 @@ pub const MIGRATION_FILES: &[(&str, &str)] = &[
     ("0001_initial.sql", include_str!("../../../migrations/0001_initial.sql")),
     ("0002_events_usage.sql", include_str!("../../../migrations/0002_events_usage.sql")),
     ("0003_workflows.sql", include_str!("../../../migrations/0003_workflows.sql")),
+    ("0004_mcp_servers.sql", include_str!("../../../migrations/0004_mcp_servers.sql")),
 ];
 
 const STEPS: &[M<'static>] = &[
     M::up(MIGRATION_FILES[0].1).comment(MIGRATION_FILES[0].0),
     M::up(MIGRATION_FILES[1].1).comment(MIGRATION_FILES[1].0),
     M::up(MIGRATION_FILES[2].1).comment(MIGRATION_FILES[2].0),
+    M::up(MIGRATION_FILES[3].1).comment(MIGRATION_FILES[3].0),
 ];
 
 /// The migrations [`crate::Store::open`] applies. Public so tests (and tools) can build a database

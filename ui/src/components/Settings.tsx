@@ -3,6 +3,7 @@ import { client, desktop, errorText, token, useLoad, useTopic } from '../api';
 import type { ApiKeyStatus, Event, Health, Model, ModelPullProgress } from '../protocol/generated';
 import { ask, loadServer, serverEnabled, setServer, useServer } from '../desktop';
 import { loadSandbox, OFF_WARNING, setSandbox, useSandbox } from '../sandbox';
+import { McpServers } from './McpServers';
 
 export const PUBLIC_TITLE = 'Reachable from other machines';
 export const PUBLIC_WARNING =
@@ -383,6 +384,7 @@ export function Settings() {
       </div>
       <Sandbox />
       <ApiKeys keys={settings.data?.api_keys} onChanged={settings.reload} />
+      <McpServers />
       <h2>Models</h2>
       {models.error ? <p className="error">{models.error}</p> : null}
       <table aria-label="Models">

@@ -117,6 +117,81 @@ skipped_binary: number, skipped_large: number, skipped_over_limit: number, limit
 
 export type JsonValue = number | string | boolean | Array<JsonValue> | { [key in string]: JsonValue } | null;
 
+export type McpAdd = { name: string, command?: string | null, args?: Array<string> | null, env?: { [key in string]: string } | null, url?: string | null, headers?: { [key in string]: string } | null, project_id?: string | null, 
+/**
+ * Default false: its tools' calls need approval.
+ */
+trusted?: boolean | null, 
+/**
+ * Default true for a project's server, false otherwise.
+ */
+sandbox?: boolean | null, 
+/**
+ * Default true (started at once).
+ */
+enabled?: boolean | null, };
+
+export type McpImport = { json: string, project_id?: string | null, };
+
+export type McpList = { project_id?: string | null, };
+
+export type McpName = { name: string, };
+
+export type McpServer = { name: string, 
+/**
+ * `stdio` or `http`.
+ */
+transport: string, command?: string | null, args?: Array<string> | null, url?: string | null, enabled: boolean, 
+/**
+ * `starting`, `ready`, `error` or `stopped`.
+ */
+status: string, 
+/**
+ * What went wrong last, for a person.
+ */
+error?: string | null, tools: Array<McpTool>, restarts: number, 
+/**
+ * Its tools' calls need no approval.
+ */
+trusted: boolean, 
+/**
+ * A stdio server runs in the sandbox.
+ */
+sandbox: boolean, 
+/**
+ * Set for a project's server (it runs in the project's folder).
+ */
+project_id?: string | null, 
+/**
+ * `user` (added or imported by a person) or `project_file` (found in a project's
+ * `.mcp.json`, never started until enabled).
+ */
+origin: string, 
+/**
+ * The names of its environment variables and headers.
+ */
+env_keys: Array<string>, header_keys: Array<string>, 
+/**
+ * The last lines of its stderr.
+ */
+stderr_tail: Array<string>, pid?: number | null, };
+
+export type McpServerHealth = { name: string, ok: boolean, latency_ms?: number | null, error?: string | null, };
+
+export type McpServerStatus = { server: McpServer, };
+
+export type McpSetEnabled = { name: string, enabled: boolean, };
+
+export type McpTool = { name: string, description: string, 
+/**
+ * The JSON Schema of its arguments, as the server gives it.
+ */
+input_schema: JsonValue, };
+
+export type McpToolsChanged = { name: string, tools: Array<McpTool>, };
+
+export type McpUpdate = { name: string, trusted?: boolean | null, sandbox?: boolean | null, };
+
 export type Message = { id: string, session_id: string, role: Role, content: string, status: MessageStatus, created_at: string, 
 /**
  * The model's reasoning (`<think>` or a `thinking` field), kept apart from the reply.

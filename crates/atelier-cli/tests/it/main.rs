@@ -7,6 +7,7 @@
 mod chat;
 mod crash;
 mod doctor;
+mod mcp;
 mod run;
 mod serve;
 mod support;

@@ -10,6 +10,7 @@ mod fuzz;
 mod hardening;
 mod index;
 mod keychain;
+mod mcp;
 mod rpc;
 mod sandbox;
 mod support;

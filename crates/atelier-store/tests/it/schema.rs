@@ -15,6 +15,7 @@ const SHIPPED: &[(&str, &str)] = &[
     ("0001_initial.sql", "013d362a3b9d01507425b49472a74e38ba6a971490a789753528d743894fa8f8"),
     ("0002_events_usage.sql", "b58f381d334266a3bf2488611d7cad23b65181bee3cc5cc2ab48eace8e12e743"),
     ("0003_workflows.sql", "98bf8538e9f08b048d9c14fceb0cdf7a923d6c2a51218cdf50d64e6bef952045"),
+    ("0004_mcp_servers.sql", "70ca54bfbdfa85958aed0c9eed53d3f206acd0c599dd64d8a437f7f623ef96e9"),
 ];
 
 fn sha256_hex(text: &str) -> String {

@@ -41,6 +41,7 @@ fn message(session: &str, words: &[String], rng: &mut impl Rng) -> MessageRow {
         model: None,
         created_at: time.clone(),
         updated_at: time,
+        tool: Default::default(),
     }
 }
 
@@ -59,6 +60,7 @@ pub async fn run(total: usize) -> anyhow::Result<()> {
             title: format!("session {i}"),
             model: None,
             created_at: now(),
+            tools: false,
         };
         sessions.push(session.id.clone());
         store.insert_session(session, Vec::new()).await?;

@@ -18,12 +18,14 @@ use crate::error::{CoreError, CoreResult};
 use crate::{App, agent};
 
 /// How often a streaming reply's text is written to the database.
-const PERSIST_EVERY: Duration = Duration::from_millis(100);
+pub(crate) const PERSIST_EVERY: Duration = Duration::from_millis(100);
 /// The most history sent to the model with each message.
-const HISTORY_LIMIT: usize = 200;
+pub(crate) const HISTORY_LIMIT: usize = 200;
 /// Longest accepted message, in bytes.
 const MAX_MESSAGE_BYTES: usize = 256 * 1024;
 const DEFAULT_TITLE: &str = "New chat";
+const TOOLS_NEED_A_PROJECT: &str =
+    "tools work on a project's files: open the chat in a project, or leave tools off";
 
 /// Replies being streamed, by session: at most one per session.
 #[derive(Default)]
@@ -55,6 +57,7 @@ pub(crate) fn role_to_api(role: MessageRole) -> Role {
         MessageRole::System => Role::System,
         MessageRole::User => Role::User,
         MessageRole::Assistant => Role::Assistant,
+        MessageRole::Tool => Role::Tool,
     }
 }
 
@@ -63,6 +66,7 @@ fn role_from_api(role: Role) -> MessageRole {
         Role::System => MessageRole::System,
         Role::User => MessageRole::User,
         Role::Assistant => MessageRole::Assistant,
+        Role::Tool => MessageRole::Tool,
     }
 }
 
@@ -77,7 +81,19 @@ fn status_to_api(status: atelier_store::MessageStatus) -> MessageStatus {
 }
 
 pub(crate) fn message_to_api(row: MessageRow) -> Message {
+    let tool_calls = row.tool.calls.as_deref().and_then(|c| serde_json::from_str(c).ok()).unwrap_or_default();
+    let tool_status = match row.tool.status.as_deref() {
+        Some("ok") => Some(atelier_protocol::ToolStatus::Ok),
+        Some("error") => Some(atelier_protocol::ToolStatus::Error),
+        Some("denied") => Some(atelier_protocol::ToolStatus::Denied),
+        _ => None,
+    };
     Message {
+        tool_calls,
+        tool_call_id: row.tool.call_id,
+        name: row.tool.name,
+        tool_status,
+        kind: row.tool.kind,
         id: row.id,
         session_id: row.session_id,
         role: role_to_api(row.role),
@@ -98,10 +114,11 @@ pub(crate) fn session_to_api(row: SessionRow) -> Session {
         title: row.title,
         created_at: row.created_at,
         model: row.model,
+        tools: row.tools,
     }
 }
 
-fn message_row(session_id: &str, role: MessageRole, content: &str) -> MessageRow {
+pub(crate) fn message_row(session_id: &str, role: MessageRole, content: &str) -> MessageRow {
     let time = now();
     MessageRow {
         id: new_id("msg"),
@@ -114,6 +131,7 @@ fn message_row(session_id: &str, role: MessageRole, content: &str) -> MessageRow
         model: None,
         created_at: time.clone(),
         updated_at: time,
+        tool: Default::default(),
     }
 }
 
@@ -132,6 +150,7 @@ impl App {
         project_id: Option<String>,
         agent_id: Option<String>,
         model: Option<String>,
+        tools: bool,
     ) -> CoreResult<Session> {
         let agent_id = agent_id.unwrap_or_else(|| "assistant".to_owned());
         let agent = agent::find(&agent_id).ok_or_else(|| {
@@ -144,6 +163,9 @@ impl App {
         if model.as_deref().is_some_and(|m| m.trim().is_empty()) {
             return Err(CoreError::InvalidInput("model must not be empty".into()));
         }
+        if tools && project_id.is_none() {
+            return Err(CoreError::InvalidInput(TOOLS_NEED_A_PROJECT.into()));
+        }
         let session = SessionRow {
             id: new_id("ses"),
             project_id,
@@ -151,6 +173,7 @@ impl App {
             title: DEFAULT_TITLE.to_owned(),
             model,
             created_at: now(),
+            tools,
         };
         let mut first = vec![message_row(&session.id, MessageRole::System, agent.system)];
         first.extend(
@@ -181,6 +204,48 @@ impl App {
         // An unknown session is `not_found` from the update itself.
         self.store().set_session_title(id, title).await?;
         Ok(session_to_api(self.store().get_session(id).await?))
+    }
+
+    /// `sessions.update`: the title, model (`""` goes back to the default), agent or tools
+    /// switch of a session; announced as `session.updated`. Takes effect from the next reply.
+    pub async fn update_session(&self, p: atelier_protocol::SessionsUpdate) -> CoreResult<Session> {
+        let current = self.store().get_session(&p.id).await?;
+        if let Some(title) = &p.title {
+            self.rename_session(&p.id, title).await?;
+        }
+        let model = p.model.map(|m| Some(m.trim().to_owned()).filter(|m| !m.is_empty()));
+        if model.as_ref().is_some_and(|m| m.as_ref().is_some_and(|m| m.len() > 200)) {
+            return Err(CoreError::InvalidInput("the model name is at most 200 characters".into()));
+        }
+        let agent = match p.agent {
+            Some(id) => Some(
+                agent::find(&id)
+                    .ok_or_else(|| {
+                        let known: Vec<_> = agent::chat_agents().iter().map(|a| a.id).collect();
+                        CoreError::InvalidInput(format!(
+                            "unknown agent `{}`; known agents: {}",
+                            id.chars().take(60).collect::<String>(),
+                            known.join(", ")
+                        ))
+                    })?
+                    .id
+                    .to_owned(),
+            ),
+            None => None,
+        };
+        if p.tools == Some(true) && current.project_id.is_none() {
+            return Err(CoreError::InvalidInput(TOOLS_NEED_A_PROJECT.into()));
+        }
+        if model.is_some() || agent.is_some() || p.tools.is_some() {
+            self.store().update_session(&p.id, model, agent, p.tools).await?;
+        }
+        let session = session_to_api(self.store().get_session(&p.id).await?);
+        self.bus().publish(
+            &topics::session(&p.id),
+            ev::SESSION_UPDATED,
+            serde_json::json!({ "session": to_value(&session) }),
+        );
+        Ok(session)
     }
 
     pub async fn delete_session(&self, id: &str) -> CoreResult<()> {
@@ -350,7 +415,7 @@ impl App {
         })
     }
 
-    async fn context_length(&self, model: &str) -> Option<u32> {
+    pub(crate) async fn context_length(&self, model: &str) -> Option<u32> {
         let cached = self.inner.chat.context_lengths.lock().ok().and_then(|c| c.get(model).copied());
         if let Some(known) = cached {
             return known;
@@ -370,6 +435,12 @@ impl App {
     }
 
     async fn stream_reply(&self, session: SessionRow, reply: MessageRow, cancel: CancellationToken) {
+        if session.tools {
+            let id = session.id.clone();
+            self.run_agent_reply(session, reply, cancel).await;
+            self.inner.chat.active().remove(&id);
+            return;
+        }
         let topic = topics::session(&session.id);
         let outcome = self.run_model(&session, &reply, &topic, &cancel).await;
         self.inner.chat.active().remove(&session.id);
@@ -398,18 +469,12 @@ impl App {
                 Ok(rows) => rows,
                 Err(e) => return (streamed, Err(e.into())),
             };
-        let messages: Vec<ChatMessage> = history
+        // A chat that had tools before: the calls and results are left out, what the agent
+        // said stays.
+        let messages: Vec<ChatMessage> = crate::chat_tools::history(&history)
             .into_iter()
-            .filter(|m| {
-                use atelier_store::MessageStatus as S;
-                matches!(m.status, S::Complete)
-                    || (matches!(m.status, S::Interrupted) && !m.content.is_empty())
-            })
-            .map(|m| match m.role {
-                MessageRole::System => ChatMessage::system(m.content),
-                MessageRole::User => ChatMessage::user(m.content),
-                MessageRole::Assistant => ChatMessage::assistant(m.content),
-            })
+            .filter(|m| m.role != atelier_llm::Role::Tool && !m.content.is_empty())
+            .map(|m| ChatMessage::new(m.role, m.content))
             .collect();
         // The context window sized to this conversation (Ollama otherwise uses its small
         // default and silently drops the start of long chats).
@@ -505,8 +570,12 @@ impl App {
                 self.bus().publish(topic, ev::MESSAGE_COMPLETED, to_value(&MessageEvent { message }));
                 if let Some(limit) = streamed.limit {
                     let used = usage.prompt_tokens + usage.completion_tokens;
-                    let data =
-                        ContextUsage { used_tokens: used, limit_tokens: limit, num_ctx: streamed.num_ctx };
+                    let data = ContextUsage {
+                        used_tokens: used,
+                        limit_tokens: limit,
+                        num_ctx: streamed.num_ctx,
+                        compacted: false,
+                    };
                     self.bus().publish(topic, ev::CONTEXT_USAGE, to_value(&data));
                 }
             }

@@ -16,6 +16,7 @@ use tokio_util::task::TaskTracker;
 mod agent;
 pub mod bus;
 mod chat;
+mod chat_tools;
 mod error;
 mod git;
 mod index;
@@ -28,6 +29,7 @@ mod sandbox;
 mod settings;
 mod system;
 mod terminal;
+mod tools;
 mod workflow;
 
 pub use agent::{ChatAgent, chat_agents};
@@ -104,6 +106,8 @@ struct Inner {
     /// The code index of each open project.
     indexes: Arc<index::Indexes>,
     mcp: mcp::McpParts,
+    /// Agents' tool calls waiting for the person's answer.
+    approvals: tools::Approvals,
 }
 
 /// The running engine. Cheap to clone.
@@ -171,6 +175,7 @@ impl App {
                 sandbox,
                 indexes,
                 mcp,
+                approvals: tools::Approvals::default(),
             }),
         };
         app.inner.engine.set_knowledge(Arc::new(index::IndexKnowledge(Arc::downgrade(&app.inner))));

@@ -8,7 +8,15 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use atelier_protocol::{
-    AgentsList, CheckpointRestored, CheckpointsRestore, CodeRepoMap, CodeSearch, CodeSymbols, Empty, FileContent, FilesRead, FilesTree, FilesWrite, GitCheckout, GitCommit, GitDiff, GitLog, GitPaths, GitRemote, GitShow, GitShown, IdParams, MessagesList, MessagesRetried, MessagesRetry, MessagesSearch, MessagesSend, MessagesStop, ModelName, ModelsList, Pong, ProjectParams, ProjectsCreate, ProjectsDelete, ProjectsExport, ProjectsImport, Response, RpcError, SessionsCreate, SessionsList, SessionsRename, SettingsDeleteKey, SettingsSet, SettingsSetKey, Subscribe, Subscribed, TerminalId, TerminalOpened, TerminalsOpen, TerminalsResize, TerminalsWrite, Unsubscribe, WorkflowsApprove, WorkflowsControl, WorkflowsList, WorkflowsStart, to_value, topics, McpAdd, McpImport, McpList, McpName, McpSetEnabled, McpUpdate,
+    AgentsList, CheckpointRestored, CheckpointsRestore, CodeRepoMap, CodeSearch, CodeSymbols, Empty,
+    FileContent, FilesRead, FilesTree, FilesWrite, GitCheckout, GitCommit, GitDiff, GitLog, GitPaths,
+    GitRemote, GitShow, GitShown, IdParams, McpAdd, McpImport, McpList, McpName, McpSetEnabled, McpUpdate,
+    MessagesList, MessagesRetried, MessagesRetry, MessagesSearch, MessagesSend, MessagesStop, ModelName,
+    ModelsList, Pong, ProjectParams, ProjectsCreate, ProjectsDelete, ProjectsExport, ProjectsImport,
+    Response, RpcError, SessionsCreate, SessionsList, SessionsRename, SessionsUpdate, SettingsDeleteKey,
+    SettingsSet, SettingsSetKey, Subscribe, Subscribed, TerminalId, TerminalOpened, TerminalsOpen,
+    TerminalsResize, TerminalsWrite, ToolsAllowed, ToolsApprove, ToolsList, Unsubscribe, WorkflowsApprove,
+    WorkflowsControl, WorkflowsList, WorkflowsStart, to_value, topics,
 };
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
@@ -245,7 +253,29 @@ impl Client {
             }
             "sessions.create" => {
                 let p: SessionsCreate = params(method, p)?;
-                ok(app.create_session(p.project_id, p.agent, p.model).await?)
+                ok(app.create_session(p.project_id, p.agent, p.model, p.tools.unwrap_or(false)).await?)
+            }
+            "sessions.update" => {
+                let p: SessionsUpdate = params(method, p)?;
+                ok(app.update_session(p).await?)
+            }
+            "tools.list" => {
+                let p: ToolsList = params(method, p)?;
+                ok(app.list_tools(p.project_id).await?)
+            }
+            "tools.approve" => {
+                let p: ToolsApprove = params(method, p)?;
+                app.approve_tool(&p.call_id, p.decision)?;
+                ok(Empty {})
+            }
+            "tools.allowed" => {
+                let p: ToolsAllowed = params(method, p)?;
+                ok(app.allowed_tools(&p.project_id).await?)
+            }
+            "tools.revoke" => {
+                let p: ToolsAllowed = params(method, p)?;
+                app.revoke_tool(&p.project_id, p.tool.as_deref()).await?;
+                ok(Empty {})
             }
             "sessions.list" => {
                 let p: SessionsList = params(method, p)?;

@@ -28,6 +28,14 @@ pub const KEYS: &[(&str, &str)] = &[
         "server.public",
         "`true` to bind the desktop app's embedded server to every interface, not loopback only",
     ),
+    (
+        "tools.auto_approve_run",
+        "`true` to let agents run commands without asking (only where a sandbox confines them)",
+    ),
+    (
+        "max_context",
+        "the largest context window agents use, in tokens (default 32768; small models get less)",
+    ),
     ("sandbox", "where agents' commands run: `auto` (default), `bubblewrap`, `container` or `off`"),
     ("sandbox.network", "`true` to let agents' commands use the network (default `false`)"),
     (
@@ -68,10 +76,16 @@ impl App {
         if key == "resume_workflows" && !["", "continue", "paused"].contains(&value.as_str()) {
             return Err(CoreError::InvalidInput("resume_workflows is `continue` or `paused`".into()));
         }
-        if ["server.enabled", "server.public"].contains(&key)
+        if ["server.enabled", "server.public", "tools.auto_approve_run"].contains(&key)
             && !["", "true", "false"].contains(&value.as_str())
         {
             return Err(CoreError::InvalidInput(format!("{key} is `true` or `false`")));
+        }
+        if key == "max_context"
+            && !value.is_empty()
+            && !value.parse::<u32>().is_ok_and(|n| (2048..=1_048_576).contains(&n))
+        {
+            return Err(CoreError::InvalidInput("max_context is a number of tokens, 2048 to 1048576".into()));
         }
         if key == "server.port" && !value.is_empty() && value.parse::<u16>().is_err() {
             return Err(CoreError::InvalidInput("server.port is a port number, 0 to 65535".into()));

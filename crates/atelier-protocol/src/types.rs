@@ -154,6 +154,9 @@ pub struct Session {
     /// The model this session talks to; `null` means the default model at each send.
     #[serde(default)]
     pub model: Option<String>,
+    /// Whether the session's agent may use tools (an agent loop): API v1.1.
+    #[serde(default)]
+    pub tools: bool,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, TS)]
@@ -165,6 +168,24 @@ pub struct SessionsCreate {
     pub agent: Option<String>,
     #[serde(default)]
     pub model: Option<String>,
+    /// An agent loop with tools (default false).
+    #[serde(default)]
+    pub tools: Option<bool>,
+}
+
+/// `sessions.update`: what to change; absent fields stay. `model` `""` goes back to the default.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, TS)]
+#[ts(optional_fields = nullable)]
+pub struct SessionsUpdate {
+    pub id: String,
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub model: Option<String>,
+    #[serde(default)]
+    pub agent: Option<String>,
+    #[serde(default)]
+    pub tools: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, TS)]
@@ -180,6 +201,8 @@ pub enum Role {
     System,
     User,
     Assistant,
+    /// A tool's result, answering one call of the assistant message before it (API v1.1).
+    Tool,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, TS)]
@@ -208,6 +231,130 @@ pub struct Message {
     pub error: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
+    /// An assistant message's tool calls (API v1.1).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tool_calls: Vec<ToolCallInfo>,
+    /// A `tool` message: the call it answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_call_id: Option<String>,
+    /// A `tool` message: the tool's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// A `tool` message: how the call ended (`status` stays the message's own state).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_status: Option<ToolStatus>,
+    /// `summary` for a summary that stands for older messages in the model's context (they stay
+    /// in the history and in search); absent for ordinary messages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+}
+
+// ---------------------------------------------------------------- tools (API v1.1)
+
+/// One tool call a model made.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+pub struct ToolCallInfo {
+    pub id: String,
+    pub name: String,
+    pub arguments: Value,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, TS)]
+#[serde(rename_all = "lowercase")]
+pub enum ToolStatus {
+    Ok,
+    Error,
+    Denied,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, TS)]
+#[serde(rename_all = "lowercase")]
+pub enum ToolEffect {
+    Read,
+    Write,
+    Run,
+    Network,
+}
+
+/// A tool an agent may be offered (`tools.list`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+pub struct ToolDescription {
+    pub name: String,
+    pub description: String,
+    /// `builtin`, or `mcp:<server>`.
+    pub source: String,
+    pub effect: ToolEffect,
+    pub input_schema: Value,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, TS)]
+#[ts(optional_fields = nullable)]
+pub struct ToolsList {
+    #[serde(default)]
+    pub project_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ToolDecision {
+    Allow,
+    Deny,
+    AllowAlways,
+}
+
+/// `tools.approve`: the person's answer to a call that waits.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct ToolsApprove {
+    pub call_id: String,
+    pub decision: ToolDecision,
+}
+
+/// `tools.allowed` / `tools.revoke`: the tools a project allows without asking.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(optional_fields = nullable)]
+pub struct ToolsAllowed {
+    pub project_id: String,
+    #[serde(default)]
+    pub tool: Option<String>,
+}
+
+/// `tool.call`: a call about to run, or waiting for approval when `needs_approval`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+#[ts(optional_fields = nullable)]
+pub struct ToolCallEvent {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<String>,
+    pub call: ToolCallInfo,
+    pub needs_approval: bool,
+    /// `read`/`write`/`run`/`network`, when the tool is known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effect: Option<ToolEffect>,
+}
+
+/// `tool.output`: what a running command printed.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+#[ts(optional_fields = nullable)]
+pub struct ToolOutputEvent {
+    pub call_id: String,
+    pub delta: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<String>,
+}
+
+/// `tool.result`: how a call ended.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+#[ts(optional_fields = nullable)]
+pub struct ToolResultEvent {
+    pub call_id: String,
+    pub status: ToolStatus,
+    pub content: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<String>,
+    /// The stored `tool` message (chat).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, TS)]
@@ -1000,6 +1147,9 @@ pub struct ContextUsage {
     /// conversation and the reply, rounded up to 2,048, at least 4,096, at most `limit_tokens`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub num_ctx: Option<u32>,
+    /// The conversation was compacted for this reply: older turns were replaced by a summary.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub compacted: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
@@ -1153,6 +1303,10 @@ pub mod event_types {
     pub const MCP_SERVER_STATUS: &str = "mcp.server_status";
     pub const MCP_SERVER_HEALTH: &str = "mcp.server_health";
     pub const MCP_TOOLS_CHANGED: &str = "mcp.tools_changed";
+    pub const TOOL_CALL: &str = "tool.call";
+    pub const TOOL_OUTPUT: &str = "tool.output";
+    pub const TOOL_RESULT: &str = "tool.result";
+    pub const SESSION_UPDATED: &str = "session.updated";
 }
 
 /// Topic names.

@@ -28,7 +28,10 @@ pub use error::StoreError;
 pub use event::EventRow;
 pub use maintenance::Counts;
 pub use mcp::McpServerRow;
-pub use message::{MessageRole, MessageRow, MessageStatus, set_message_model_tx, update_message_tx};
+pub use message::{
+    MessageRole, MessageRow, MessageStatus, ToolParts, set_message_model_tx, set_message_tool_calls_tx,
+    update_message_tx,
+};
 pub use migrations::{MIGRATION_FILES, migrations};
 pub use project::ProjectRow;
 pub use session::SessionRow;

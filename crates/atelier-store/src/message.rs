@@ -15,6 +15,8 @@ pub enum MessageRole {
     System,
     User,
     Assistant,
+    /// A tool's result, answering one call of the assistant message before it.
+    Tool,
 }
 
 impl MessageRole {
@@ -23,6 +25,7 @@ impl MessageRole {
             MessageRole::System => "system",
             MessageRole::User => "user",
             MessageRole::Assistant => "assistant",
+            MessageRole::Tool => "tool",
         }
     }
 
@@ -32,6 +35,7 @@ impl MessageRole {
             "system" => Some(MessageRole::System),
             "user" => Some(MessageRole::User),
             "assistant" => Some(MessageRole::Assistant),
+            "tool" => Some(MessageRole::Tool),
             _ => None,
         }
     }
@@ -121,17 +125,36 @@ pub struct MessageRow {
     pub model: Option<String>,
     pub created_at: String,
     pub updated_at: String,
+    /// The parts of agents that use tools; all `None` for plain chat messages.
+    pub tool: ToolParts,
+}
+
+/// What a message of a chat with tools carries besides its text.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ToolParts {
+    /// An assistant message's calls, as a JSON array of `{id, name, arguments}`.
+    pub calls: Option<String>,
+    /// A `tool` message: the call it answers, the tool, and `ok`/`error`/`denied`.
+    pub call_id: Option<String>,
+    pub name: Option<String>,
+    pub status: Option<String>,
+    /// `summary` for a summary of older messages; `None` for ordinary ones.
+    pub kind: Option<String>,
+    /// A summary: the id of the newest message it stands for.
+    pub covers_until: Option<String>,
 }
 
 /// The columns `message_from_row` expects, in order, bare or qualified with the alias `m`. A
 /// macro so the SQL can be assembled with `concat!` and stay a `&'static str`.
 macro_rules! message_columns {
     () => {
-        "id, session_id, role, content, reasoning, status, error, model, created_at, updated_at"
+        "id, session_id, role, content, reasoning, status, error, model, created_at, updated_at, \
+         tool_calls, tool_call_id, tool_name, tool_status, kind, covers_until"
     };
     (m) => {
         "m.id, m.session_id, m.role, m.content, m.reasoning, m.status, m.error, m.model, \
-         m.created_at, m.updated_at"
+         m.created_at, m.updated_at, m.tool_calls, m.tool_call_id, m.tool_name, m.tool_status, \
+         m.kind, m.covers_until"
     };
 }
 pub(crate) use message_columns;
@@ -148,6 +171,14 @@ pub(crate) fn message_from_row(row: &Row<'_>) -> rusqlite::Result<MessageRow> {
         model: row.get(7)?,
         created_at: row.get(8)?,
         updated_at: row.get(9)?,
+        tool: ToolParts {
+            calls: row.get(10)?,
+            call_id: row.get(11)?,
+            name: row.get(12)?,
+            status: row.get(13)?,
+            kind: row.get(14)?,
+            covers_until: row.get(15)?,
+        },
     })
 }
 
@@ -157,8 +188,9 @@ pub(crate) fn insert_message_in(conn: &Connection, m: &MessageRow) -> Result<(),
     let inserted = conn
         .prepare_cached(
             "INSERT INTO messages (id, session_id, role, content, reasoning, status, error, model,
-                                   created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                                   created_at, updated_at, tool_calls, tool_call_id, tool_name,
+                                   tool_status, kind, covers_until)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
         )?
         .execute((
             &m.id,
@@ -171,6 +203,12 @@ pub(crate) fn insert_message_in(conn: &Connection, m: &MessageRow) -> Result<(),
             &m.model,
             &m.created_at,
             &m.updated_at,
+            &m.tool.calls,
+            &m.tool.call_id,
+            &m.tool.name,
+            &m.tool.status,
+            &m.tool.kind,
+            &m.tool.covers_until,
         ));
     match inserted {
         Ok(_) => Ok(()),
@@ -281,6 +319,17 @@ pub fn update_message_tx(
              WHERE id = ?1",
         )?
         .execute((id, content, reasoning, status, &error, crate::now()))?;
+    expect_one(changed, "message", id)
+}
+
+/// Records the tool calls an assistant message made (a JSON array of `{id, name, arguments}`).
+pub fn set_message_tool_calls_tx(
+    tx: &rusqlite::Transaction<'_>,
+    id: &str,
+    calls_json: &str,
+) -> Result<(), StoreError> {
+    let changed =
+        tx.prepare_cached("UPDATE messages SET tool_calls = ?2 WHERE id = ?1")?.execute((id, calls_json))?;
     expect_one(changed, "message", id)
 }
 

@@ -9,6 +9,7 @@ pub const MIGRATION_FILES: &[(&str, &str)] = &[
     ("0002_events_usage.sql", include_str!("../../../migrations/0002_events_usage.sql")),
     ("0003_workflows.sql", include_str!("../../../migrations/0003_workflows.sql")),
     ("0004_mcp_servers.sql", include_str!("../../../migrations/0004_mcp_servers.sql")),
+    ("0005_tools.sql", include_str!("../../../migrations/0005_tools.sql")),
 ];
 
 const STEPS: &[M<'static>] = &[
@@ -16,6 +17,7 @@ const STEPS: &[M<'static>] = &[
     M::up(MIGRATION_FILES[1].1).comment(MIGRATION_FILES[1].0),
     M::up(MIGRATION_FILES[2].1).comment(MIGRATION_FILES[2].0),
     M::up(MIGRATION_FILES[3].1).comment(MIGRATION_FILES[3].0),
+    M::up(MIGRATION_FILES[4].1).comment(MIGRATION_FILES[4].0),
 ];
 
 /// The migrations [`crate::Store::open`] applies. Public so tests (and tools) can build a database

@@ -15,6 +15,8 @@ pub struct SessionRow {
     pub title: String,
     pub model: Option<String>,
     pub created_at: String,
+    /// Whether the session's agent may use tools.
+    pub tools: bool,
 }
 
 fn session_from_row(row: &Row<'_>) -> rusqlite::Result<SessionRow> {
@@ -25,6 +27,7 @@ fn session_from_row(row: &Row<'_>) -> rusqlite::Result<SessionRow> {
         title: row.get(3)?,
         model: row.get(4)?,
         created_at: row.get(5)?,
+        tools: row.get(6)?,
     })
 }
 
@@ -40,10 +43,10 @@ impl Store {
         self.write(move |tx| {
             let inserted = tx
                 .prepare_cached(
-                    "INSERT INTO sessions (id, project_id, agent, title, model, created_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    "INSERT INTO sessions (id, project_id, agent, title, model, created_at, tools)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 )?
-                .execute((&s.id, &s.project_id, &s.agent, &s.title, &s.model, &s.created_at));
+                .execute((&s.id, &s.project_id, &s.agent, &s.title, &s.model, &s.created_at, s.tools));
             match inserted {
                 Ok(_) => {}
                 Err(err) => {
@@ -74,14 +77,14 @@ impl Store {
             let (mut stmt, params) = match &project_id {
                 Some(project) => (
                     conn.prepare_cached(
-                        "SELECT id, project_id, agent, title, model, created_at FROM sessions
+                        "SELECT id, project_id, agent, title, model, created_at, tools FROM sessions
                          WHERE project_id = ?1 ORDER BY created_at DESC, id DESC",
                     )?,
                     vec![project],
                 ),
                 None => (
                     conn.prepare_cached(
-                        "SELECT id, project_id, agent, title, model, created_at FROM sessions
+                        "SELECT id, project_id, agent, title, model, created_at, tools FROM sessions
                          ORDER BY created_at DESC, id DESC",
                     )?,
                     vec![],
@@ -97,7 +100,7 @@ impl Store {
         let id = id.to_owned();
         self.read(move |conn| {
             conn.prepare_cached(
-                "SELECT id, project_id, agent, title, model, created_at FROM sessions
+                "SELECT id, project_id, agent, title, model, created_at, tools FROM sessions
                  WHERE id = ?1",
             )?
             .query_row([&id], session_from_row)
@@ -122,6 +125,31 @@ impl Store {
         self.write(move |tx| {
             let changed =
                 tx.prepare_cached("UPDATE sessions SET title = ?2 WHERE id = ?1")?.execute((&id, &title))?;
+            expect_one(changed, "session", &id)
+        })
+        .await
+    }
+
+    /// Changes a session's model (`Some(None)`: back to the default), agent and tools switch;
+    /// `None` leaves a field as it is.
+    pub async fn update_session(
+        &self,
+        id: &str,
+        model: Option<Option<String>>,
+        agent: Option<String>,
+        tools: Option<bool>,
+    ) -> Result<(), StoreError> {
+        let id = id.to_owned();
+        self.write(move |tx| {
+            let changed = tx
+                .prepare_cached(
+                    "UPDATE sessions
+                     SET model = CASE WHEN ?2 THEN ?3 ELSE model END,
+                         agent = coalesce(?4, agent),
+                         tools = coalesce(?5, tools)
+                     WHERE id = ?1",
+                )?
+                .execute((&id, model.is_some(), model.flatten(), &agent, tools))?;
             expect_one(changed, "session", &id)
         })
         .await

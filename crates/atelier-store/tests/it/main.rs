@@ -37,6 +37,7 @@ pub fn session(project_id: Option<&str>) -> SessionRow {
         title: "New chat".to_owned(),
         model: Some("qwen3:8b".to_owned()),
         created_at: now(),
+        tools: false,
     }
 }
 
@@ -53,6 +54,7 @@ pub fn message(session_id: &str, role: MessageRole, content: &str) -> MessageRow
         model: None,
         created_at: at.clone(),
         updated_at: at,
+        tool: Default::default(),
     }
 }
 

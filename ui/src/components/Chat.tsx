@@ -339,7 +339,7 @@ export function Chat({ project, searchSignal = 0 }: { project: Project; searchSi
   const [announcement, setAnnouncement] = useState('');
   const [live, setLive] = useState<Record<string, LiveCall>>({});
   /** Output of running commands not yet on screen (applied once per frame, as message deltas). */
-  const pendingOutput = useRef(new Map<string, string>());
+  const pendingOutput = useRef(new Map<string, { text: string; cut: boolean }>());
   /** Messages seen streaming here: their calls are about to run (not left over from a stopped loop). */
   const seenLive = useRef(new Set<string>());
   // Another session's context usage and tool calls say nothing about this one.
@@ -430,8 +430,8 @@ export function Chat({ project, searchSignal = 0 }: { project: Project; searchSi
         const next = { ...l };
         for (const [id, delta] of output) {
           const cur = next[id] ?? newLive();
-          const { text, cut } = appendOutput(cur.output, delta);
-          next[id] = { ...cur, output: text, outputCut: cur.outputCut || cut };
+          const { text, cut } = appendOutput(cur.output, delta.text);
+          next[id] = { ...cur, output: text, outputCut: cur.outputCut || delta.cut || cut };
         }
         return next;
       });
@@ -487,7 +487,9 @@ export function Chat({ project, searchSignal = 0 }: { project: Project; searchSi
           // A command can print faster than the screen draws: appended once per frame.
           const { call_id, delta } = data as unknown as ToolOutputEvent;
           const out = pendingOutput.current;
-          out.set(call_id, appendOutput(out.get(call_id) ?? '', delta).text);
+          const before = out.get(call_id);
+          const { text, cut } = appendOutput(before?.text ?? '', delta);
+          out.set(call_id, { text, cut: cut || !!before?.cut });
           flushSoon();
           break;
         }

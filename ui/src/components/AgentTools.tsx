@@ -54,7 +54,7 @@ export function AgentTools({
       <div className="row">
         <label>
           <input type="checkbox" role="switch" aria-label="Run commands without asking" checked={on} onChange={(e) => void onSet('tools.auto_approve_run', e.target.checked ? 'true' : null)} />
-          Run commands without asking (they still run in the sandbox)
+          Run commands without asking (the sandbox still applies)
         </label>
       </div>
       <div className="row">

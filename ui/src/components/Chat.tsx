@@ -374,14 +374,19 @@ export function Chat({ project, searchSignal = 0 }: { project: Project; searchSi
   };
 
   /** `sessions.update`: the chat's tools switch and model (`""` goes back to the default model). */
+  /** The change on its way: the switch and the picker show it at once, not the old value. */
+  const [updating, setUpdating] = useState<{ tools?: boolean; model?: string } | null>(null);
   const update = async (patch: { tools?: boolean; model?: string }) => {
     if (!session) return;
+    setUpdating(patch);
     try {
       setSession(await client.call<Session>('sessions.update', { id: session.id, ...patch }));
       sessions.reload();
       setError(null);
     } catch (e) {
       setError(errorText(e));
+    } finally {
+      setUpdating(null);
     }
   };
 
@@ -658,10 +663,10 @@ export function Chat({ project, searchSignal = 0 }: { project: Project; searchSi
           <Pencil size={14} />
         </button>
         <label className="switch" title="Let this chat's agent list, read, search and edit the project's files and run commands (commands ask first)">
-          <input type="checkbox" role="switch" aria-label="Tools" checked={session?.tools ?? false} disabled={!session} onChange={(e) => void update({ tools: e.target.checked })} />
+          <input type="checkbox" role="switch" aria-label="Tools" checked={updating?.tools ?? session?.tools ?? false} disabled={!session || !!updating} onChange={(e) => void update({ tools: e.target.checked })} />
           Tools
         </label>
-        <select aria-label="Model" title="The model this chat talks to" value={session?.model ?? ''} disabled={!session} onChange={(e) => void update({ model: e.target.value })}>
+        <select aria-label="Model" title="The model this chat talks to" value={updating?.model ?? session?.model ?? ''} disabled={!session || !!updating} onChange={(e) => void update({ model: e.target.value })}>
           <option value="">default model</option>
           {(models.data ?? []).map((m) => (
             <option key={m.name} value={m.name}>

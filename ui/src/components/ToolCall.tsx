@@ -150,7 +150,7 @@ export const ToolCallView = memo(function ToolCallView({ call, status, output = 
   const ended = result !== null;
   const label = `${call.name}${summary ? `: ${summary}` : ''}`;
   return (
-    <div className={`tool-call ${status}`} role="group" aria-label={`Tool call ${label}`}>
+    <div className={`tool-call status-${status}`} role="group" aria-label={`Tool call ${label}`}>
       <div className="tool-head">
         <span className="tool-name">{call.name || 'tool'}</span>
         {summary ? (
@@ -158,7 +158,7 @@ export const ToolCallView = memo(function ToolCallView({ call, status, output = 
             {summary}
           </code>
         ) : null}
-        <span className={`chip ${status}`}>{STATUS_LABEL[status]}</span>
+        <span className={`chip status-${status}`}>{STATUS_LABEL[status]}</span>
         {ended || more ? (
           <button
             className="link"

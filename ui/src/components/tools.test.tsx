@@ -279,6 +279,20 @@ describe('Chat with tools', () => {
     await waitFor(() => expect(model.value).toBe(''));
   });
 
+  it('shows the switch’s new state at once, and puts it back with the reason when refused', async () => {
+    await openChat([], { ...session, tools: false });
+    let refuse: (e: Error) => void = () => undefined;
+    engine.on('sessions.update', () => new Promise((_, reject) => (refuse = reject)));
+    const tools = screen.getByRole('switch', { name: 'Tools' }) as HTMLInputElement;
+    await waitFor(() => expect(tools.disabled).toBe(false));
+    fireEvent.click(tools);
+    expect(tools.checked).toBe(true);
+    await waitFor(() => expect(engine.callsOf('sessions.update')).toHaveLength(1));
+    act(() => refuse(new EngineError('no session ses_1', -32602, 'not_found')));
+    expect((await screen.findByRole('alert')).textContent).toContain('no session ses_1');
+    await waitFor(() => expect(tools.checked).toBe(false));
+  });
+
   it('follows session.updated from elsewhere', async () => {
     await openChat([], { ...session, tools: false });
     const tools = screen.getByRole('switch', { name: 'Tools' }) as HTMLInputElement;

@@ -39,6 +39,15 @@ function start(cmd, args, pattern, env = {}) {
 
 const script = {
   routes: [
+    // A chat with tools: one step per model request of the agent loop (the last user message
+    // stays the same while tool results are added): first a call, then the answer.
+    {
+      when: 'please run the echo tool',
+      steps: [
+        { reply: 'I will run it.', calls: [{ name: 'run_command', arguments: { command: 'echo tool-ran' } }] },
+        { reply: 'Done: the command printed tool-ran' },
+      ],
+    },
     // The first matching route wins: coders' and managers' prompts also quote the request.
     { when: 'Write the file `src/greet.txt`', reply: '```text\nhello from the agents\n```', delay_ms: 20 },
     { when: 'Your module:', reply: 'Keep it short.' },
@@ -453,6 +462,54 @@ async function main() {
   await shot(page, 'dark-theme');
   await page.emulateMedia({ colorScheme: 'light' });
   await page.getByRole('button', { name: 'Settings' }).click();
+
+  // A chat with tools, in a project of its own: the agent asks to run a command, waits for the
+  // person, runs it after Allow, shows its output folded under the call, and answers from it.
+  await page.getByRole('button', { name: 'Settings' }).click();
+  await box.waitFor({ timeout: 10000 });
+  await page.getByRole('button', { name: 'All projects' }).click();
+  await page.getByRole('button', { name: 'New project' }).click();
+  await page.getByRole('textbox', { name: 'Project name' }).fill('tools app');
+  await page.getByRole('button', { name: 'Create' }).click();
+  await page.locator('.msg.system').first().waitFor({ timeout: 10000 });
+  const toolsProject = (await rpc(origin, 'projects.list')).find((p) => p.name === 'tools app');
+  if (!toolsProject) throw new Error('the tools project is not listed');
+  writeFileSync(join(toolsProject.path, 'notes.txt'), 'a file the agent may read\n');
+  const toolsSwitch = page.getByRole('switch', { name: 'Tools' });
+  if (await toolsSwitch.isChecked()) throw new Error('a new chat started with tools on');
+  await toolsSwitch.click();
+  await page.waitForFunction(() => {
+    const s = document.querySelector('input[aria-label="Tools"]');
+    return s?.checked && !s.disabled;
+  }, null, { timeout: 10000 });
+  const [toolsSession] = await rpc(origin, 'sessions.list', { project_id: toolsProject.id });
+  if (!toolsSession?.tools) throw new Error(`the Tools switch was not kept: ${JSON.stringify(toolsSession)}`);
+  await box.fill('please run the echo tool');
+  await box.press('Control+Enter');
+  const callView = page.getByRole('group', { name: /^Tool call run_command: echo tool-ran/ });
+  await callView.locator('.chip.status-waiting', { hasText: 'waiting for approval' }).waitFor({ timeout: 20000 });
+  // Between two model steps nothing streams, yet Stop can end the loop.
+  if (await page.getByRole('button', { name: 'Stop' }).isDisabled()) throw new Error('Stop is disabled while a call waits');
+  await auditNames(page, 'a chat with a call waiting for approval');
+  await shot(page, 'tool-call-waiting');
+  await callView.getByRole('button', { name: 'Allow', exact: true }).click();
+  await callView.locator('.chip.status-ok').waitFor({ timeout: 30000 });
+  if (await callView.getByRole('button', { name: 'Allow', exact: true }).count()) throw new Error('the approval buttons stayed after Allow');
+  await page.locator('.msg.assistant', { hasText: 'Done: the command printed tool-ran' }).waitFor({ timeout: 20000 });
+  // The tool message is folded into its call, not a bubble of its own; its result opens on request.
+  if (await page.locator('.msg.tool').count()) throw new Error('the tool message shows as a chat bubble');
+  await callView.getByRole('button', { name: 'Show the result of run_command' }).click();
+  await callView.getByLabel('Result of run_command').filter({ hasText: 'tool-ran' }).waitFor({ timeout: 5000 });
+  await shot(page, 'tool-call-allowed');
+  // Allow (not Always allow) leaves nothing remembered for the project.
+  const remembered = await rpc(origin, 'tools.allowed', { project_id: toolsProject.id });
+  if (remembered.length) throw new Error(`Allow was remembered: ${JSON.stringify(remembered)}`);
+  // Back to the first project, Settings open (as the next step expects); it lists the tool settings.
+  await page.getByRole('button', { name: 'All projects' }).click();
+  await page.getByRole('button', { name: 'Open e2e app' }).click();
+  await box.waitFor({ timeout: 10000 });
+  await page.getByRole('button', { name: 'Settings' }).click();
+  await page.getByRole('switch', { name: 'Run commands without asking' }).waitFor({ timeout: 10000 });
 
   // No model server: the reply fails and the UI says why, in the server's words (nothing made up).
   testkit.kill('SIGKILL');

@@ -1,4 +1,4 @@
-import { memo, useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
+import { memo, useCallback, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { expandMentions, splitAttachments } from '../attach';
 import { Check, Copy, Pencil, Plus, RotateCcw, Search as SearchIcon, Send, Square, Trash2 } from 'lucide-react';
 import { useVirtualizer } from '@tanstack/react-virtual';
@@ -7,7 +7,23 @@ import rehypeHighlight from 'rehype-highlight';
 import remarkGfm from 'remark-gfm';
 import { client, desktop, errorText, useLoad, useTopic } from '../api';
 import { openExternal } from '../desktop';
-import type { ContextUsage, Event, Message, Project, SearchHit, Session } from '../protocol/generated';
+import { PlainText } from './PlainText';
+import { appendOutput, ToolCallView, type CallStatus } from './ToolCall';
+import type {
+  ContextUsage,
+  Event,
+  Message,
+  Model,
+  Project,
+  SearchHit,
+  Session,
+  ToolCallEvent,
+  ToolCallInfo,
+  ToolDecision,
+  ToolOutputEvent,
+  ToolResultEvent,
+  ToolStatus,
+} from '../protocol/generated';
 
 function CodeBlock({ children }: { children?: ReactNode }) {
   const ref = useRef<HTMLPreElement>(null);
@@ -57,6 +73,8 @@ function Link({ href, children }: { href?: string; children?: ReactNode }) {
   );
 }
 
+export { PlainText };
+
 const MARKDOWN_COMPONENTS = { pre: CodeBlock, a: Link };
 
 /** Streaming replies longer than this show as plain text until they complete… */
@@ -65,47 +83,6 @@ const PLAIN_WHILE_STREAMING = 16_384;
 const PLAIN_ALWAYS = 131_072;
 /** Messages loaded at a time; older ones load when scrolled to. */
 const PAGE = 200;
-
-const CHUNK = 8192;
-
-/** One fixed slice of a long text: unchanged slices are not rendered again. */
-const Chunk = memo(function Chunk({ text }: { text: string }) {
-  return <div>{text}</div>;
-});
-
-/** Where the slice starting at `at` ends: after a newline, else after a space, near `at + CHUNK`. */
-function sliceEnd(text: string, at: number): number {
-  const limit = at + CHUNK;
-  if (limit >= text.length) return text.length;
-  const tail = text.slice(limit - 2048, limit);
-  const newline = tail.lastIndexOf('\n');
-  if (newline >= 0) return limit - 2048 + newline + 1;
-  const space = tail.lastIndexOf(' ');
-  if (space >= 0) return limit - 2048 + space + 1;
-  // Never split a surrogate pair between two text nodes.
-  return /[\uD800-\uDBFF]/.test(text[limit - 1]) ? limit + 1 : limit;
-}
-
-/**
- * A long text as blocks of about 8 KiB, cut after a newline or a space. As a reply streams in,
- * only the last block changes: the browser lays out that block again, not the whole reply
- * (one paragraph of 500 KB took most of every frame).
- */
-export function PlainText({ text }: { text: string }) {
-  const chunks: string[] = [];
-  for (let at = 0; at < text.length; ) {
-    const end = sliceEnd(text, at);
-    chunks.push(text.slice(at, end));
-    at = end;
-  }
-  return (
-    <div className="plain">
-      {chunks.map((c, i) => (
-        <Chunk key={i} text={c} />
-      ))}
-    </div>
-  );
-}
 
 /**
  * One message. Memoized: a streamed delta replaces only its own message object, so the other
@@ -157,6 +134,141 @@ export const MessageView = memo(function MessageView({ message, onRetry }: { mes
     </article>
   );
 });
+
+/** A summary that stands for older turns in the model's context: one line, unfolded on request. */
+export const SummaryNote = memo(function SummaryNote({ message }: { message: Message }) {
+  const [open, setOpen] = useState(false);
+  return (
+    <aside className="summary-note" aria-label="Summary of earlier messages">
+      <button className="link" aria-expanded={open} onClick={() => setOpen(!open)}>
+        Earlier messages were summarised
+      </button>
+      <span className="muted"> (they stay in the history; the model sees this summary instead)</span>
+      {open ? (
+        <div className="body">
+          {message.content.length > PLAIN_ALWAYS ? (
+            <PlainText text={message.content} />
+          ) : (
+            <ReactMarkdown remarkPlugins={[remarkGfm]} components={MARKDOWN_COMPONENTS}>
+              {message.content}
+            </ReactMarkdown>
+          )}
+        </div>
+      ) : null}
+    </aside>
+  );
+});
+
+/** What the live events said about one tool call (forgotten when another chat opens). */
+interface LiveCall {
+  /** From `tool.call`; `null` while only its output or result was seen. */
+  call: ToolCallInfo | null;
+  messageId: string | null;
+  needsApproval: boolean;
+  /** An answer is on its way to the engine: the buttons are disabled meanwhile. */
+  deciding: boolean;
+  /** Answered here: the buttons are gone. */
+  decided: boolean;
+  /** The loop was stopped before this call ended. */
+  stopped: boolean;
+  output: string;
+  outputCut: boolean;
+  result: { status: ToolStatus; content: string } | null;
+}
+const newLive = (): LiveCall => ({ call: null, messageId: null, needsApproval: false, deciding: false, decided: false, stopped: false, output: '', outputCut: false, result: null });
+
+/**
+ * The rows the transcript shows: `tool` messages fold into their call under the assistant
+ * message that made it (a `tool` message whose call is not loaded stays a row of its own).
+ */
+function buildView(messages: Message[], live: Record<string, LiveCall>) {
+  const callsOf = new Map<string, ToolCallInfo[]>();
+  const known = new Set<string>();
+  const results = new Map<string, { status: ToolStatus; content: string }>();
+  let lastAssistant: string | null = null;
+  let tailId: string | null = null;
+  for (const m of messages) {
+    if (m.role === 'tool') {
+      if (m.tool_call_id) results.set(m.tool_call_id, { status: m.tool_status ?? 'ok', content: m.content });
+      continue;
+    }
+    tailId = m.id;
+    if (m.role === 'assistant') lastAssistant = m.id;
+    const calls = m.tool_calls ?? [];
+    if (calls.length) {
+      callsOf.set(m.id, [...calls]);
+      for (const c of calls) known.add(c.id);
+    }
+  }
+  // Calls the events announced before (or without) their message's final form.
+  const ids = new Set(messages.map((m) => m.id));
+  for (const [id, l] of Object.entries(live)) {
+    if (!l.call || known.has(id)) continue;
+    const target = l.messageId && ids.has(l.messageId) ? l.messageId : lastAssistant;
+    if (!target) continue;
+    callsOf.set(target, [...(callsOf.get(target) ?? []), l.call]);
+    known.add(id);
+  }
+  const rows = messages.filter((m) => m.role !== 'tool' || !m.tool_call_id || !known.has(m.tool_call_id));
+  return { rows, callsOf, results, tailId };
+}
+
+/** One row of the transcript: a message (or a summary note) and, under it, its tool calls. */
+function Row({
+  message,
+  onRetry,
+  calls,
+  statusOf,
+  results,
+  live,
+  decide,
+}: {
+  message: Message | undefined;
+  onRetry?: () => void;
+  calls: ToolCallInfo[] | undefined;
+  statusOf: (callId: string, message: Message) => CallStatus;
+  results: Map<string, { status: ToolStatus; content: string }>;
+  live: Record<string, LiveCall>;
+  decide: (callId: string, decision: ToolDecision) => void;
+}) {
+  if (!message) return null;
+  if (message.kind === 'summary') return <SummaryNote message={message} />;
+  if (message.role === 'tool') {
+    // A result whose call is on an older page, not loaded: shown as a call without arguments.
+    const call = { id: message.tool_call_id ?? message.id, name: message.name ?? 'tool', arguments: null };
+    return (
+      <div className="tool-calls">
+        <ToolCallView call={call} status={message.tool_status ?? 'ok'} result={message.content} />
+      </div>
+    );
+  }
+  return (
+    <>
+      <MessageView message={message} onRetry={onRetry} />
+      {calls?.length ? (
+        <div className="tool-calls">
+          {calls.map((c) => {
+            const status = statusOf(c.id, message);
+            const l = live[c.id];
+            const result = results.get(c.id) ?? l?.result ?? null;
+            return (
+              <ToolCallView
+                key={c.id}
+                call={c}
+                status={status}
+                output={l?.output}
+                outputCut={l?.outputCut}
+                result={result ? result.content : null}
+                onDecide={status === 'waiting' ? decide : undefined}
+                deciding={l?.deciding}
+              />
+            );
+          })}
+        </div>
+      ) : null}
+    </>
+  );
+}
 
 function Search({
   projectId,
@@ -225,8 +337,19 @@ export function Chat({ project, searchSignal = 0 }: { project: Project; searchSi
   const [usage, setUsage] = useState<ContextUsage | null>(null);
   const [searching, setSearching] = useState(false);
   const [announcement, setAnnouncement] = useState('');
-  // Another session's context usage says nothing about this one.
-  useEffect(() => setUsage(null), [session?.id]);
+  const [live, setLive] = useState<Record<string, LiveCall>>({});
+  /** Output of running commands not yet on screen (applied once per frame, as message deltas). */
+  const pendingOutput = useRef(new Map<string, { text: string; cut: boolean }>());
+  /** Messages seen streaming here: their calls are about to run (not left over from a stopped loop). */
+  const seenLive = useRef(new Set<string>());
+  // Another session's context usage and tool calls say nothing about this one.
+  useEffect(() => {
+    setUsage(null);
+    setLive({});
+    pendingOutput.current = new Map();
+    seenLive.current = new Set();
+  }, [session?.id]);
+  const models = useLoad(() => client.call<Model[]>('models.list'), []);
 
   // The newest session, or a new one for a project without any.
   useEffect(() => {
@@ -248,6 +371,23 @@ export function Chat({ project, searchSignal = 0 }: { project: Project; searchSi
       setError(errorText(e));
     }
     setRenaming(null);
+  };
+
+  /** `sessions.update`: the chat's tools switch and model (`""` goes back to the default model). */
+  /** The change on its way: the switch and the picker show it at once, not the old value. */
+  const [updating, setUpdating] = useState<{ tools?: boolean; model?: string } | null>(null);
+  const update = async (patch: { tools?: boolean; model?: string }) => {
+    if (!session) return;
+    setUpdating(patch);
+    try {
+      setSession(await client.call<Session>('sessions.update', { id: session.id, ...patch }));
+      sessions.reload();
+      setError(null);
+    } catch (e) {
+      setError(errorText(e));
+    } finally {
+      setUpdating(null);
+    }
   };
 
   const [confirmDelete, setConfirmDelete] = useState(false);
@@ -279,14 +419,28 @@ export function Chat({ project, searchSignal = 0 }: { project: Project; searchSi
   const flush = useCallback(() => {
     frame.current = null;
     const pending = pendingDeltas.current;
-    if (pending.size === 0) return;
-    pendingDeltas.current = new Map();
-    setMessages((ms) =>
-      ms.map((x) => {
-        const d = pending.get(x.id);
-        return d ? { ...x, content: x.content + d.content, reasoning: d.reasoning ? (x.reasoning ?? '') + d.reasoning : x.reasoning } : x;
-      }),
-    );
+    if (pending.size > 0) {
+      pendingDeltas.current = new Map();
+      setMessages((ms) =>
+        ms.map((x) => {
+          const d = pending.get(x.id);
+          return d ? { ...x, content: x.content + d.content, reasoning: d.reasoning ? (x.reasoning ?? '') + d.reasoning : x.reasoning } : x;
+        }),
+      );
+    }
+    const output = pendingOutput.current;
+    if (output.size > 0) {
+      pendingOutput.current = new Map();
+      setLive((l) => {
+        const next = { ...l };
+        for (const [id, delta] of output) {
+          const cur = next[id] ?? newLive();
+          const { text, cut } = appendOutput(cur.output, delta.text);
+          next[id] = { ...cur, output: text, outputCut: cur.outputCut || delta.cut || cut };
+        }
+        return next;
+      });
+    }
   }, []);
   const flushSoon = useCallback(() => {
     frame.current ??= requestAnimationFrame(flush);
@@ -300,6 +454,7 @@ export function Chat({ project, searchSignal = 0 }: { project: Project; searchSi
           // Deltas still waiting belong before the final text.
           flush();
           const m = data.message as Message;
+          if (m.status === 'streaming') seenLive.current.add(m.id);
           setMessages((ms) => (ms.some((x) => x.id === m.id) ? ms.map((x) => (x.id === m.id ? m : x)) : [...ms, m]));
           // For screen readers: that the reply finished (each streamed token is not announced).
           if (e.type === 'message.completed' && m.role === 'assistant') setAnnouncement(m.status === 'interrupted' ? 'The reply was stopped.' : 'The reply is complete.');
@@ -309,6 +464,7 @@ export function Chat({ project, searchSignal = 0 }: { project: Project; searchSi
           // Deltas are applied once per frame: a fast stream re-renders 60 times a second, not
           // once per token.
           const { message_id, delta, reasoning } = data as { message_id: string; delta?: string; reasoning?: string };
+          seenLive.current.add(message_id);
           const p = pendingDeltas.current;
           const entry = p.get(message_id) ?? { content: '', reasoning: '' };
           entry.content += delta ?? '';
@@ -326,6 +482,36 @@ export function Chat({ project, searchSignal = 0 }: { project: Project; searchSi
         case 'context.usage':
           setUsage(data as unknown as ContextUsage);
           break;
+        case 'tool.call': {
+          const ev = data as unknown as ToolCallEvent;
+          setLive((l) => ({ ...l, [ev.call.id]: { ...(l[ev.call.id] ?? newLive()), call: ev.call, messageId: ev.message_id ?? null, needsApproval: ev.needs_approval } }));
+          if (ev.needs_approval) setAnnouncement(`${ev.call.name} waits for your approval: Allow, Deny or Always allow.`);
+          break;
+        }
+        case 'tool.output': {
+          // A command can print faster than the screen draws: appended once per frame.
+          const { call_id, delta } = data as unknown as ToolOutputEvent;
+          const out = pendingOutput.current;
+          const before = out.get(call_id);
+          const { text, cut } = appendOutput(before?.text ?? '', delta);
+          out.set(call_id, { text, cut: cut || !!before?.cut });
+          flushSoon();
+          break;
+        }
+        case 'tool.result': {
+          // Output still waiting belongs before the result.
+          flush();
+          const ev = data as unknown as ToolResultEvent;
+          setLive((l) => ({ ...l, [ev.call_id]: { ...(l[ev.call_id] ?? newLive()), result: { status: ev.status, content: ev.content }, deciding: false } }));
+          break;
+        }
+        case 'session.updated': {
+          // Changed elsewhere (another window, the CLI): the switch and the picker follow.
+          const changed = (data as { session: Session }).session;
+          setSession((cur) => (cur && cur.id === changed.id ? changed : cur));
+          sessions.reload();
+          break;
+        }
         case 'stream.gap':
           history.reload();
           break;
@@ -336,19 +522,49 @@ export function Chat({ project, searchSignal = 0 }: { project: Project; searchSi
   );
   useTopic(session ? `session/${session.id}` : null, onEvent);
 
+  const view = useMemo(() => buildView(messages, live), [messages, live]);
+  const { rows } = view;
+  /** How far a call got: its result, else what the live events said, else whether it can still run. */
+  const statusOf = (callId: string, message: Message): CallStatus => {
+    const result = view.results.get(callId) ?? live[callId]?.result;
+    if (result) return result.status;
+    const l = live[callId];
+    const tail = message.id === view.tailId;
+    // A later turn or a stop ended the loop without a result for this call.
+    if (!tail || l?.stopped) return 'stopped';
+    if (l) return l.needsApproval && !l.decided ? 'waiting' : 'running';
+    return message.status === 'complete' && seenLive.current.has(message.id) ? 'running' : 'stopped';
+  };
+  const tailMessage = view.tailId ? messages.find((m) => m.id === view.tailId) : undefined;
+  const loopActive = !!tailMessage && (view.callsOf.get(tailMessage.id) ?? []).some((c) => ['running', 'waiting'].includes(statusOf(c.id, tailMessage)));
+
+  const decide = useCallback((callId: string, decision: ToolDecision) => {
+    setLive((l) => ({ ...l, [callId]: { ...(l[callId] ?? newLive()), deciding: true } }));
+    client.call('tools.approve', { call_id: callId, decision }).then(
+      () => {
+        setLive((l) => ({ ...l, [callId]: { ...(l[callId] ?? newLive()), deciding: false, decided: true } }));
+        setError(null);
+      },
+      (e: unknown) => {
+        setLive((l) => ({ ...l, [callId]: { ...(l[callId] ?? newLive()), deciding: false } }));
+        setError(errorText(e));
+      },
+    );
+  }, []);
+
   const scroller = useRef<HTMLDivElement>(null);
   const virtualizer = useVirtualizer({
-    count: messages.length,
+    count: rows.length,
     getScrollElement: () => scroller.current,
     estimateSize: () => 96,
     overscan: 6,
-    getItemKey: (i) => messages[i]?.id ?? i,
+    getItemKey: (i) => rows[i]?.id ?? i,
   });
-  // Follow the conversation while the reader is at the bottom.
+  // Follow the conversation (and a running command's output) while the reader is at the bottom.
   const atBottom = useRef(true);
   useEffect(() => {
-    if (atBottom.current && messages.length > 0) virtualizer.scrollToIndex(messages.length - 1, { align: 'end' });
-  }, [messages, virtualizer]);
+    if (atBottom.current && rows.length > 0) virtualizer.scrollToIndex(rows.length - 1, { align: 'end' });
+  }, [rows, live, virtualizer]);
   const onScroll = () => {
     const el = scroller.current;
     if (!el) return;
@@ -362,7 +578,7 @@ export function Chat({ project, searchSignal = 0 }: { project: Project; searchSi
             setHasOlder(older.length === PAGE);
             setMessages((ms) => [...older.filter((o) => !ms.some((m) => m.id === o.id)), ...ms]);
             // Keep the message the reader was looking at in place.
-            requestAnimationFrame(() => virtualizer.scrollToIndex(older.length, { align: 'start' }));
+            requestAnimationFrame(() => virtualizer.scrollToIndex(older.filter((o) => o.role !== 'tool').length, { align: 'start' }));
           },
           (e: unknown) => setError(errorText(e)),
         )
@@ -377,12 +593,13 @@ export function Chat({ project, searchSignal = 0 }: { project: Project; searchSi
     if (searchSignal) setSearching(true);
   }, [searchSignal]);
 
-  const streaming = messages.some((m) => m.status === 'streaming');
+  // A loop is busy while a reply streams and while its tool calls run or wait (between replies).
+  const streaming = messages.some((m) => m.status === 'streaming') || loopActive;
   const send = async () => {
     if (!session || !draft.trim()) return;
     // Sending jumps to the end of the conversation and follows the reply.
     atBottom.current = true;
-    if (messages.length > 0) virtualizer.scrollToIndex(messages.length - 1, { align: 'end' });
+    if (rows.length > 0) virtualizer.scrollToIndex(rows.length - 1, { align: 'end' });
     try {
       const content = await expandMentions(client, project.id, draft);
       await client.call('messages.send', { session_id: session.id, content });
@@ -392,7 +609,13 @@ export function Chat({ project, searchSignal = 0 }: { project: Project; searchSi
       setError(errorText(e));
     }
   };
-  const stop = () => session && client.call('messages.stop', { session_id: session.id }).catch((e: unknown) => setError(errorText(e)));
+  const stop = () =>
+    session &&
+    client.call('messages.stop', { session_id: session.id }).then(
+      // Calls that had not ended will not: their buttons go (a later tool.result still shows).
+      () => setLive((l) => Object.fromEntries(Object.entries(l).map(([id, c]) => [id, c.result ? c : { ...c, stopped: true }]))),
+      (e: unknown) => setError(errorText(e)),
+    );
   const sessionId = session?.id;
   const retry = useCallback(() => {
     if (!sessionId) return;
@@ -439,9 +662,23 @@ export function Chat({ project, searchSignal = 0 }: { project: Project; searchSi
         <button onClick={() => session && setRenaming(session.title)} disabled={!session || renaming !== null} aria-label="Rename chat" title="Rename this chat">
           <Pencil size={14} />
         </button>
+        <label className="switch" title="Let this chat's agent list, read, search and edit the project's files and run commands (commands ask first)">
+          <input type="checkbox" role="switch" aria-label="Tools" checked={updating?.tools ?? session?.tools ?? false} disabled={!session || !!updating} onChange={(e) => void update({ tools: e.target.checked })} />
+          Tools
+        </label>
+        <select aria-label="Model" title="The model this chat talks to" value={updating?.model ?? session?.model ?? ''} disabled={!session || !!updating} onChange={(e) => void update({ model: e.target.value })}>
+          <option value="">default model</option>
+          {(models.data ?? []).map((m) => (
+            <option key={m.name} value={m.name}>
+              {m.name}
+            </option>
+          ))}
+          {session?.model && !models.data?.some((m) => m.name === session.model) ? <option value={session.model}>{session.model} (not on the server)</option> : null}
+        </select>
         <button
           onClick={() =>
-            client.call<Session>('sessions.create', { project_id: project.id }).then((s) => {
+            // A new chat starts with the tools switch as the open one has it.
+            client.call<Session>('sessions.create', { project_id: project.id, ...(session?.tools ? { tools: true } : {}) }).then((s) => {
               setSession(s);
               sessions.reload();
             })
@@ -471,6 +708,12 @@ export function Chat({ project, searchSignal = 0 }: { project: Project; searchSi
           <span className="usage" title={`${usage.used_tokens} of ${usage.limit_tokens} tokens of context used`}>
             <meter aria-label="Context used" min={0} max={usage.limit_tokens} value={usage.used_tokens} />{' '}
             <span className="muted">{Math.round((100 * usage.used_tokens) / Math.max(1, usage.limit_tokens))}%</span>
+            {usage.compacted ? (
+              <span className="muted" role="note">
+                {' '}
+                · older turns summarised to fit the context
+              </span>
+            ) : null}
           </span>
         ) : null}
       </div>
@@ -498,7 +741,15 @@ export function Chat({ project, searchSignal = 0 }: { project: Project; searchSi
               ref={virtualizer.measureElement}
               style={{ position: 'absolute', top: 0, left: 0, width: '100%', transform: `translateY(${item.start}px)` }}
             >
-              <MessageView message={messages[item.index]} onRetry={retryable && item.index === messages.length - 1 ? retry : undefined} />
+              <Row
+                message={rows[item.index]}
+                onRetry={retryable && rows[item.index]?.id === last?.id ? retry : undefined}
+                calls={view.callsOf.get(rows[item.index]?.id)}
+                statusOf={statusOf}
+                results={view.results}
+                live={live}
+                decide={decide}
+              />
             </div>
           ))}
         </div>

@@ -4,6 +4,7 @@ import type { ApiKeyStatus, Event, Health, Model, ModelPullProgress } from '../p
 import { ask, loadServer, serverEnabled, setServer, useServer } from '../desktop';
 import { loadSandbox, OFF_WARNING, setSandbox, useSandbox } from '../sandbox';
 import { McpServers } from './McpServers';
+import { AgentTools } from './AgentTools';
 
 export const PUBLIC_TITLE = 'Reachable from other machines';
 export const PUBLIC_WARNING =
@@ -382,6 +383,7 @@ export function Settings() {
           </select>
         </label>
       </div>
+      <AgentTools autoApproveRun={settings.data?.['tools.auto_approve_run']} maxContext={settings.data?.max_context} onSet={(key, value) => save(key, value ?? '')} />
       <Sandbox />
       <ApiKeys keys={settings.data?.api_keys} onChanged={settings.reload} />
       <McpServers />

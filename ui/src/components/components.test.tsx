@@ -15,6 +15,7 @@ const message = (patch: Partial<Message>): Message => ({
   status: 'complete',
   created_at: '2026-11-23T00:00:00.000Z',
   reasoning: '',
+  tool_calls: [],
   ...patch,
 });
 

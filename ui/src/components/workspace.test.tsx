@@ -59,7 +59,7 @@ beforeEach(() => engine.reset());
 afterEach(cleanup);
 
 const project: Project = { id: 'prj_1', name: 'demo', path: '/tmp/demo', created_at: '2026-11-23T00:00:00.000Z' };
-const session: Session = { id: 'ses_1', project_id: 'prj_1', agent: 'assistant', title: 'First chat', created_at: '2026-11-23T00:00:00.000Z', model: null };
+const session: Session = { id: 'ses_1', project_id: 'prj_1', agent: 'assistant', title: 'First chat', created_at: '2026-11-23T00:00:00.000Z', model: null, tools: false };
 const msg = (id: string, role: Message['role'], content: string, status: Message['status'] = 'complete', extra: Partial<Message> = {}): Message => ({
   id,
   session_id: 'ses_1',
@@ -68,6 +68,7 @@ const msg = (id: string, role: Message['role'], content: string, status: Message
   status,
   created_at: '2026-11-23T00:00:00.000Z',
   reasoning: '',
+  tool_calls: [],
   ...extra,
 });
 const agent = (id: string, role: string, parent: string | null, status = 'busy', metrics: object = {}): Agent => ({

@@ -36,7 +36,11 @@ export type ContextUsage = { used_tokens: number, limit_tokens: number,
  * The context window asked of the model for this reply (Ollama's `num_ctx`): room for the
  * conversation and the reply, rounded up to 2,048, at least 4,096, at most `limit_tokens`.
  */
-num_ctx?: number | null, };
+num_ctx?: number | null, 
+/**
+ * The conversation was compacted for this reply: older turns were replaced by a summary.
+ */
+compacted: boolean, };
 
 export type CoordinatorMetrics = { total_messages: number, total_workflows: number, registered_agents: number, healthy_agents: number, active_workflows: number, };
 
@@ -200,7 +204,28 @@ reasoning: string,
 /**
  * Why a `failed` reply failed, for a person.
  */
-error?: string | null, model?: string | null, };
+error?: string | null, model?: string | null, 
+/**
+ * An assistant message's tool calls (API v1.1).
+ */
+tool_calls: Array<ToolCallInfo>, 
+/**
+ * A `tool` message: the call it answers.
+ */
+tool_call_id?: string | null, 
+/**
+ * A `tool` message: the tool's name.
+ */
+name?: string | null, 
+/**
+ * A `tool` message: how the call ended (`status` stays the message's own state).
+ */
+tool_status?: ToolStatus | null, 
+/**
+ * `summary` for a summary that stands for older messages in the model's context (they stay
+ * in the history and in search); absent for ordinary messages.
+ */
+kind?: string | null, };
 
 export type MessageDelta = { message_id: string, delta: string, 
 /**
@@ -271,7 +296,7 @@ export type RepoMap = { map: string, tokens: number, };
 
 export type Response = { jsonrpc: string, id: JsonValue, result?: JsonValue | null, error?: RpcError | null, };
 
-export type Role = "system" | "user" | "assistant";
+export type Role = "system" | "user" | "assistant" | "tool";
 
 export type RpcError = { code: number, message: string, data: ErrorData, };
 
@@ -328,13 +353,23 @@ export type Session = { id: string, project_id?: string | null, agent: string, t
 /**
  * The model this session talks to; `null` means the default model at each send.
  */
-model?: string | null, };
+model?: string | null, 
+/**
+ * Whether the session's agent may use tools (an agent loop): API v1.1.
+ */
+tools: boolean, };
 
-export type SessionsCreate = { project_id?: string | null, agent?: string | null, model?: string | null, };
+export type SessionsCreate = { project_id?: string | null, agent?: string | null, model?: string | null, 
+/**
+ * An agent loop with tools (default false).
+ */
+tools?: boolean | null, };
 
 export type SessionsList = { project_id?: string | null, };
 
 export type SessionsRename = { id: string, title: string, };
+
+export type SessionsUpdate = { id: string, title?: string | null, model?: string | null, agent?: string | null, tools?: boolean | null, };
 
 export type SettingsDeleteKey = { provider: string, };
 
@@ -367,6 +402,40 @@ export type TerminalsOpen = { project_id: string, cols: number, rows: number, };
 export type TerminalsResize = { terminal_id: string, cols: number, rows: number, };
 
 export type TerminalsWrite = { terminal_id: string, data: string, };
+
+export type ToolCallEvent = { message_id?: string | null, agent_id?: string | null, call: ToolCallInfo, needs_approval: boolean, 
+/**
+ * `read`/`write`/`run`/`network`, when the tool is known.
+ */
+effect?: ToolEffect | null, };
+
+export type ToolCallInfo = { id: string, name: string, arguments: JsonValue, };
+
+export type ToolDecision = "allow" | "deny" | "allow_always";
+
+export type ToolDescription = { name: string, description: string, 
+/**
+ * `builtin`, or `mcp:<server>`.
+ */
+source: string, effect: ToolEffect, input_schema: JsonValue, };
+
+export type ToolEffect = "read" | "write" | "run" | "network";
+
+export type ToolOutputEvent = { call_id: string, delta: string, agent_id?: string | null, };
+
+export type ToolResultEvent = { call_id: string, status: ToolStatus, content: string, agent_id?: string | null, 
+/**
+ * The stored `tool` message (chat).
+ */
+message_id?: string | null, };
+
+export type ToolStatus = "ok" | "error" | "denied";
+
+export type ToolsAllowed = { project_id: string, tool?: string | null, };
+
+export type ToolsApprove = { call_id: string, decision: ToolDecision, };
+
+export type ToolsList = { project_id?: string | null, };
 
 export type Unsubscribe = { topics: Array<string>, };
 

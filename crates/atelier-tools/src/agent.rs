@@ -399,6 +399,10 @@ async fn execute(
     if needs_approval {
         tokio::select! {
             decision = host.approve(call, info) => {
+                // A wait ended by the turn's cancel (or the app stopping) is not the person's no.
+                if ctx.cancel.is_cancelled() {
+                    return Err(LoopError::Cancelled);
+                }
                 if decision == Decision::Deny {
                     return Ok((ToolOutput::denied(format!(
                         "the person did not allow this call of `{}`; do not try it again — find another \

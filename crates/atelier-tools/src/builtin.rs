@@ -519,8 +519,8 @@ impl EditFile {
         Self {
             info: info(
                 "edit_file",
-                "Change part of an existing file: `search` must be copied exactly from the file (a few \
-                 whole lines that occur once) and is replaced by `replace`. If it is not found, the \
+                "Change part of an existing file: `search` must be copied exactly from the file (text \
+                 that occurs once; a few whole lines are safest) and is replaced by `replace`. If it is not found, the \
                  closest lines are shown: copy them exactly and try again.",
                 Effect::Write,
                 json!({ "type": "object", "required": ["path", "search", "replace"], "properties": {
@@ -553,6 +553,19 @@ impl Tool for EditFile {
         let edit_path = path.clone();
         let outcome = blocking(move || -> Result<Result<usize, String>, atelier_files::FilesError> {
             let current = atelier_files::read(&root, &edit_path)?;
+            // Text found exactly once, even inside a line, is replaced as it is (models often
+            // give part of a line); else the line-wise match that forgives indentation.
+            let found = if search.is_empty() { 0 } else { current.matches(search.as_str()).count() };
+            if found > 1 {
+                return Ok(Err(format!(
+                    "the search text matches {found} places; include more of the text around it so it matches one"
+                )));
+            }
+            if found == 1 {
+                let changed = current.replacen(search.as_str(), &replace, 1);
+                atelier_files::write(&root, &edit_path, &changed)?;
+                return Ok(Ok(changed.lines().count()));
+            }
             let edit = atelier_agents::edit::Edit { search, replace };
             match atelier_agents::edit::apply_edits(&current, std::slice::from_ref(&edit)) {
                 Ok(changed) => {

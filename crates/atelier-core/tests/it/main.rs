@@ -15,4 +15,5 @@ mod rpc;
 mod sandbox;
 mod support;
 mod system;
+mod tools;
 mod workflow;

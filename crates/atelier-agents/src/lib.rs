@@ -4,7 +4,8 @@
 //! [`plan`], [`extract`] and [`edit`] turn real models' messy output into validated values;
 //! [`workflow`] runs the agents.
 
-pub mod edit;
+/// SEARCH/REPLACE edits, shared with the agents' `edit_file` tool.
+pub use atelier_tools::edit;
 pub mod extract;
 pub mod plan;
 pub mod workflow;

@@ -27,6 +27,7 @@ use crate::plan::{self, Plan};
 use crate::{edit, extract};
 
 mod prompt;
+mod tooled;
 
 pub use prompt::project_context;
 
@@ -98,6 +99,9 @@ pub struct Options {
     /// fast one to write; roles not named use `model`.
     pub models: std::collections::BTreeMap<String, String>,
     pub budget: Budget,
+    /// The master explores the project with read tools before it plans, and coders read the
+    /// files they depend on before they write (an agent loop each). Default on.
+    pub tools: bool,
 }
 
 impl Default for Options {
@@ -110,6 +114,7 @@ impl Default for Options {
             model: None,
             models: Default::default(),
             budget: Budget::default(),
+            tools: true,
         }
     }
 }
@@ -766,6 +771,22 @@ impl Run {
                 context.push_str(&map);
             }
         }
+        if self.options.tools {
+            // The master looks before it plans; what it found goes into the plan's context.
+            master.task = "exploring the project".into();
+            let notes = self
+                .call_with_tools(
+                    "explore",
+                    master,
+                    prompt::explore(request, &context),
+                    &tooled::read_tools(),
+                    None,
+                )
+                .await?;
+            context.push_str("\nWhat you found when you explored the project:\n");
+            context.push_str(&notes);
+            master.task = "planning".into();
+        }
         let messages = prompt::master(request, &context);
         let schema = Some(plan::plan_schema());
         let reply = self.call("plan", master, messages.clone(), schema.clone(), None).await?;
@@ -931,9 +952,14 @@ impl Run {
         let mut agent = self.sub_agent("coder", &file.path, manager_id, &format!("writing {}", file.path));
         let target = self.root.join(&file.path);
         let existing = tokio::fs::read_to_string(&target).await.ok();
-        let messages = prompt::coder(request, plan, file, spec, existing.as_deref());
-        let reply =
-            self.call(&format!("coder:{}", file.path), &mut agent, messages, None, Some(&file.path)).await?;
+        let key = format!("coder:{}", file.path);
+        let reply = if self.options.tools {
+            let messages = prompt::coder_with_tools(request, plan, file, spec, existing.as_deref());
+            self.call_with_tools(&key, &mut agent, messages, &tooled::read_tools(), Some(&file.path)).await?
+        } else {
+            let messages = prompt::coder(request, plan, file, spec, existing.as_deref());
+            self.call(&key, &mut agent, messages, None, Some(&file.path)).await?
+        };
         let content = file_content(&reply, &file.path, existing.as_deref()).map_err(WorkflowError::Plan)?;
         write_atomically(&self.root, &file.path, &content).await?;
         self.store().record_step(&id, &written_key, content.len().to_string()).await?;

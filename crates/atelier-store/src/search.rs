@@ -82,7 +82,7 @@ impl Store {
             return Ok(Vec::new());
         };
         self.read(move |conn| {
-            let hit = |row: &rusqlite::Row<'_>| Ok((message_from_row(row)?, row.get(10)?));
+            let hit = |row: &rusqlite::Row<'_>| Ok((message_from_row(row)?, row.get(16)?));
             let rows = match &project_id {
                 None => conn
                     .prepare_cached(SEARCH_SQL)?

@@ -566,8 +566,8 @@ impl Tool for EditFile {
                 atelier_files::write(&root, &edit_path, &changed)?;
                 return Ok(Ok(changed.lines().count()));
             }
-            let edit = atelier_agents::edit::Edit { search, replace };
-            match atelier_agents::edit::apply_edits(&current, std::slice::from_ref(&edit)) {
+            let edit = crate::edit::Edit { search, replace };
+            match crate::edit::apply_edits(&current, std::slice::from_ref(&edit)) {
                 Ok(changed) => {
                     atelier_files::write(&root, &edit_path, &changed)?;
                     Ok(Ok(changed.lines().count()))

@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 pub mod agent;
 pub mod builtin;
 pub mod context;
+pub mod edit;
 pub mod run;
 
 pub use run::{CommandRunner, RunRequest, SandboxRunner};

@@ -2,8 +2,9 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import { CircleX, Pause, Play, RotateCcw, X } from 'lucide-react';
 import { client, errorText, useLoad, useTopic } from '../api';
 import { useLiveFiles } from '../live';
-import type { Agent, Event, Model, Project, Workflow, WorkflowUsage, WrittenFile } from '../protocol/generated';
+import type { Agent, Event, JsonValue, Model, Project, Workflow, WorkflowUsage, WrittenFile } from '../protocol/generated';
 import { DiffView } from './DiffView';
+import { describeArguments } from './ToolCall';
 
 const FINISHED = ['completed', 'failed', 'cancelled'];
 
@@ -23,9 +24,31 @@ interface Metrics {
   avg_execution_ms?: number;
 }
 
-function AgentNode({ agent, agents, current }: { agent: Agent; agents: Agent[]; current: Record<string, string> }) {
+/** A tool call a workflow agent made, as its lane shows it. */
+interface LaneCall {
+  id: string;
+  name: string;
+  summary: string;
+  status: string;
+}
+
+/** Calls shown per agent lane (the newest). */
+const LANE_CALLS = 6;
+
+function AgentNode({
+  agent,
+  agents,
+  current,
+  calls,
+}: {
+  agent: Agent;
+  agents: Agent[];
+  current: Record<string, string>;
+  calls: Record<string, LaneCall[]>;
+}) {
   const m = (agent.metrics ?? {}) as Metrics;
   const children = agents.filter((a) => a.parent_id === agent.id);
+  const own = calls[agent.id] ?? [];
   return (
     <li>
       <div className={`agent ${agent.status}`} aria-label={`${agent.role} ${agent.name}: ${agent.status}`}>
@@ -34,10 +57,19 @@ function AgentNode({ agent, agents, current }: { agent: Agent; agents: Agent[]; 
         <span className="muted"> · {(m.tokens_in ?? 0) + (m.tokens_out ?? 0)} tokens</span>
         {m.context_limit ? <meter aria-label={`Context of ${agent.name}`} min={0} max={m.context_limit} value={m.context_used ?? 0} /> : null}
       </div>
+      {own.length > 0 ? (
+        <ul className="lane-calls" aria-label={`Tool calls of ${agent.role} ${agent.name}`}>
+          {own.map((c) => (
+            <li key={c.id} className={`lane-call ${c.status}`}>
+              <code>{c.name}</code> <span className="muted">{c.summary}</span> <span className="status">{c.status}</span>
+            </li>
+          ))}
+        </ul>
+      ) : null}
       {children.length > 0 ? (
         <ul>
           {children.map((c) => (
-            <AgentNode key={c.id} agent={c} agents={agents} current={current} />
+            <AgentNode key={c.id} agent={c} agents={agents} current={current} calls={calls} />
           ))}
         </ul>
       ) : null}
@@ -203,9 +235,12 @@ function WorkflowView({ id, projectId, onOpenFile, onFinished }: { id: string; p
   const [progress, setProgress] = useState<{ progress: number; stage: string; message: string } | null>(null);
   const [files, setFiles] = useState<WrittenFile[]>([]);
   const [current, setCurrent] = useState<Record<string, string>>({});
+  const [calls, setCalls] = useState<Record<string, LaneCall[]>>({});
   const [error, setError] = useState<string | null>(null);
   const [check, setCheck] = useState<CheckState>(NO_CHECK);
   const started = useRef(Date.now());
+  // The loop step each streaming file is at.
+  const steps = useRef<Record<string, number>>({});
   const append = useLiveFiles((s) => s.append);
   const finish = useLiveFiles((s) => s.finish);
 
@@ -233,10 +268,28 @@ function WorkflowView({ id, projectId, onOpenFile, onFinished }: { id: string; p
           setAgents((as) => (as.some((x) => x.id === a.id) ? as.map((x) => (x.id === a.id ? a : x)) : [...as, a]));
           break;
         }
-        case 'file.delta':
-          append(d.path as string, d.delta as string);
+        case 'file.delta': {
+          const path = d.path as string;
+          // A new step of an agent loop replaces what the last one streamed (it called tools).
+          const step = typeof d.step === 'number' ? d.step : 0;
+          if ((steps.current[path] ?? step) !== step) finish(path);
+          steps.current[path] = step;
+          append(path, d.delta as string);
           setCurrent((c) => ({ ...c, [d.agent_id as string]: d.path as string }));
           break;
+        }
+        case 'tool.call': {
+          const call = d.call as { id: string; name: string; arguments?: JsonValue };
+          const lane: LaneCall = { id: call.id, name: call.name, summary: describeArguments(call.name, call.arguments), status: 'running' };
+          const agent = d.agent_id as string;
+          setCalls((c) => ({ ...c, [agent]: [...(c[agent] ?? []).filter((x) => x.id !== call.id), lane].slice(-LANE_CALLS) }));
+          break;
+        }
+        case 'tool.result': {
+          const agent = d.agent_id as string;
+          setCalls((c) => ({ ...c, [agent]: (c[agent] ?? []).map((x) => (x.id === d.call_id ? { ...x, status: d.status as string } : x)) }));
+          break;
+        }
         case 'file.written':
           finish(d.path as string);
           setFiles((f) => addFile(f, { path: d.path as string, bytes: d.bytes as number }));
@@ -373,7 +426,7 @@ function WorkflowView({ id, projectId, onOpenFile, onFinished }: { id: string; p
         {agents
           .filter((a) => !a.parent_id || !agents.some((p) => p.id === a.parent_id))
           .map((a) => (
-            <AgentNode key={a.id} agent={a} agents={agents} current={current} />
+            <AgentNode key={a.id} agent={a} agents={agents} current={current} calls={calls} />
           ))}
       </ul>
       {files.length > 0 ? (

@@ -1,4 +1,5 @@
 // Components against a fake engine behind the real client (see src/test/engine.ts).
+import { useLiveFiles } from '../live';
 import { engine, EngineError } from '../test/engine';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { act, cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
@@ -370,6 +371,34 @@ describe('Workflows', () => {
     expect(onOpenFile).toHaveBeenCalledWith('src/greet.txt');
     fireEvent.click(screen.getByRole('button', { name: 'Cancel' }));
     await waitFor(() => expect(engine.callsOf('workflows.control').map((c) => c.action)).toEqual(['pause', 'resume', 'cancel']));
+  });
+
+  it("shows each agent's tool calls in its lane and a new loop step replaces the streamed text", async () => {
+    engine
+      .on('workflows.list', () => [])
+      .on('workflows.start', () => wf())
+      .on('workflows.get', () => wf());
+    render(<Workflows project={project} onOpenFile={vi.fn()} />);
+    fireEvent.change(screen.getByRole('textbox', { name: 'Request' }), { target: { value: 'Add a greeting' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Start workflow' }));
+    await waitFor(() => expect(engine.topics.has('workflow/wf_1')).toBe(true));
+    act(() => {
+      engine.emit('workflow/wf_1', 'agent.status', { agent: agent('a1', 'master', null, 'busy') });
+      engine.emit('workflow/wf_1', 'tool.call', { agent_id: 'a1', call: { id: 'c1', name: 'read_file', arguments: { path: 'README.md' } }, needs_approval: false });
+    });
+    const lane = await screen.findByRole('list', { name: 'Tool calls of master master-a1' });
+    expect(lane.textContent).toContain('read_file');
+    expect(lane.textContent).toContain('README.md');
+    expect(lane.textContent).toContain('running');
+    act(() => engine.emit('workflow/wf_1', 'tool.result', { agent_id: 'a1', call_id: 'c1', status: 'ok', content: '# hi' }));
+    await waitFor(() => expect(lane.textContent).toContain('ok'));
+
+    act(() => {
+      engine.emit('workflow/wf_1', 'file.delta', { agent_id: 'a3', path: 'src/greet.txt', delta: 'Let me look first.', step: 0 });
+    });
+    expect(useLiveFiles.getState().files['src/greet.txt']).toBe('Let me look first.');
+    act(() => engine.emit('workflow/wf_1', 'file.delta', { agent_id: 'a3', path: 'src/greet.txt', delta: 'hello', step: 1 }));
+    expect(useLiveFiles.getState().files['src/greet.txt']).toBe('hello');
   });
 
   it('passes the check command, parallelism, fix rounds and model chosen in the options', async () => {

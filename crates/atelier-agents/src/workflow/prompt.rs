@@ -111,6 +111,20 @@ pub fn master(request: &str, context: &str) -> Vec<ChatMessage> {
     ]
 }
 
+/// The master's look at the project before it plans (with read tools).
+pub fn explore(request: &str, context: &str) -> Vec<ChatMessage> {
+    let system = "You are the lead engineer about to plan a change to a software project. First look at \
+                  the project with the tools: list the files, read the ones the request touches and the \
+                  ones they depend on, search for the names involved. Do not write a plan yet and do \
+                  not change anything. When you know enough, answer in plain text with short notes: \
+                  the files that matter and what they contain, the conventions to follow, and where \
+                  the change should go.";
+    vec![
+        message(Role::System, system.to_owned()),
+        message(Role::User, format!("{context}\n\nRequest:\n{request}")),
+    ]
+}
+
 /// The master's second chance after an invalid plan.
 pub fn repair(mut messages: Vec<ChatMessage>, reply: &str, error: &str) -> Vec<ChatMessage> {
     messages.push(message(Role::Assistant, reply.to_owned()));
@@ -174,12 +188,36 @@ pub fn coder(
         user.push_str(&format!("\nSpecification from the module's engineer:\n{spec}\n"));
     }
     if let Some(current) = existing {
-        user.push_str(&format!(
-            "\nThe file exists. Its current content:\n```\n{current}\n```\nReply with the whole new \
-             file, or with SEARCH/REPLACE blocks for the parts that change.\n"
-        ));
+        // Small files come back whole: a SEARCH/REPLACE block that misses costs more than the
+        // file (small models often get one line of the search text wrong).
+        let how = if current.lines().count() <= WHOLE_FILE_LINES {
+            "Reply with the whole new file."
+        } else {
+            "Reply with the whole new file, or with SEARCH/REPLACE blocks for the parts that change."
+        };
+        user.push_str(&format!("\nThe file exists. Its current content:\n```\n{current}\n```\n{how}\n"));
     }
     vec![message(Role::System, system.to_owned()), message(Role::User, user)]
+}
+
+/// Existing files up to this many lines are asked for whole, not as edits.
+const WHOLE_FILE_LINES: usize = 80;
+
+/// [`coder`] for an agent with read tools: it may look first, then answers with the file.
+pub fn coder_with_tools(
+    request: &str,
+    plan: &Plan,
+    file: &PlanFile,
+    spec: &str,
+    existing: Option<&str>,
+) -> Vec<ChatMessage> {
+    let mut messages = coder(request, plan, file, spec, existing);
+    messages[0].content.push_str(
+        " Before you write, you may read the files it uses and other files of the project with the \
+         tools (read_file, find_in_files, search_code, list_files) so that names and signatures match. \
+         When you write the file, call no tool: your reply is the file.",
+    );
+    messages
 }
 
 pub fn fix(path: &str, content: &str, command: &str, output: &str) -> Vec<ChatMessage> {

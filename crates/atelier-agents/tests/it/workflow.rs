@@ -132,8 +132,7 @@ async fn a_workflow_plans_writes_every_file_and_commits_once() {
     script(&llm, Duration::ZERO);
     let events = Arc::new(Recorder::default());
     let engine = engine(&store, &llm, events.clone());
-    let wf =
-        engine.start(&s.project, s.root.clone(), "add a greeting CLI", Options::default()).await.unwrap();
+    let wf = engine.start(&s.project, s.root.clone(), "add a greeting CLI", no_tools()).await.unwrap();
     assert_eq!(
         wait_for_state(&store, &wf.id, &["completed", "failed"]).await,
         "completed",
@@ -189,7 +188,7 @@ async fn an_invalid_plan_gets_one_repair_round() {
     fresh.push(Scenario::Reply(Reply::text(bad)));
     script(&fresh, Duration::ZERO);
     let engine = engine(&store, &fresh, Arc::new(Recorder::default()));
-    let wf = engine.start(&s.project, s.root.clone(), "greet", Options::default()).await.unwrap();
+    let wf = engine.start(&s.project, s.root.clone(), "greet", no_tools()).await.unwrap();
     assert_eq!(wait_for_state(&store, &wf.id, &["completed", "failed"]).await, "completed");
     let repair = fresh.requests().into_iter().filter(|r| r.path == "/api/chat").nth(1).unwrap();
     let last =
@@ -204,7 +203,7 @@ async fn cancel_stops_at_once_and_keeps_written_files() {
     script(&llm, Duration::from_millis(50));
     let events = Arc::new(Recorder::default());
     let engine = engine(&store, &llm, events.clone());
-    let options = Options { max_parallel: 1, ..Options::default() };
+    let options = Options { max_parallel: 1, ..no_tools() };
     let wf = engine.start(&s.project, s.root.clone(), "greet", options).await.unwrap();
     for _ in 0..500 {
         if store.list_steps(&wf.id).await.unwrap().iter().any(|(k, _)| k.starts_with("written:")) {
@@ -257,7 +256,7 @@ async fn pause_then_resume_completes() {
     script(&llm, Duration::from_millis(30));
     let engine = engine(&store, &llm, Arc::new(Recorder::default()));
     let wf = engine
-        .start(&s.project, s.root.clone(), "greet", Options { max_parallel: 1, ..Options::default() })
+        .start(&s.project, s.root.clone(), "greet", Options { max_parallel: 1, ..no_tools() })
         .await
         .unwrap();
     wait_for_state(&store, &wf.id, &["running"]).await;
@@ -286,7 +285,7 @@ fn a_crash_mid_workflow_resumes_without_repeating_model_calls() {
     let wf_id = crashing.block_on(async {
         let engine = engine(&store, &llm, Arc::new(Recorder::default()));
         let wf = engine
-            .start(&s.project, s.root.clone(), "greet", Options { max_parallel: 1, ..Options::default() })
+            .start(&s.project, s.root.clone(), "greet", Options { max_parallel: 1, ..no_tools() })
             .await
             .unwrap();
         // Wait until some but not all files are written.
@@ -351,7 +350,7 @@ async fn coders_overlap_and_broken_replies_are_retried() {
     let events = Arc::new(Recorder::default());
     let engine = engine(&store, &llm, events.clone());
     let wf = engine
-        .start(&s.project, s.root.clone(), "greet", Options { max_parallel: 3, ..Options::default() })
+        .start(&s.project, s.root.clone(), "greet", Options { max_parallel: 3, ..no_tools() })
         .await
         .unwrap();
     // Let the broken file fail once, then give it a good reply.
@@ -409,7 +408,7 @@ async fn a_failing_check_goes_back_to_the_coder_until_it_passes() {
     let events = Arc::new(Recorder::default());
     let engine = engine(&store, &llm, events.clone());
     // The plan's check runs once the person has approved the plan.
-    let options = Options { approve_plan: true, ..Options::default() };
+    let options = Options { approve_plan: true, ..no_tools() };
     let wf = engine.start(&s.project, s.root.clone(), "x", options).await.unwrap();
     assert_eq!(wait_for_state(&store, &wf.id, &["awaiting_approval"]).await, "awaiting_approval");
     engine.approve(&wf.id, None).await.unwrap();
@@ -448,7 +447,7 @@ async fn a_check_the_model_proposed_is_not_run_unless_the_plan_was_approved() {
     llm.route("Write the file", Scenario::Reply(Reply::text("```\nx\n```")));
     let events = Arc::new(Recorder::default());
     let engine = engine(&store, &llm, events.clone());
-    let wf = engine.start(&s.project, s.root.clone(), "x", Options::default()).await.unwrap();
+    let wf = engine.start(&s.project, s.root.clone(), "x", no_tools()).await.unwrap();
     assert_eq!(wait_for_state(&store, &wf.id, &["completed", "failed"]).await, "completed");
     assert!(!s.root.join("proposed-check-ran").exists(), "the model's command ran without approval");
     let skipped: Vec<Value> = events
@@ -473,7 +472,7 @@ async fn a_check_that_never_passes_fails_the_workflow_after_the_fix_rounds() {
     llm.route("The check `", Scenario::Reply(Reply::text("```\nstill\n```")));
     llm.route("Write the file", Scenario::Reply(Reply::text("```\nx\n```")));
     let engine = engine(&store, &llm, Arc::new(Recorder::default()));
-    let options = Options { max_fix_rounds: 1, verify: Some("exit 1".into()), ..Options::default() };
+    let options = Options { max_fix_rounds: 1, verify: Some("exit 1".into()), ..no_tools() };
     let wf = engine.start(&s.project, s.root.clone(), "x", options).await.unwrap();
     assert_eq!(wait_for_state(&store, &wf.id, &["completed", "failed"]).await, "failed");
     let error = store.get_workflow(&wf.id).await.unwrap().error.unwrap();
@@ -492,7 +491,7 @@ async fn the_check_runs_in_the_sandbox_and_cannot_write_outside_the_project() {
     let beside = s.root.parent().unwrap().join("escaped-by-check");
     let in_system = PathBuf::from(format!("/usr/local/escaped-by-check-{}", std::process::id()));
     let check = format!("touch {}; echo $ATELIER_SANDBOX; touch {}", beside.display(), in_system.display());
-    let options = Options { max_fix_rounds: 0, verify: Some(check), ..Options::default() };
+    let options = Options { max_fix_rounds: 0, verify: Some(check), ..no_tools() };
     let wf = engine.start(&s.project, s.root.clone(), "x", options).await.unwrap();
     let state = wait_for_state(&store, &wf.id, &["completed", "failed"]).await;
     let escaped = (beside.exists(), in_system.exists());
@@ -528,7 +527,7 @@ async fn a_sandbox_that_cannot_start_fails_the_check_instead_of_running_it_uncon
         Err("the bubblewrap sandbox cannot run here: bubblewrap (`bwrap`) is not installed".into())
     });
     let engine = engine_in(&store, &llm, Arc::new(Recorder::default()), unavailable);
-    let options = Options { verify: Some("touch check-ran".into()), ..Options::default() };
+    let options = Options { verify: Some("touch check-ran".into()), ..no_tools() };
     let wf = engine.start(&s.project, s.root.clone(), "x", options).await.unwrap();
     assert_eq!(wait_for_state(&store, &wf.id, &["completed", "failed"]).await, "failed");
     assert!(!s.root.join("check-ran").exists(), "the check ran without its sandbox");
@@ -545,7 +544,7 @@ async fn an_empty_reply_is_asked_again_and_a_budget_stops_a_looping_model() {
     llm.push(Scenario::Reply(Reply::text("")));
     llm.push(Scenario::Reply(Reply::text("```\nfn main() {}\n```")));
     let first = engine(&store, &llm, Arc::new(Recorder::default()));
-    let wf = first.start(&s.project, s.root.clone(), "x", Options::default()).await.unwrap();
+    let wf = first.start(&s.project, s.root.clone(), "x", no_tools()).await.unwrap();
     assert_eq!(wait_for_state(&store, &wf.id, &["completed", "failed"]).await, "completed");
     assert_eq!(std::fs::read_to_string(s.root.join("src/main.rs")).unwrap(), "fn main() {}\n");
     assert_eq!(llm.chat_requests(), 4, "the empty reply was asked again once");
@@ -556,12 +555,177 @@ async fn an_empty_reply_is_asked_again_and_a_budget_stops_a_looping_model() {
     llm.set_default(Scenario::Reply(Reply::text("")));
     let looping = engine(&store, &llm, Arc::new(Recorder::default()));
     let budget = atelier_agents::Budget { max_calls: 5, ..atelier_agents::Budget::default() };
-    let wf = looping
-        .start(&s.project, s.root.clone(), "x", Options { budget, ..Options::default() })
-        .await
-        .unwrap();
+    let wf = looping.start(&s.project, s.root.clone(), "x", Options { budget, ..no_tools() }).await.unwrap();
     assert_eq!(wait_for_state(&store, &wf.id, &["completed", "failed"]).await, "failed");
     let error = store.get_workflow(&wf.id).await.unwrap().error.unwrap();
     assert!(error.contains("budget") && error.contains("5 model calls"), "{error}");
     assert_eq!(llm.chat_requests(), 5);
+}
+
+/// The options of the tests above: one model call per agent, as before agents had tools (the
+/// loop with tools is tested in `workflow_tools`).
+fn no_tools() -> Options {
+    Options { tools: false, ..Options::default() }
+}
+
+const TOOLS_PLAN: &str = r#"{"summary": "Shout hello", "modules": [
+  {"name": "cli", "responsibility": "the binary", "files": [{"path": "src/main.rs", "purpose": "prints shout(hello)", "dependencies": ["src/lib.rs"]}]}
+]}"#;
+
+/// The master looks (list, read) before it plans; the coder reads what its file uses, then
+/// writes it. Each step of each loop is a separate request, so `delay` spreads them out.
+fn tools_script(llm: &TestLlm, delay: Duration) {
+    use atelier_testkit::{Match, TestCall};
+    let call = |name: &str, args: Value| {
+        Scenario::Reply(Reply::tool_calls(vec![TestCall::new(name, args)]).delay(delay))
+    };
+    llm.route_sequence(
+        Match::Anywhere,
+        "about to plan a change",
+        vec![
+            call("list_files", serde_json::json!({})),
+            call("read_file", serde_json::json!({ "path": "src/lib.rs" })),
+            Scenario::Reply(Reply::text("Notes: src/lib.rs defines shout(s) -> String.").delay(delay)),
+        ],
+    );
+    llm.route_on(Match::Anywhere, "planning a change", Scenario::Reply(Reply::text(TOOLS_PLAN).delay(delay)));
+    llm.route("Your module:", Scenario::Reply(Reply::text("Use shout.").delay(delay)));
+    llm.route_sequence(
+        Match::Anywhere,
+        "Write the file `src/main.rs`",
+        vec![
+            call("read_file", serde_json::json!({ "path": "src/lib.rs" })),
+            Scenario::Reply(
+                Reply::text("```rust\nfn main() {\n    println!(\"{}\", p::shout(\"hello\"));\n}\n```")
+                    .delay(delay),
+            ),
+        ],
+    );
+}
+
+async fn tools_setup() -> (Setup, Store) {
+    let (s, store) = setup().await;
+    std::fs::create_dir_all(s.root.join("src")).unwrap();
+    std::fs::write(s.root.join("src/lib.rs"), "pub fn shout(s: &str) -> String {\n    s.to_uppercase()\n}\n")
+        .unwrap();
+    (s, store)
+}
+
+#[tokio::test]
+async fn the_master_explores_and_coders_read_before_they_write() {
+    let (s, store) = tools_setup().await;
+    let llm = TestLlm::start().await.unwrap();
+    tools_script(&llm, Duration::ZERO);
+    let events = Arc::new(Recorder::default());
+    let engine = engine(&store, &llm, events.clone());
+    let wf = engine.start(&s.project, s.root.clone(), "shout hello", Options::default()).await.unwrap();
+    assert_eq!(wait_for_state(&store, &wf.id, &["completed", "failed"]).await, "completed");
+    assert!(std::fs::read_to_string(s.root.join("src/main.rs")).unwrap().contains("p::shout(\"hello\")"));
+
+    // The plan was made with what the master found.
+    let bodies = llm.chat_bodies();
+    let plan = bodies.iter().find(|b| b.to_string().contains("planning a change")).expect("the plan request");
+    assert!(plan.to_string().contains("Notes: src/lib.rs defines shout"), "the notes reach the planner");
+    // The coder's last request carried the file it read.
+    let coder = bodies.iter().rev().find(|b| b.to_string().contains("Write the file `src/main.rs`")).unwrap();
+    assert!(coder.to_string().contains("s.to_uppercase()"), "the coder saw src/lib.rs");
+    assert!(coder["tools"].as_array().is_some_and(|t| !t.is_empty()), "tools are offered");
+
+    // Each call shows in its agent's lane; the agents only had read tools.
+    let recorded = events.events.lock().unwrap().clone();
+    let calls: Vec<(String, String)> = recorded
+        .iter()
+        .filter(|(_, kind, _)| kind == "tool.call")
+        .map(|(_, _, d)| {
+            (d["agent_id"].as_str().unwrap().to_owned(), d["call"]["name"].as_str().unwrap().to_owned())
+        })
+        .collect();
+    assert!(
+        calls.iter().any(|(agent, name)| agent.ends_with("-master") && name == "list_files"),
+        "{calls:?}"
+    );
+    assert!(calls.iter().any(|(agent, name)| agent.contains("-coder-") && name == "read_file"), "{calls:?}");
+    assert!(recorded.iter().filter(|(_, k, _)| k == "tool.result").all(|(_, _, d)| d["status"] == "ok"));
+    // The file streamed from the step that wrote it (step 1), not the one that read.
+    assert!(recorded.iter().any(|(_, k, d)| k == "file.delta" && d["step"] == 1));
+
+    let steps: Vec<String> = store.list_steps(&wf.id).await.unwrap().into_iter().map(|(k, _)| k).collect();
+    for key in [
+        "explore#0",
+        "explore#2",
+        "tool:explore:1",
+        "tool:explore:2",
+        "explore",
+        "coder:src/main.rs#1",
+        "tool:coder:src/main.rs:1",
+    ] {
+        assert!(steps.contains(&key.to_owned()), "{key} recorded: {steps:?}");
+    }
+}
+
+#[test]
+fn a_crash_during_agent_loops_resumes_without_repeating_a_step_or_a_call() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (s, store, llm) = rt.block_on(async {
+        let (s, store) = tools_setup().await;
+        let llm = TestLlm::start().await.unwrap();
+        (s, store, llm)
+    });
+    tools_script(&llm, Duration::from_millis(40));
+    let crashing = tokio::runtime::Runtime::new().unwrap();
+    let wf_id = crashing.block_on(async {
+        let engine = engine(&store, &llm, Arc::new(Recorder::default()));
+        let wf = engine.start(&s.project, s.root.clone(), "shout", Options::default()).await.unwrap();
+        // Until the master's loop is half done.
+        for _ in 0..500 {
+            let steps = store.list_steps(&wf.id).await.unwrap();
+            if steps.iter().any(|(k, _)| k == "tool:explore:1") {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        wf.id
+    });
+    crashing.shutdown_background();
+    std::thread::sleep(Duration::from_millis(300));
+    let calls_before = llm.chat_requests();
+    let recorded: Vec<String> =
+        rt.block_on(store.list_steps(&wf_id)).unwrap().into_iter().map(|(k, _)| k).collect();
+    assert!(recorded.contains(&"tool:explore:1".to_owned()), "{recorded:?}");
+    assert!(!recorded.contains(&"explore".to_owned()), "crashed inside the loop: {recorded:?}");
+    drop(store);
+
+    rt.block_on(async {
+        let store = Store::open(&s.db).unwrap();
+        let events = Arc::new(Recorder::default());
+        let engine = engine(&store, &llm, events.clone());
+        let roots = HashMap::from([(s.project.clone(), s.root.clone())]);
+        assert_eq!(engine.resume_unfinished(&roots, false).await.unwrap(), 1);
+        assert_eq!(wait_for_state(&store, &wf_id, &["completed", "failed"]).await, "completed");
+        // Every request after the resume made a step that was not recorded before the crash:
+        // no recorded step was asked again. (A step in flight at the crash is asked again.)
+        let model_step = |k: &String| k.contains('#') || k == "plan" || k.starts_with("manager:");
+        let after: Vec<String> =
+            store.list_steps(&wf_id).await.unwrap().into_iter().map(|(k, _)| k).filter(model_step).collect();
+        let new_steps = after.iter().filter(|k| !recorded.contains(k)).count();
+        assert_eq!(
+            llm.chat_requests() - calls_before,
+            new_steps,
+            "no recorded step was asked again: {after:?}"
+        );
+        assert!(recorded.iter().filter(|k| model_step(k)).all(|k| after.contains(k)));
+        // The recorded tool call was replayed, not run again: no `tool.call` for it.
+        let again: Vec<Value> = events
+            .events
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, k, d)| {
+                k == "tool.call" && d["agent_id"].as_str().is_some_and(|a| a.ends_with("-master"))
+            })
+            .map(|(_, _, d)| d["call"]["name"].clone())
+            .collect();
+        assert!(!again.contains(&Value::from("list_files")), "the recorded call ran again: {again:?}");
+        assert!(std::fs::read_to_string(s.root.join("src/main.rs")).unwrap().contains("p::shout"));
+    });
 }

@@ -24,7 +24,7 @@ async fn a_workflow_waits_for_approval_then_writes_and_commits() {
     let started = call(
         &client,
         "workflows.start",
-        json!({ "project_id": project["id"], "request": "print hello", "options": { "approve_plan": true, "model": "test-model" } }),
+        json!({ "project_id": project["id"], "request": "print hello", "options": { "approve_plan": true, "model": "test-model", "tools": false } }),
     )
     .await;
     let id = started["id"].as_str().expect("id").to_owned();

@@ -182,7 +182,7 @@ async fn messages_are_inserted_and_updated() {
 
 #[test]
 fn roles_and_statuses_round_trip_as_text() {
-    for role in [MessageRole::System, MessageRole::User, MessageRole::Assistant] {
+    for role in [MessageRole::System, MessageRole::User, MessageRole::Assistant, MessageRole::Tool] {
         assert_eq!(MessageRole::parse(role.as_str()), Some(role));
     }
     for status in
@@ -190,7 +190,7 @@ fn roles_and_statuses_round_trip_as_text() {
     {
         assert_eq!(MessageStatus::parse(status.as_str()), Some(status));
     }
-    assert_eq!(MessageRole::parse("tool"), None);
+    assert_eq!(MessageRole::parse("Tool"), None);
     assert_eq!(MessageStatus::parse("Complete"), None);
 }
 

@@ -16,6 +16,7 @@ const SHIPPED: &[(&str, &str)] = &[
     ("0002_events_usage.sql", "b58f381d334266a3bf2488611d7cad23b65181bee3cc5cc2ab48eace8e12e743"),
     ("0003_workflows.sql", "98bf8538e9f08b048d9c14fceb0cdf7a923d6c2a51218cdf50d64e6bef952045"),
     ("0004_mcp_servers.sql", "70ca54bfbdfa85958aed0c9eed53d3f206acd0c599dd64d8a437f7f623ef96e9"),
+    ("0005_tools.sql", "b14f874358eb2b8cd8b2f2392c344d12c8f21ba79965fa7b8f8ef252dd16982d"),
 ];
 
 fn sha256_hex(text: &str) -> String {

@@ -17,6 +17,7 @@ mod pool;
 mod sandbox;
 mod stats;
 mod tokens;
+mod tools;
 mod workflows;
 mod workspace;
 
@@ -44,6 +45,8 @@ fn main() -> ExitCode {
             "sandbox" => sandbox::run().await,
             "index" => index::run(&args[1..]).await,
             "mcp" => mcp::run(arg_number(&args, 1_000)).await,
+            "tools" => tools::run().await,
+            "find" => tools::find(&args),
             "all" => {
                 tokens::run().await?;
                 history::run(1_000_000).await?;
@@ -55,11 +58,12 @@ fn main() -> ExitCode {
                 dialects::run().await?;
                 sandbox::run().await?;
                 index::run(&[]).await?;
-                mcp::run(1_000).await
+                mcp::run(1_000).await?;
+                tools::run().await
             }
             other => {
                 anyhow::bail!(
-                    "unknown benchmark `{other}`; use tokens, history, idle-ws, workflows, workspace, pool, memory, dialects, sandbox, index, mcp or all"
+                    "unknown benchmark `{other}`; use tokens, history, idle-ws, workflows, workspace, pool, memory, dialects, sandbox, index, mcp, tools, find or all"
                 )
             }
         }

@@ -27,6 +27,7 @@ fn is_ephemeral(kind: &str) -> bool {
         kind,
         "message.delta"
             | "file.delta"
+            | "tool.output"
             | "terminal.output"
             | "model.pull_progress"
             | "project.import_progress"

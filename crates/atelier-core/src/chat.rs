@@ -471,16 +471,49 @@ impl App {
             };
         // A chat that had tools before: the calls and results are left out, what the agent
         // said stays.
-        let messages: Vec<ChatMessage> = crate::chat_tools::history(&history)
+        let pairs: Vec<(Option<String>, ChatMessage)> = crate::chat_tools::history_with_ids(&history)
             .into_iter()
-            .filter(|m| m.role != atelier_llm::Role::Tool && !m.content.is_empty())
-            .map(|m| ChatMessage::new(m.role, m.content))
+            .filter(|(_, m)| m.role != atelier_llm::Role::Tool && !m.content.is_empty())
+            .map(|(id, m)| (id, ChatMessage::new(m.role, m.content)))
             .collect();
+        let mut messages: Vec<ChatMessage> = pairs.iter().map(|(_, m)| m.clone()).collect();
         // The context window sized to this conversation (Ollama otherwise uses its small
-        // default and silently drops the start of long chats).
+        // default and silently drops the start of long chats), within `max_context`; a chat
+        // that would pass 80% of it is compacted first, never cut silently.
         let limit = self.context_length(&model).await;
-        let num_ctx = atelier_llm::choose_num_ctx(&messages, REPLY_RESERVE_TOKENS, limit);
-        (streamed.num_ctx, streamed.limit) = (Some(num_ctx), limit);
+        let window = self.agent_window(&model).await;
+        if atelier_tools::context::over(&messages, 0, REPLY_RESERVE_TOKENS, window) {
+            match atelier_tools::context::compact(self.provider().as_ref(), &model, &messages, window, cancel)
+                .await
+            {
+                Ok(Some(compacted)) => {
+                    // The newest stored message the summary stands for: the one before the kept tail.
+                    let until = pairs
+                        .len()
+                        .checked_sub(compacted.kept + 1)
+                        .and_then(|i| pairs[..=i].iter().rev().find_map(|(id, _)| id.clone()));
+                    if let Some(until) = until
+                        && let Err(e) =
+                            self.store_summary(&session.id, &model, &compacted.summary, until).await
+                    {
+                        return (streamed, Err(e));
+                    }
+                    messages = compacted.messages;
+                    streamed.compacted = true;
+                }
+                Ok(None) => {}
+                Err(e) => return (streamed, Err(e.into())),
+            }
+            let mut max_chars = (window as usize).saturating_mul(3) / 2;
+            while atelier_tools::context::over(&messages, 0, REPLY_RESERVE_TOKENS, window) && max_chars > 500
+            {
+                atelier_tools::context::cut_long(&mut messages, max_chars);
+                streamed.compacted = true;
+                max_chars /= 2;
+            }
+        }
+        let num_ctx = atelier_llm::choose_num_ctx(&messages, REPLY_RESERVE_TOKENS, Some(window));
+        (streamed.num_ctx, streamed.limit) = (Some(num_ctx), limit.map(|l| l.min(window)));
         let request = ChatRequest {
             model: model.clone(),
             messages,
@@ -574,7 +607,7 @@ impl App {
                         used_tokens: used,
                         limit_tokens: limit,
                         num_ctx: streamed.num_ctx,
-                        compacted: false,
+                        compacted: streamed.compacted,
                     };
                     self.bus().publish(topic, ev::CONTEXT_USAGE, to_value(&data));
                 }
@@ -639,6 +672,8 @@ struct Streamed {
     /// The context window asked for (and the model's), for `context.usage`.
     num_ctx: Option<u32>,
     limit: Option<u32>,
+    /// The conversation was compacted for this reply.
+    compacted: bool,
 }
 
 #[cfg(test)]

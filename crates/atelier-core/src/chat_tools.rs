@@ -44,6 +44,12 @@ fn tools_prompt(project: &str) -> String {
 /// "interrupted"), results of calls not in the history dropped, and the newest summary standing
 /// for the messages it covers.
 pub(crate) fn history(rows: &[MessageRow]) -> Vec<ChatMessage> {
+    history_with_ids(rows).into_iter().map(|(_, m)| m).collect()
+}
+
+/// [`history`], each message with the id of the stored message it comes from (`None` for a
+/// summary and for the "interrupted" answer of a call without a result).
+pub(crate) fn history_with_ids(rows: &[MessageRow]) -> Vec<(Option<String>, ChatMessage)> {
     let usable = |m: &&MessageRow| {
         m.tool.kind.is_none()
             && (m.status == S::Complete
@@ -56,7 +62,7 @@ pub(crate) fn history(rows: &[MessageRow]) -> Vec<ChatMessage> {
         let until = rows[i].tool.covers_until.as_deref()?;
         rows.iter().position(|m| m.id == until)
     });
-    let mut out: Vec<ChatMessage> = Vec::new();
+    let mut out: Vec<(Option<String>, ChatMessage)> = Vec::new();
     let mut start = 0;
     if let (Some(summary), Some(until)) = (summary, covered_until) {
         // Its head (system messages and the first user message) stays, as in the loop.
@@ -65,18 +71,21 @@ pub(crate) fn history(rows: &[MessageRow]) -> Vec<ChatMessage> {
             head += 1;
         }
         for row in rows[..head].iter().filter(usable) {
-            out.push(plain(row));
+            out.push((Some(row.id.clone()), plain(row)));
         }
-        out.push(atelier_tools::context::summary_message(&rows[summary].content));
+        out.push((None, atelier_tools::context::summary_message(&rows[summary].content)));
         start = until + 1;
     }
     let mut open_calls: Vec<ToolCall> = Vec::new();
-    let close = |out: &mut Vec<ChatMessage>, open: &mut Vec<ToolCall>| {
+    let close = |out: &mut Vec<(Option<String>, ChatMessage)>, open: &mut Vec<ToolCall>| {
         for call in open.drain(..) {
-            out.push(ChatMessage::tool_result(
-                call.id,
-                call.name,
-                "the call was interrupted (the app stopped or the reply was stopped) and has no result",
+            out.push((
+                None,
+                ChatMessage::tool_result(
+                    call.id,
+                    call.name,
+                    "the call was interrupted (the app stopped or the reply was stopped) and has no result",
+                ),
             ));
         }
     };
@@ -87,7 +96,10 @@ pub(crate) fn history(rows: &[MessageRow]) -> Vec<ChatMessage> {
                 // A result whose call is not in the history (a summary covers it) is left out.
                 let Some(i) = open_calls.iter().position(|c| &c.id == call_id) else { continue };
                 let call = open_calls.remove(i);
-                out.push(ChatMessage::tool_result(call.id, call.name, row.content.clone()));
+                out.push((
+                    Some(row.id.clone()),
+                    ChatMessage::tool_result(call.id, call.name, row.content.clone()),
+                ));
             }
             _ => {
                 close(&mut out, &mut open_calls);
@@ -95,9 +107,12 @@ pub(crate) fn history(rows: &[MessageRow]) -> Vec<ChatMessage> {
                     row.tool.calls.as_deref().and_then(|c| serde_json::from_str(c).ok()).unwrap_or_default();
                 if row.role == MessageRole::Assistant && !calls.is_empty() {
                     open_calls = calls.clone();
-                    out.push(ChatMessage::assistant_calls(row.content.clone(), calls));
+                    out.push((
+                        Some(row.id.clone()),
+                        ChatMessage::assistant_calls(row.content.clone(), calls),
+                    ));
                 } else {
-                    out.push(plain(row));
+                    out.push((Some(row.id.clone()), plain(row)));
                 }
             }
         }
@@ -292,21 +307,11 @@ impl Host for ChatHost {
             state.ids.len().checked_sub(kept + 1).and_then(|i| state.ids.get(i).cloned())
         };
         let Some(covers_until) = covers_until else { return Ok(()) };
-        let mut row = message_row(&self.session_id, MessageRole::System, summary);
-        row.tool = ToolParts {
-            kind: Some("summary".into()),
-            covers_until: Some(covers_until),
-            ..ToolParts::default()
-        };
-        row.model = Some(self.model.clone());
         // Not in `ids`: a summary never stands for another.
-        self.app.store().insert_message(row.clone()).await.map_err(Self::host_error)?;
-        self.app.bus().publish(
-            &self.topic,
-            ev::MESSAGE_CREATED,
-            to_value(&MessageEvent { message: message_to_api(row) }),
-        );
-        Ok(())
+        self.app
+            .store_summary(&self.session_id, &self.model, summary, covers_until)
+            .await
+            .map_err(Self::host_error)
     }
 
     fn call_started(&self, call: &ToolCall, info: Option<&ToolInfo>, needs_approval: bool) {
@@ -390,6 +395,30 @@ impl Host for ChatHost {
 }
 
 impl App {
+    /// Stores a summary standing for the messages up to `covers_until` and announces it.
+    pub(crate) async fn store_summary(
+        &self,
+        session_id: &str,
+        model: &str,
+        summary: &str,
+        covers_until: String,
+    ) -> CoreResult<()> {
+        let mut row = message_row(session_id, MessageRole::System, summary);
+        row.tool = ToolParts {
+            kind: Some("summary".into()),
+            covers_until: Some(covers_until),
+            ..ToolParts::default()
+        };
+        row.model = Some(model.to_owned());
+        self.store().insert_message(row.clone()).await?;
+        self.bus().publish(
+            &topics::session(session_id),
+            ev::MESSAGE_CREATED,
+            to_value(&MessageEvent { message: message_to_api(row) }),
+        );
+        Ok(())
+    }
+
     /// The context window a conversation with `model` gets: its context length within the
     /// setting `max_context` (default 32,768 tokens).
     pub(crate) async fn agent_window(&self, model: &str) -> u32 {

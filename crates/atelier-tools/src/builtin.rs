@@ -411,9 +411,9 @@ impl Tool for SearchCode {
             return Ok(ToolOutput::ok(format!("Nothing in the project mentions `{query}`.")));
         }
         let mut out = String::new();
-        for (path, score, lines) in ranked.iter().take(10) {
-            out.push_str(&format!("{path} ({score} matching lines)\n"));
-            for (line, text) in lines.iter().take(5) {
+        for file in ranked.iter().take(10) {
+            out.push_str(&format!("{} ({} matching lines)\n", file.path, file.lines.len()));
+            for (line, text) in file.lines.iter().take(5) {
                 out.push_str(&format!("  {line}: {}\n", text.trim()));
             }
         }
@@ -421,11 +421,18 @@ impl Tool for SearchCode {
     }
 }
 
-/// Files ranked by how many of `words` they mention, then by matching lines: for each, its
-/// path, matching lines, and the first few of them.
-fn rank_files(root: &std::path::Path, words: &[String]) -> Vec<(String, usize, Vec<(u64, String)>)> {
-    use std::collections::HashMap;
-    let mut files: HashMap<String, (std::collections::HashSet<usize>, Vec<(u64, String)>)> = HashMap::new();
+/// A file that mentions some of the words looked for.
+struct Ranked {
+    path: String,
+    /// Which of the words it mentions.
+    words: std::collections::HashSet<usize>,
+    /// Its matching lines: number and text.
+    lines: Vec<(u64, String)>,
+}
+
+/// Files ranked by how many of `words` they mention, then by matching lines.
+fn rank_files(root: &std::path::Path, words: &[String]) -> Vec<Ranked> {
+    let mut files: std::collections::HashMap<String, Ranked> = std::collections::HashMap::new();
     for (i, word) in words.iter().enumerate() {
         let options = atelier_files::SearchOptions {
             case_sensitive: Some(false),
@@ -435,23 +442,25 @@ fn rank_files(root: &std::path::Path, words: &[String]) -> Vec<(String, usize, V
         };
         let Ok(result) = atelier_files::search(root, word, &options) else { continue };
         for m in result.matches {
-            let entry = files.entry(m.path).or_default();
-            entry.0.insert(i);
-            if !entry.1.iter().any(|(l, _)| *l == m.line) {
-                entry.1.push((m.line, m.text));
+            let entry = files.entry(m.path.clone()).or_insert_with(|| Ranked {
+                path: m.path.clone(),
+                words: Default::default(),
+                lines: Vec::new(),
+            });
+            entry.words.insert(i);
+            if !entry.lines.iter().any(|(l, _)| *l == m.line) {
+                entry.lines.push((m.line, m.text));
             }
         }
     }
-    let mut ranked: Vec<(String, usize, usize, Vec<(u64, String)>)> = files
-        .into_iter()
-        .map(|(path, (found, mut lines))| {
-            lines.sort();
-            let count = lines.len();
-            (path, found.len(), count, lines)
-        })
-        .collect();
-    ranked.sort_by(|a, b| b.1.cmp(&a.1).then(b.2.cmp(&a.2)).then(a.0.cmp(&b.0)));
-    ranked.into_iter().map(|(path, _, count, lines)| (path, count, lines)).collect()
+    let mut ranked: Vec<Ranked> = files.into_values().collect();
+    for file in &mut ranked {
+        file.lines.sort();
+    }
+    ranked.sort_by(|a, b| {
+        b.words.len().cmp(&a.words.len()).then(b.lines.len().cmp(&a.lines.len())).then(a.path.cmp(&b.path))
+    });
+    ranked
 }
 
 pub struct WriteFile {

@@ -322,3 +322,49 @@ async fn the_api_checks_sessions_with_tools_and_lists_the_tools() {
     let unknown = rpc(&client, "tools.list", json!({ "project_id": "prj_nope" })).await;
     assert_eq!(unknown["error"]["data"]["kind"], "not_found");
 }
+
+#[tokio::test]
+async fn a_long_plain_chat_is_compacted_with_a_summary_never_cut_silently() {
+    let h = Harness::new().await;
+    h.llm.set_models(vec![atelier_testkit::TestModel::new("test-model", 8192)]);
+    h.llm.route_on(Match::Anywhere, "You summarise the middle", answer("SUMMARY-OF-THE-OLD-TURNS"));
+    h.llm.set_default(answer("noted"));
+    let client = h.client();
+    let session = call(&client, "sessions.create", json!({ "model": "test-model" })).await;
+    let sid = session["id"].as_str().expect("id").to_owned();
+    call(&client, "subscribe", json!({ "topics": [format!("session/{sid}")] })).await;
+    // Each message about 1,500 tokens: with 2,048 kept for the reply, the third passes 80% of
+    // the 8,192-token window.
+    let mut compacted = None;
+    for i in 0..5 {
+        let text = format!("MARKER-{i} {}", "words that fill the context window ".repeat(170));
+        call(&client, "messages.send", json!({ "session_id": sid, "content": text })).await;
+        let events = until_answer(&client).await;
+        let usage = loop {
+            let e = next_event(&client).await;
+            if e.event.kind == "context.usage" {
+                break e.event.data.clone();
+            }
+        };
+        if usage["compacted"] == true && compacted.is_none() {
+            compacted = Some((i, events));
+        }
+    }
+    let (at, events) = compacted.expect("the chat was compacted");
+    assert!(at >= 2, "not before the window filled (at message {at})");
+    let summary = events
+        .iter()
+        .find(|e| e.event.kind == "message.created" && e.event.data["message"]["kind"] == "summary")
+        .expect("the summary is announced as a message");
+    assert_eq!(summary.event.data["message"]["content"], "SUMMARY-OF-THE-OLD-TURNS");
+    // The last request: the system prompt and the summary, not the oldest turn; every request
+    // fitted its window.
+    let bodies = h.llm.chat_bodies();
+    let last = bodies.last().expect("a request").to_string();
+    assert!(last.contains("SUMMARY-OF-THE-OLD-TURNS") && last.contains("MARKER-4"));
+    assert!(!last.contains("MARKER-0 "), "the oldest turn is summarised, not sent");
+    assert!(bodies.iter().all(|b| b["options"]["num_ctx"].as_u64().is_some_and(|n| n <= 8192)));
+    // Nothing is lost: the history and search still have the oldest turn.
+    let all = call(&client, "messages.list", json!({ "session_id": sid, "limit": 100 })).await;
+    assert!(all.to_string().contains("MARKER-0 "));
+}

@@ -960,7 +960,29 @@ impl Run {
             let messages = prompt::coder(request, plan, file, spec, existing.as_deref());
             self.call(&key, &mut agent, messages, None, Some(&file.path)).await?
         };
-        let content = file_content(&reply, &file.path, existing.as_deref()).map_err(WorkflowError::Plan)?;
+        let content = match file_content(&reply, &file.path, existing.as_deref()) {
+            Ok(content) => {
+                if has_edits(&reply) {
+                    self.store().record_step(&id, &format!("edit:{}", file.path), "ok".into()).await?;
+                }
+                content
+            }
+            // SEARCH/REPLACE blocks that do not apply: the whole file instead, once (small
+            // models often get a line of the search text wrong). Counted for `edits` in usage.
+            Err(error) if existing.is_some() && has_edits(&reply) => {
+                self.store().record_step(&id, &format!("edit:{}", file.path), "failed".into()).await?;
+                let messages = prompt::whole_file(
+                    prompt::coder(request, plan, file, spec, existing.as_deref()),
+                    &reply,
+                    &error,
+                );
+                let again = self
+                    .call(&format!("coder:{}:whole", file.path), &mut agent, messages, None, Some(&file.path))
+                    .await?;
+                file_content(&again, &file.path, None).map_err(WorkflowError::Plan)?
+            }
+            Err(error) => return Err(WorkflowError::Plan(error)),
+        };
         write_atomically(&self.root, &file.path, &content).await?;
         self.store().record_step(&id, &written_key, content.len().to_string()).await?;
         self.publish(
@@ -1105,14 +1127,18 @@ fn parse_plan(reply: &str) -> std::result::Result<Plan, String> {
 
 /// The new content of a file from a coder's reply: search/replace edits on an existing file,
 /// else the code block.
-fn file_content(reply: &str, path: &str, existing: Option<&str>) -> std::result::Result<String, String> {
-    let text = extract::strip_reasoning(reply);
-    let has_edits = text.lines().any(|l| {
+/// Whether a coder's reply is SEARCH/REPLACE blocks rather than a whole file.
+fn has_edits(reply: &str) -> bool {
+    extract::strip_reasoning(reply).lines().any(|l| {
         let t = l.trim();
         (5..=9).contains(&t.chars().take_while(|&c| c == '<').count()) && t.contains("SEARCH")
-    });
+    })
+}
+
+fn file_content(reply: &str, path: &str, existing: Option<&str>) -> std::result::Result<String, String> {
+    let text = extract::strip_reasoning(reply);
     if let Some(current) = existing
-        && has_edits
+        && has_edits(reply)
     {
         let edits = edit::parse_edits(&text).map_err(|e| format!("{path}: {e}"))?;
         return edit::apply_edits(current, &edits).map_err(|e| format!("{path}: {e}"));

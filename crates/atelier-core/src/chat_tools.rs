@@ -174,6 +174,16 @@ struct StepState {
 }
 
 impl ChatHost {
+    fn call_event(&self, call: &ToolCall, info: Option<&ToolInfo>, needs_approval: bool) -> ToolCallEvent {
+        ToolCallEvent {
+            message_id: Some(self.state().row_id.clone()),
+            agent_id: None,
+            call: call_info(call),
+            needs_approval,
+            effect: info.map(|i| crate::tools::effect_to_api(i.effect)),
+        }
+    }
+
     fn state(&self) -> MutexGuard<'_, StepState> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -315,18 +325,13 @@ impl Host for ChatHost {
     }
 
     fn call_started(&self, call: &ToolCall, info: Option<&ToolInfo>, needs_approval: bool) {
-        let event = ToolCallEvent {
-            message_id: Some(self.state().row_id.clone()),
-            agent_id: None,
-            call: call_info(call),
-            needs_approval,
-            effect: info.map(|i| crate::tools::effect_to_api(i.effect)),
-        };
+        let event = self.call_event(call, info, needs_approval);
         self.app.bus().publish(&self.topic, ev::TOOL_CALL, to_value(&event));
     }
 
     async fn approve(&self, call: &ToolCall, info: &ToolInfo) -> Decision {
-        let decision = self.app.wait_for_approval(&call.id, &self.cancel).await;
+        let event = self.call_event(call, Some(info), true);
+        let decision = self.app.wait_for_approval(&self.session_id, event, &self.cancel).await;
         if decision == Decision::AllowAlways {
             self.allowed.lock().unwrap_or_else(|p| p.into_inner()).insert(info.name.clone());
             if let Err(e) = self.app.allow_always(&self.project_id, &info.name).await {

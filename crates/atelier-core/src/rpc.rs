@@ -15,8 +15,8 @@ use atelier_protocol::{
     ModelsList, Pong, ProjectParams, ProjectsCreate, ProjectsDelete, ProjectsExport, ProjectsImport,
     Response, RpcError, SessionsCreate, SessionsList, SessionsRename, SessionsUpdate, SettingsDeleteKey,
     SettingsSet, SettingsSetKey, Subscribe, Subscribed, TerminalId, TerminalOpened, TerminalsOpen,
-    TerminalsResize, TerminalsWrite, ToolsAllowed, ToolsApprove, ToolsList, Unsubscribe, WorkflowsApprove,
-    WorkflowsControl, WorkflowsList, WorkflowsStart, to_value, topics,
+    TerminalsResize, TerminalsWrite, ToolsAllowed, ToolsApprove, ToolsList, ToolsPending, Unsubscribe,
+    WorkflowsApprove, WorkflowsControl, WorkflowsList, WorkflowsStart, to_value, topics,
 };
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
@@ -267,6 +267,10 @@ impl Client {
                 let p: ToolsApprove = params(method, p)?;
                 app.approve_tool(&p.call_id, p.decision)?;
                 ok(Empty {})
+            }
+            "tools.pending" => {
+                let p: ToolsPending = params(method, p)?;
+                ok(app.pending_tools(&p.session_id).await?)
             }
             "tools.allowed" => {
                 let p: ToolsAllowed = params(method, p)?;

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use atelier_protocol::{ToolDecision, ToolDescription, ToolEffect};
+use atelier_protocol::{ToolCallEvent, ToolDecision, ToolDescription, ToolEffect};
 use atelier_tools::agent::Decision;
 use atelier_tools::{
     CommandRunner, Effect, Registry, RunRequest, Tool, ToolContext, ToolError, ToolInfo, ToolOutput,
@@ -23,11 +23,18 @@ use crate::error::{CoreError, CoreResult};
 /// Calls waiting for the person's answer, by call id.
 #[derive(Default)]
 pub(crate) struct Approvals {
-    waiting: Mutex<HashMap<String, oneshot::Sender<Decision>>>,
+    waiting: Mutex<HashMap<String, Waiting>>,
+}
+
+/// A call that waits: who answers it, and how it was announced (for `tools.pending`).
+struct Waiting {
+    answer: oneshot::Sender<Decision>,
+    session_id: String,
+    event: ToolCallEvent,
 }
 
 impl Approvals {
-    fn waiting(&self) -> std::sync::MutexGuard<'_, HashMap<String, oneshot::Sender<Decision>>> {
+    fn waiting(&self) -> std::sync::MutexGuard<'_, HashMap<String, Waiting>> {
         self.waiting.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
@@ -94,23 +101,45 @@ impl App {
             ToolDecision::AllowAlways => Decision::AllowAlways,
         };
         // The loop may have been cancelled in the meantime: then nobody waits any more.
-        if sender.send(decision).is_err() {
+        if sender.answer.send(decision).is_err() {
             tracing::debug!(call_id, "the call was no longer waiting");
         }
         Ok(())
     }
 
-    /// Waits for the person's answer to call `call_id`; a cancel of the turn answers `Deny`.
-    pub(crate) async fn wait_for_approval(&self, call_id: &str, cancel: &CancellationToken) -> Decision {
+    /// Waits for the person's answer to the call `event` announced in `session_id`; a cancel
+    /// of the turn ends the wait (the loop then stops).
+    pub(crate) async fn wait_for_approval(
+        &self,
+        session_id: &str,
+        event: ToolCallEvent,
+        cancel: &CancellationToken,
+    ) -> Decision {
         let (tx, rx) = oneshot::channel();
-        self.inner.approvals.waiting().insert(call_id.to_owned(), tx);
+        let call_id = event.call.id.clone();
+        let waiting = Waiting { answer: tx, session_id: session_id.to_owned(), event };
+        self.inner.approvals.waiting().insert(call_id.clone(), waiting);
         let decision = tokio::select! {
             answer = rx => answer.unwrap_or(Decision::Deny),
             () = cancel.cancelled() => Decision::Deny,
             () = self.inner.shutdown.cancelled() => Decision::Deny,
         };
-        self.inner.approvals.waiting().remove(call_id);
+        self.inner.approvals.waiting().remove(&call_id);
         decision
+    }
+
+    /// `tools.pending`: the calls of a session that wait for approval now, as `tool.call`
+    /// announced them (for a client that opens the chat later, or reloads).
+    pub async fn pending_tools(&self, session_id: &str) -> CoreResult<Vec<ToolCallEvent>> {
+        self.store().get_session(session_id).await?;
+        Ok(self
+            .inner
+            .approvals
+            .waiting()
+            .values()
+            .filter(|w| w.session_id == session_id)
+            .map(|w| w.event.clone())
+            .collect())
     }
 
     /// Calls waiting for approval now (health, tests).

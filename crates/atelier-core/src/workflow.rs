@@ -211,7 +211,25 @@ impl App {
     pub async fn get_workflow(&self, id: &str) -> CoreResult<Workflow> {
         let row = self.store().get_workflow(id).await?;
         let agents = self.store().list_agents(Some(id.to_owned())).await?;
-        let usage = rollup(&agents, self.store().workflow_usage(id).await?);
+        let mut usage = rollup(&agents, self.store().workflow_usage(id).await?);
+        let steps = self.store().list_steps(id).await?;
+        let edits: Vec<&str> =
+            steps.iter().filter(|(k, _)| k.starts_with("edit:")).map(|(_, v)| v.as_str()).collect();
+        if !edits.is_empty() {
+            let options: atelier_agents::Options = serde_json::from_str(&row.options).unwrap_or_default();
+            let model = options
+                .models
+                .get("coder")
+                .cloned()
+                .or(options.model)
+                .or_else(|| self.inner.config.default_model.clone())
+                .unwrap_or_else(|| "default".to_owned());
+            usage.edits.push(atelier_protocol::EditShare {
+                model,
+                attempted: edits.len() as u32,
+                well_formed: edits.iter().filter(|v| **v == "ok").count() as u32,
+            });
+        }
         let mut workflow = workflow_to_api(row, Some(agents.into_iter().map(agent_to_api).collect()));
         workflow.usage = Some(usage);
         let files = atelier_agents::written_files(self.store(), id).await?;

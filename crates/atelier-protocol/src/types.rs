@@ -302,6 +302,12 @@ pub enum ToolDecision {
     AllowAlways,
 }
 
+/// `tools.pending`: the calls of a session waiting for approval.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct ToolsPending {
+    pub session_id: String,
+}
+
 /// `tools.approve`: the person's answer to a call that waits.
 #[derive(Debug, Clone, Serialize, Deserialize, TS)]
 pub struct ToolsApprove {
@@ -496,6 +502,18 @@ pub struct WorkflowUsage {
     pub by_agent: Vec<UsageLine>,
     /// The master's calls count under the module `plan`.
     pub by_module: Vec<UsageLine>,
+    /// Coders' SEARCH/REPLACE replies per model: how many came, how many applied (API v1.1).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub edits: Vec<EditShare>,
+}
+
+/// How well a model writes SEARCH/REPLACE edits: replies with edits, and those that applied
+/// (the others were asked again for the whole file).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, TS)]
+pub struct EditShare {
+    pub model: String,
+    pub attempted: u32,
+    pub well_formed: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, TS)]

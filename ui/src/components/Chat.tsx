@@ -348,7 +348,25 @@ export function Chat({ project, searchSignal = 0 }: { project: Project; searchSi
     setLive({});
     pendingOutput.current = new Map();
     seenLive.current = new Set();
-  }, [session?.id]);
+    if (!session?.tools) return;
+    // Calls that wait for approval since before this chat was opened (or the page reloaded).
+    let gone = false;
+    client.call<ToolCallEvent[]>('tools.pending', { session_id: session.id }).then(
+      (pending) => {
+        if (gone || pending.length === 0) return;
+        setLive((l) => {
+          const next = { ...l };
+          for (const ev of pending) next[ev.call.id] = { ...(l[ev.call.id] ?? newLive()), call: ev.call, messageId: ev.message_id ?? null, needsApproval: true };
+          return next;
+        });
+        for (const ev of pending) if (ev.message_id) seenLive.current.add(ev.message_id);
+      },
+      () => {},
+    );
+    return () => {
+      gone = true;
+    };
+  }, [session?.id, session?.tools]);
   const models = useLoad(() => client.call<Model[]>('models.list'), []);
 
   // The newest session, or a new one for a project without any.

@@ -170,6 +170,17 @@ describe('Chat with tools', () => {
     expect(within(view).getByText('running')).toBeTruthy();
   });
 
+  it('shows a call that waited before the chat was opened (a reload) with its buttons', async () => {
+    const c = call('call_9', 'run_command', { command: 'make test' });
+    engine.on('tools.pending', () => [{ message_id: 'a1', call: c, needs_approval: true, effect: 'run' }]);
+    await openChat([msg('u1', 'user', 'test it'), msg('a1', 'assistant', 'Testing.', { tool_calls: [c] })]);
+    const view = await screen.findByRole('group', { name: 'Tool call run_command: make test' });
+    await waitFor(() => expect(within(view).getByText('waiting for approval')).toBeTruthy());
+    expect(engine.callsOf('tools.pending')).toEqual([{ session_id: 'ses_1' }]);
+    fireEvent.click(within(view).getByRole('button', { name: 'Allow' }));
+    await waitFor(() => expect(engine.callsOf('tools.approve')).toEqual([{ call_id: 'call_9', decision: 'allow' }]));
+  });
+
   it('keeps the buttons when the answer is refused, and says why', async () => {
     await openChat([]);
     askToRun();

@@ -44,6 +44,8 @@ compacted: boolean, };
 
 export type CoordinatorMetrics = { total_messages: number, total_workflows: number, registered_agents: number, healthy_agents: number, active_workflows: number, };
 
+export type EditShare = { model: string, attempted: number, well_formed: number, };
+
 export type Empty = Record<symbol, never>;
 
 export type ErrorData = { kind: ErrorKind, retryable: boolean, };
@@ -437,6 +439,8 @@ export type ToolsApprove = { call_id: string, decision: ToolDecision, };
 
 export type ToolsList = { project_id?: string | null, };
 
+export type ToolsPending = { session_id: string, };
+
 export type Unsubscribe = { topics: Array<string>, };
 
 export type UsageLine = { 
@@ -459,7 +463,11 @@ export type WorkflowUsage = { total: UsageLine, by_agent: Array<UsageLine>,
 /**
  * The master's calls count under the module `plan`.
  */
-by_module: Array<UsageLine>, };
+by_module: Array<UsageLine>, 
+/**
+ * Coders' SEARCH/REPLACE replies per model: how many came, how many applied (API v1.1).
+ */
+edits: Array<EditShare>, };
 
 export type WorkflowsApprove = { id: string, plan?: JsonValue | null, };
 

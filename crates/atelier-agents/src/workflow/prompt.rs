@@ -220,6 +220,19 @@ pub fn coder_with_tools(
     messages
 }
 
+/// A coder's second chance after edits that did not apply: the whole file this time.
+pub fn whole_file(mut messages: Vec<ChatMessage>, reply: &str, error: &str) -> Vec<ChatMessage> {
+    messages.push(message(Role::Assistant, reply.to_owned()));
+    messages.push(message(
+        Role::User,
+        format!(
+            "Those edits cannot be applied: {error}\nReply with the complete new file in a single fenced \
+             code block instead, no SEARCH/REPLACE blocks."
+        ),
+    ));
+    messages
+}
+
 pub fn fix(path: &str, content: &str, command: &str, output: &str) -> Vec<ChatMessage> {
     let system = "You fix one file so that a check passes. Reply with the complete corrected file in a \
                   single fenced code block.";

@@ -729,3 +729,41 @@ fn a_crash_during_agent_loops_resumes_without_repeating_a_step_or_a_call() {
         assert!(std::fs::read_to_string(s.root.join("src/main.rs")).unwrap().contains("p::shout"));
     });
 }
+
+#[tokio::test]
+async fn edits_that_do_not_apply_are_asked_again_as_a_whole_file_and_counted() {
+    use atelier_testkit::Match;
+    let (s, store) = setup().await;
+    std::fs::create_dir_all(s.root.join("src")).unwrap();
+    let big: String = (1..=100).map(|i| format!("pub const C{i}: u32 = {i};\n")).collect();
+    std::fs::write(s.root.join("src/big.rs"), &big).unwrap();
+    let llm = TestLlm::start().await.unwrap();
+    llm.push(Scenario::Reply(Reply::text(
+        r#"{"summary": "Change C50", "modules": [{"name": "consts", "responsibility": "constants", "files": [{"path": "src/big.rs", "purpose": "C50 is 5000"}]}]}"#,
+    )));
+    llm.route("Your module:", Scenario::Reply(Reply::text("Only C50 changes.")));
+    let fixed = big.replace("pub const C50: u32 = 50;", "pub const C50: u32 = 5000;");
+    llm.route_sequence(
+        Match::Anywhere,
+        "Write the file `src/big.rs`",
+        vec![
+            // The search text is not in the file (a model's near miss).
+            Scenario::Reply(Reply::text(
+                "<<<<<<< SEARCH\npub const C50: u32 = 49;\n=======\npub const C50: u32 = 5000;\n>>>>>>> REPLACE\n",
+            )),
+            Scenario::Reply(Reply::text(&format!("```rust\n{fixed}```"))),
+        ],
+    );
+    let engine = engine(&store, &llm, Arc::new(Recorder::default()));
+    let wf = engine.start(&s.project, s.root.clone(), "C50 is 5000", no_tools()).await.unwrap();
+    assert_eq!(wait_for_state(&store, &wf.id, &["completed", "failed"]).await, "completed");
+    assert_eq!(std::fs::read_to_string(s.root.join("src/big.rs")).unwrap(), fixed);
+    let steps: HashMap<String, String> = store.list_steps(&wf.id).await.unwrap().into_iter().collect();
+    assert_eq!(steps.get("edit:src/big.rs").map(String::as_str), Some("failed"), "{steps:?}");
+    assert!(steps.contains_key("coder:src/big.rs:whole"));
+    let last = llm.chat_bodies().last().cloned().unwrap().to_string();
+    assert!(
+        last.contains("Those edits cannot be applied") && last.contains("closest lines"),
+        "the reason is told"
+    );
+}

@@ -166,6 +166,30 @@ async fn an_added_server_is_ready_its_tools_callable_and_its_secret_only_in_the_
         engine.app.call_mcp_tool("nobody", "echo", json!({}), &CancellationToken::new()).await.unwrap_err();
     assert_eq!(atelier_protocol::RpcError::from(missing).data.kind, atelier_protocol::ErrorKind::NotFound);
 
+    // In the agents' registry: `<server>.<tool>`, from `mcp:<server>`, asking before it runs.
+    let listed_tools = call(&client, "tools.list", json!({})).await;
+    let as_tool = listed_tools
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "everything.echo")
+        .cloned()
+        .unwrap_or_else(|| panic!("everything.echo in tools.list: {listed_tools}"));
+    assert_eq!(
+        (as_tool["source"].as_str(), as_tool["effect"].as_str()),
+        (Some("mcp:everything"), Some("network"))
+    );
+    let tool = engine.app.tools_for(None).get("everything.echo").expect("in the registry");
+    let ctx = atelier_tools::ToolContext {
+        root: dir.path().to_path_buf(),
+        cancel: CancellationToken::new(),
+        runner: Arc::new(NoRunner),
+        max_result_chars: 4000,
+    };
+    let output = tool.call(&ctx, json!({ "message": "through the registry" }), &mut |_| {}).await.unwrap();
+    assert_eq!(output.status, atelier_tools::CallStatus::Ok);
+    assert!(output.content.contains("through the registry"), "{}", output.content);
+
     // Health while someone subscribes.
     let health = mcp_event(&client, &mut seen, |kind, data| {
         kind == "mcp.server_health" && data["name"] == "everything"
@@ -328,4 +352,23 @@ async fn bad_mcp_input_is_refused_with_a_reason() {
     let topic = rpc(&client, "subscribe", json!({ "topics": ["mcp"] })).await;
     assert!(topic.get("error").is_none(), "mcp is a topic");
     engine.app.shutdown().await;
+}
+
+/// The MCP tools run no command: a runner that says so if one were asked for.
+struct NoRunner;
+
+#[async_trait::async_trait]
+impl atelier_tools::CommandRunner for NoRunner {
+    async fn run(
+        &self,
+        _request: atelier_tools::RunRequest,
+        _cancel: &CancellationToken,
+        _on_output: &mut (dyn for<'b> FnMut(&'b [u8]) + Send),
+    ) -> Result<atelier_sandbox::RunOutcome, String> {
+        Err("no commands in this test".into())
+    }
+
+    fn confined(&self) -> bool {
+        false
+    }
 }

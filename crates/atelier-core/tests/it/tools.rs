@@ -152,6 +152,10 @@ async fn commands_wait_for_approval_and_allow_deny_always_and_revoke_work() {
     assert_eq!(waiting["effect"], "run");
     let call_id = waiting["call"]["id"].as_str().expect("id").to_owned();
     assert_eq!(h.app.approvals_waiting(), 1);
+    // A client that opens the chat now (or reloads) learns what waits.
+    let pending = call(&h.client(), "tools.pending", json!({ "session_id": sid })).await;
+    assert_eq!(pending[0]["call"]["id"], call_id.as_str(), "{pending}");
+    assert_eq!(pending[0]["needs_approval"], true);
     call(&client, "tools.approve", json!({ "call_id": call_id, "decision": "allow" })).await;
     let events = until_answer(&client).await;
     let output: String = events

@@ -955,7 +955,12 @@ impl Run {
         let key = format!("coder:{}", file.path);
         let reply = if self.options.tools {
             let messages = prompt::coder_with_tools(request, plan, file, spec, existing.as_deref());
-            self.call_with_tools(&key, &mut agent, messages, &tooled::read_tools(), Some(&file.path)).await?
+            let mut tools = tooled::read_tools();
+            // The check the person gave (or approved with the plan) may be run by a coder too.
+            if let Some(command) = self.approved_check(plan) {
+                tools.push(Arc::new(tooled::RunCheck::new(command)));
+            }
+            self.call_with_tools(&key, &mut agent, messages, &tools, Some(&file.path)).await?
         } else {
             let messages = prompt::coder(request, plan, file, spec, existing.as_deref());
             self.call(&key, &mut agent, messages, None, Some(&file.path)).await?
@@ -992,6 +997,16 @@ impl Run {
         agent.status = "done".into();
         self.agent(&agent).await?;
         Ok(())
+    }
+
+    /// The check command a person gave or approved: theirs, else the plan's once they approved
+    /// the plan. A command only the model wrote is never run.
+    fn approved_check(&self, plan: &Plan) -> Option<String> {
+        match (&self.options.verify, &plan.verify) {
+            (Some(own), _) => Some(own.clone()),
+            (None, Some(proposed)) if self.options.approve_plan => Some(proposed.clone()),
+            _ => None,
+        }
     }
 
     async fn verify(&self, command: &str, written: &[String]) -> Result<()> {

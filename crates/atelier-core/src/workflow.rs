@@ -224,11 +224,11 @@ impl App {
                 .or(options.model)
                 .or_else(|| self.inner.config.default_model.clone())
                 .unwrap_or_else(|| "default".to_owned());
-            usage.edits.push(atelier_protocol::EditShare {
+            usage.edits = Some(vec![atelier_protocol::EditShare {
                 model,
                 attempted: edits.len() as u32,
                 well_formed: edits.iter().filter(|v| **v == "ok").count() as u32,
-            });
+            }]);
         }
         let mut workflow = workflow_to_api(row, Some(agents.into_iter().map(agent_to_api).collect()));
         workflow.usage = Some(usage);

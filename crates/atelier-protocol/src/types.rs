@@ -503,8 +503,8 @@ pub struct WorkflowUsage {
     /// The master's calls count under the module `plan`.
     pub by_module: Vec<UsageLine>,
     /// Coders' SEARCH/REPLACE replies per model: how many came, how many applied (API v1.1).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub edits: Vec<EditShare>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edits: Option<Vec<EditShare>>,
 }
 
 /// How well a model writes SEARCH/REPLACE edits: replies with edits, and those that applied

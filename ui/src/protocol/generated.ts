@@ -467,7 +467,7 @@ by_module: Array<UsageLine>,
 /**
  * Coders' SEARCH/REPLACE replies per model: how many came, how many applied (API v1.1).
  */
-edits: Array<EditShare>, };
+edits?: Array<EditShare> | null, };
 
 export type WorkflowsApprove = { id: string, plan?: JsonValue | null, };
 

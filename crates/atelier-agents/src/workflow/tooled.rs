@@ -26,6 +26,53 @@ pub(super) fn read_tools() -> Vec<Arc<dyn Tool>> {
     Registry::with_builtins().select(&[Effect::Read])
 }
 
+/// `run_check`: the workflow's check command (the person's own, or the plan's they approved),
+/// for a coder that wants to see it pass before it answers. Confined like the check itself; no
+/// other command can be run this way.
+pub(super) struct RunCheck {
+    info: ToolInfo,
+    command: String,
+}
+
+impl RunCheck {
+    pub(super) fn new(command: String) -> RunCheck {
+        RunCheck {
+            info: ToolInfo {
+                name: "run_check".into(),
+                description: format!(
+                    "Run the workflow's check command `{command}` in the project (the files written so far \
+                     included) and see its output and exit code. No arguments."
+                ),
+                source: "builtin".into(),
+                effect: Effect::Run,
+                input_schema: json!({ "type": "object", "properties": {} }),
+                trusted: false,
+            },
+            command,
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Tool for RunCheck {
+    fn info(&self) -> &ToolInfo {
+        &self.info
+    }
+
+    async fn call(
+        &self,
+        ctx: &ToolContext,
+        _arguments: serde_json::Value,
+        output: &mut (dyn for<'s> FnMut(&'s str) + Send),
+    ) -> std::result::Result<ToolOutput, atelier_tools::ToolError> {
+        let Some(run) = Registry::with_builtins().get("run_command") else {
+            return Ok(ToolOutput::error("commands cannot run here"));
+        };
+        let timeout = super::CHECK_TIMEOUT.as_secs();
+        run.call(ctx, json!({ "command": self.command, "timeout_s": timeout }), output).await
+    }
+}
+
 /// The largest window a workflow agent uses (the setting `max_context` is the app's; the
 /// engine keeps to the same default).
 const MAX_CONTEXT: u32 = 32_768;
@@ -213,7 +260,9 @@ impl Run {
         }
         let model = self.model_for(&agent.role);
         let window = atelier_tools::context::window(self.context_limit, MAX_CONTEXT);
-        let config = LoopConfig::new(model, window);
+        // The only command a workflow agent is offered is the approved check (`RunCheck`): it
+        // runs without asking where the sandbox confines it, and never unconfined unasked.
+        let config = LoopConfig { auto_approve_run: true, ..LoopConfig::new(model, window) };
         let (sandbox, policy) = self.engine.inner.confine.sandbox(&self.root).ok().unzip();
         let mut failures = 0;
         loop {

@@ -767,3 +767,49 @@ async fn edits_that_do_not_apply_are_asked_again_as_a_whole_file_and_counted() {
         "the reason is told"
     );
 }
+
+#[tokio::test]
+async fn a_coder_may_run_the_persons_check_in_the_sandbox_and_sees_its_output() {
+    use atelier_testkit::{Match, TestCall};
+    let (s, store) = tools_setup().await;
+    let llm = TestLlm::start().await.unwrap();
+    llm.route_sequence(
+        Match::Anywhere,
+        "about to plan a change",
+        vec![Scenario::Reply(Reply::text("Notes: one file."))],
+    );
+    llm.route_on(Match::Anywhere, "planning a change", Scenario::Reply(Reply::text(TOOLS_PLAN)));
+    llm.route("Your module:", Scenario::Reply(Reply::text("Use shout.")));
+    llm.route_sequence(
+        Match::Anywhere,
+        "Write the file `src/main.rs`",
+        vec![
+            Scenario::Reply(Reply::tool_calls(vec![TestCall::new("run_check", serde_json::json!({}))])),
+            Scenario::Reply(Reply::text("```rust\nfn main() {}\n```")),
+        ],
+    );
+    let events = Arc::new(Recorder::default());
+    let engine = engine(&store, &llm, events.clone());
+    let options = Options {
+        verify: Some("echo checked-by-$(whoami) && test -f src/lib.rs".into()),
+        ..Options::default()
+    };
+    let wf = engine.start(&s.project, s.root.clone(), "shout", options).await.unwrap();
+    assert_eq!(wait_for_state(&store, &wf.id, &["completed", "failed"]).await, "completed");
+    let recorded = events.events.lock().unwrap().clone();
+    let result = recorded
+        .iter()
+        .find(|(_, k, d)| {
+            k == "tool.result" && d["content"].as_str().is_some_and(|c| c.contains("checked-by-"))
+        })
+        .map(|(_, _, d)| d.clone())
+        .expect("the check's output came back to the coder");
+    assert_eq!(result["status"], "ok", "{result}");
+    assert!(result["content"].as_str().unwrap().contains("(ran in bubblewrap"), "confined: {result}");
+    let call =
+        recorded.iter().find(|(_, k, d)| k == "tool.call" && d["call"]["name"] == "run_check").unwrap();
+    assert_eq!(call.2["needs_approval"], false, "the person's own check needs no more approval");
+    // Recorded, so a resumed workflow would not run it again.
+    let steps: Vec<String> = store.list_steps(&wf.id).await.unwrap().into_iter().map(|(k, _)| k).collect();
+    assert!(steps.contains(&"tool:coder:src/main.rs:1".to_owned()), "{steps:?}");
+}

@@ -155,6 +155,8 @@ pub async fn run(args: Args, data_dir: PathBuf) -> anyhow::Result<ExitCode> {
         if line.trim().is_empty() {
             continue;
         }
+        // What a stopped reply still announced belongs to it, not to the next one.
+        while client.try_next_event().is_some() {}
         let sent = call(&client, "messages.send", json!({ "session_id": session.id, "content": line })).await;
         let reply_id = match sent {
             Ok(v) => v["reply_id"].as_str().unwrap_or_default().to_owned(),
@@ -205,7 +207,9 @@ async fn stream_reply(
             e = client.next_event() => e,
             _ = tokio::signal::ctrl_c() => {
                 call(client, "messages.stop", json!({ "session_id": session_id })).await?;
-                continue;
+                // The loop ends where it is (a running command is killed); what it said stays.
+                println!("{}", style.dim(" [stopped]"));
+                return Ok(true);
             }
         };
         let Some(event) = event else { return Ok(false) };

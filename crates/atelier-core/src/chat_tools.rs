@@ -157,6 +157,8 @@ struct ChatHost {
     cancel: CancellationToken,
     allowed: Mutex<HashSet<String>>,
     state: Mutex<StepState>,
+    /// The call announced and not yet answered (running, or waiting for approval).
+    running: Mutex<Option<ToolCall>>,
 }
 
 struct StepState {
@@ -325,6 +327,7 @@ impl Host for ChatHost {
     }
 
     fn call_started(&self, call: &ToolCall, info: Option<&ToolInfo>, needs_approval: bool) {
+        *self.running.lock().unwrap_or_else(|p| p.into_inner()) = Some(call.clone());
         let event = self.call_event(call, info, needs_approval);
         self.app.bus().publish(&self.topic, ev::TOOL_CALL, to_value(&event));
     }
@@ -371,6 +374,7 @@ impl Host for ChatHost {
     }
 
     async fn result(&self, _n: usize, call: &ToolCall, output: &ToolOutput) -> Result<(), LoopError> {
+        self.running.lock().unwrap_or_else(|p| p.into_inner()).take();
         let mut row = message_row(&self.session_id, MessageRole::Tool, &output.content);
         row.tool = ToolParts {
             call_id: Some(call.id.clone()),
@@ -469,6 +473,15 @@ impl App {
                 self.bus().publish(&topic, ev::CONTEXT_USAGE, to_value(&data));
             }
             Err(LoopError::Cancelled) => {
+                // A call stopped while it ran or waited gets its answer, so the history and
+                // every client see how it ended.
+                let running = host.running.lock().unwrap_or_else(|p| p.into_inner()).take();
+                if let Some(call) = running {
+                    let stopped = ToolOutput::error("stopped before it finished (the reply was stopped)");
+                    if let Err(e) = host.result(0, &call, &stopped).await {
+                        tracing::warn!(error = %e, "recording a stopped call");
+                    }
+                }
                 if open {
                     let kept = self
                         .store()
@@ -526,6 +539,7 @@ impl App {
             model,
             cancel: cancel.clone(),
             allowed: Mutex::new(allowed),
+            running: Mutex::new(None),
             state: Mutex::new(StepState {
                 row_id: reply.id.clone(),
                 content: String::new(),

@@ -119,12 +119,13 @@ impl App {
         let call_id = event.call.id.clone();
         let waiting = Waiting { answer: tx, session_id: session_id.to_owned(), event };
         self.inner.approvals.waiting().insert(call_id.clone(), waiting);
+        // Gone from the waiting list however the wait ends, dropped by a cancelled loop too.
+        let _forget = Forget { approvals: &self.inner.approvals, call_id: &call_id };
         let decision = tokio::select! {
             answer = rx => answer.unwrap_or(Decision::Deny),
             () = cancel.cancelled() => Decision::Deny,
             () = self.inner.shutdown.cancelled() => Decision::Deny,
         };
-        self.inner.approvals.waiting().remove(&call_id);
         decision
     }
 
@@ -202,6 +203,18 @@ impl App {
             // About a third of the window for one result (3.5 characters a token).
             max_result_chars: (window as usize * 7 / 6).clamp(2_000, 60_000),
         }
+    }
+}
+
+/// Removes a call from the waiting list when its wait ends or is dropped.
+struct Forget<'a> {
+    approvals: &'a Approvals,
+    call_id: &'a str,
+}
+
+impl Drop for Forget<'_> {
+    fn drop(&mut self) {
+        self.approvals.waiting().remove(self.call_id);
     }
 }
 

@@ -249,7 +249,7 @@ async fn an_agents_edit_is_checkpointed_first_and_can_be_undone() {
 }
 
 #[tokio::test]
-async fn a_stop_while_a_call_waits_leaves_a_history_the_next_message_goes_on_from() {
+async fn a_stop_while_a_call_waits_answers_it_and_the_next_message_goes_on() {
     let mut h = Harness::new().await;
     let (client, _id, sid, _root) = chat_with_tools(&h).await;
     h.llm.route_sequence(
@@ -260,23 +260,37 @@ async fn a_stop_while_a_call_waits_leaves_a_history_the_next_message_goes_on_fro
     call(&client, "messages.send", json!({ "session_id": sid, "content": "run it" })).await;
     let waiting = next_call(&client).await;
     assert_eq!(waiting["needs_approval"], true);
-    // The app stops while the call waits (a restart stands in for a crash: nothing more is written).
-    h.restart().await;
+    let call_id = waiting["call"]["id"].as_str().expect("id").to_owned();
+    // Stop: the waiting call is answered, for the history and for every client.
+    call(&client, "messages.stop", json!({ "session_id": sid })).await;
+    let result = loop {
+        let e = next_event(&client).await;
+        if e.event.kind == "tool.result" {
+            break e.event.data.clone();
+        }
+    };
+    assert_eq!(
+        (result["call_id"].as_str(), result["status"].as_str()),
+        (Some(call_id.as_str()), Some("error"))
+    );
+    assert!(result["content"].as_str().expect("text").contains("stopped"), "{result}");
     assert_eq!(h.app.approvals_waiting(), 0);
+
+    // After a restart, the next message goes on from that history.
+    h.restart().await;
     let client = h.client();
     call(&client, "subscribe", json!({ "topics": [format!("session/{sid}")] })).await;
-    h.llm.route_on(Match::LastUser, "what happened", answer("The command was interrupted."));
+    h.llm.route_on(Match::LastUser, "what happened", answer("The command was stopped."));
     call(&client, "messages.send", json!({ "session_id": sid, "content": "what happened?" })).await;
     let events = until_answer(&client).await;
-    assert_eq!(events.last().expect("end").event.data["message"]["content"], "The command was interrupted.");
-    // The call was answered "interrupted" on the wire: a history every provider accepts.
+    assert_eq!(events.last().expect("end").event.data["message"]["content"], "The command was stopped.");
     let body = h.llm.chat_bodies().last().cloned().expect("a request");
     let messages = body["messages"].as_array().expect("messages");
-    let result = messages.iter().find(|m| m["role"] == "tool").expect("the call is answered");
-    assert!(result["content"].as_str().expect("text").contains("interrupted"), "{result}");
-    let stopped = call(&client, "messages.list", json!({ "session_id": sid })).await;
+    let answered = messages.iter().find(|m| m["role"] == "tool").expect("the call is answered on the wire");
+    assert!(answered["content"].as_str().expect("text").contains("stopped"), "{answered}");
+    let stored = call(&client, "messages.list", json!({ "session_id": sid })).await;
     assert!(
-        stopped.as_array().expect("list").iter().all(|m| m["status"] != "streaming"),
+        stored.as_array().expect("list").iter().all(|m| m["status"] != "streaming"),
         "nothing is left streaming"
     );
 }

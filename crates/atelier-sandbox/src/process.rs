@@ -112,7 +112,9 @@ pub(crate) async fn run(
                 if !timed_out && !cancelled {
                     kill_tree(group, &container).await;
                 }
-                drain_until = Some(tokio::time::Instant::now() + DRAIN);
+                // After a cancel nobody waits for the rest of the output: return at once.
+                let drain = if cancelled { Duration::ZERO } else { DRAIN };
+                drain_until = Some(tokio::time::Instant::now() + drain);
             }
             () = &mut deadline, if status.is_none() && !timed_out && !cancelled => {
                 timed_out = true;

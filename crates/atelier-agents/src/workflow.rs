@@ -559,6 +559,41 @@ impl Run {
         Ok(())
     }
 
+    /// A token for one step: cancelled by a pause (the step runs again on resume) or a cancel.
+    fn step_token(&self) -> (CancellationToken, tokio::task::JoinHandle<()>) {
+        let epoch = self.control.epoch().child_token();
+        let cancel = self.control.cancel.clone();
+        let token = CancellationToken::new();
+        let both = token.clone();
+        let watcher = tokio::spawn(async move {
+            tokio::select! {
+                () = epoch.cancelled() => {}
+                () = cancel.cancelled() => {}
+            }
+            both.cancel();
+        });
+        (token, watcher)
+    }
+
+    /// The usage ledger's line for one model call of `agent_id`.
+    fn usage_row(&self, model: &str, agent_id: &str, usage: &atelier_llm::Usage) -> atelier_store::UsageRow {
+        atelier_store::UsageRow {
+            id: new_id("use"),
+            provider: self.engine.inner.provider.name().to_owned(),
+            model: model.to_owned(),
+            session_id: None,
+            workflow_id: Some(self.id()),
+            agent_id: Some(agent_id.to_owned()),
+            prompt_tokens: usage.prompt_tokens,
+            completion_tokens: usage.completion_tokens,
+            total_ms: usage.total_ms,
+            load_ms: usage.load_ms,
+            prompt_eval_ms: usage.prompt_eval_ms,
+            eval_ms: usage.eval_ms,
+            created_at: now(),
+        }
+    }
+
     /// One model call, recorded under `key`. A recorded result is returned without calling.
     /// A call interrupted by pause runs again once resumed.
     async fn call(
@@ -577,17 +612,7 @@ impl Run {
         loop {
             self.checkpoint().await?;
             self.check_budget()?;
-            let epoch = self.control.epoch().child_token();
-            let cancel = self.control.cancel.clone();
-            let token = CancellationToken::new();
-            let both = token.clone();
-            let watcher = tokio::spawn(async move {
-                tokio::select! {
-                    () = epoch.cancelled() => {}
-                    () = cancel.cancelled() => {}
-                }
-                both.cancel();
-            });
+            let (token, watcher) = self.step_token();
             agent.status = "busy".into();
             self.agent(agent).await?;
             let model = self.model_for(&agent.role);
@@ -620,23 +645,7 @@ impl Run {
                     update_metrics(agent, &completion.usage, elapsed, false, self.context_limit);
                     agent.status = "idle".into();
                     self.agent(agent).await?;
-                    self.store()
-                        .insert_usage(atelier_store::UsageRow {
-                            id: new_id("use"),
-                            provider: self.engine.inner.provider.name().to_owned(),
-                            model: model.clone(),
-                            session_id: None,
-                            workflow_id: Some(id.clone()),
-                            agent_id: Some(agent.id.clone()),
-                            prompt_tokens: completion.usage.prompt_tokens,
-                            completion_tokens: completion.usage.completion_tokens,
-                            total_ms: completion.usage.total_ms,
-                            load_ms: completion.usage.load_ms,
-                            prompt_eval_ms: completion.usage.prompt_eval_ms,
-                            eval_ms: completion.usage.eval_ms,
-                            created_at: now(),
-                        })
-                        .await?;
+                    self.store().insert_usage(self.usage_row(&model, &agent.id, &completion.usage)).await?;
                     if completion.content.trim().is_empty() {
                         // An empty reply is worth one more try, but counts against the budget.
                         continue;

@@ -583,21 +583,7 @@ impl App {
                     .await?;
                 let usage = &completion.usage;
                 self.store()
-                    .insert_usage(UsageRow {
-                        id: new_id("use"),
-                        provider: self.provider().name().to_owned(),
-                        model: model.clone(),
-                        session_id: Some(topic.trim_start_matches("session/").to_owned()),
-                        workflow_id: None,
-                        agent_id: None,
-                        prompt_tokens: usage.prompt_tokens,
-                        completion_tokens: usage.completion_tokens,
-                        total_ms: usage.total_ms,
-                        load_ms: usage.load_ms,
-                        prompt_eval_ms: usage.prompt_eval_ms,
-                        eval_ms: usage.eval_ms,
-                        created_at: now(),
-                    })
+                    .insert_usage(self.chat_usage(&model, topic.trim_start_matches("session/"), usage))
                     .await?;
                 let message = message_to_api(self.store().get_message(reply_id).await?);
                 self.bus().publish(topic, ev::MESSAGE_COMPLETED, to_value(&MessageEvent { message }));
@@ -645,6 +631,25 @@ impl App {
             }
         }
         Ok(())
+    }
+
+    /// The usage ledger's line for one model call of a chat.
+    pub(crate) fn chat_usage(&self, model: &str, session_id: &str, usage: &atelier_llm::Usage) -> UsageRow {
+        UsageRow {
+            id: new_id("use"),
+            provider: self.provider().name().to_owned(),
+            model: model.to_owned(),
+            session_id: Some(session_id.to_owned()),
+            workflow_id: None,
+            agent_id: None,
+            prompt_tokens: usage.prompt_tokens,
+            completion_tokens: usage.completion_tokens,
+            total_ms: usage.total_ms,
+            load_ms: usage.load_ms,
+            prompt_eval_ms: usage.prompt_eval_ms,
+            eval_ms: usage.eval_ms,
+            created_at: now(),
+        }
     }
 
     /// At start-up: replies that were streaming when the last run ended are kept, marked

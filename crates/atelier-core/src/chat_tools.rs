@@ -14,9 +14,7 @@ use atelier_protocol::{
     ContextUsage, FailureInfo, MessageDelta, MessageEvent, MessageFailed, ToolCallEvent, ToolCallInfo,
     ToolOutputEvent, ToolResultEvent, ToolStatus, event_types as ev, to_value, topics,
 };
-use atelier_store::{
-    MessageRole, MessageRow, MessageStatus as S, SessionRow, ToolParts, UsageRow, new_id, now,
-};
+use atelier_store::{MessageRole, MessageRow, MessageStatus as S, SessionRow, ToolParts};
 use atelier_tools::agent::{Decision, Host, LoopConfig, LoopError, RecordedStep, run_loop};
 use atelier_tools::{CallStatus, Effect, ToolInfo, ToolOutput};
 use tokio_util::sync::CancellationToken;
@@ -283,21 +281,7 @@ impl Host for ChatHost {
         let usage = &completion.usage;
         self.app
             .store()
-            .insert_usage(UsageRow {
-                id: new_id("use"),
-                provider: self.app.provider().name().to_owned(),
-                model: self.model.clone(),
-                session_id: Some(self.session_id.clone()),
-                workflow_id: None,
-                agent_id: None,
-                prompt_tokens: usage.prompt_tokens,
-                completion_tokens: usage.completion_tokens,
-                total_ms: usage.total_ms,
-                load_ms: usage.load_ms,
-                prompt_eval_ms: usage.prompt_eval_ms,
-                eval_ms: usage.eval_ms,
-                created_at: now(),
-            })
+            .insert_usage(self.app.chat_usage(&self.model, &self.session_id, usage))
             .await
             .map_err(Self::host_error)?;
         {

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use atelier_llm::{ChatMessage, Completion, Delta, ToolCall};
-use atelier_store::{AgentRow, new_id, now};
+use atelier_store::AgentRow;
 use atelier_tools::agent::{Decision, Host, LoopConfig, LoopError, RecordedStep, run_loop};
 use atelier_tools::{CallStatus, Effect, Registry, Tool, ToolContext, ToolInfo, ToolOutput};
 use serde_json::json;
@@ -168,21 +168,7 @@ impl Host for WorkflowHost<'_> {
         self.run.agent(&agent).await.map_err(Self::host_error)?;
         self.run
             .store()
-            .insert_usage(atelier_store::UsageRow {
-                id: new_id("use"),
-                provider: self.run.engine.inner.provider.name().to_owned(),
-                model: self.run.model_for(&agent.role),
-                session_id: None,
-                workflow_id: Some(id),
-                agent_id: Some(agent.id.clone()),
-                prompt_tokens: completion.usage.prompt_tokens,
-                completion_tokens: completion.usage.completion_tokens,
-                total_ms: completion.usage.total_ms,
-                load_ms: completion.usage.load_ms,
-                prompt_eval_ms: completion.usage.prompt_eval_ms,
-                eval_ms: completion.usage.eval_ms,
-                created_at: now(),
-            })
+            .insert_usage(self.run.usage_row(&self.run.model_for(&agent.role), &agent.id, &completion.usage))
             .await
             .map_err(Self::host_error)
     }
@@ -266,17 +252,7 @@ impl Run {
         let (sandbox, policy) = self.engine.inner.confine.sandbox(&self.root).ok().unzip();
         let mut failures = 0;
         loop {
-            let epoch = self.control.epoch().child_token();
-            let cancel = self.control.cancel.clone();
-            let token = CancellationToken::new();
-            let both = token.clone();
-            let watcher = tokio::spawn(async move {
-                tokio::select! {
-                    () = epoch.cancelled() => {}
-                    () = cancel.cancelled() => {}
-                }
-                both.cancel();
-            });
+            let (token, watcher) = self.step_token();
             let runner: Arc<dyn atelier_tools::CommandRunner> = match (&sandbox, &policy) {
                 (Some(sandbox), Some(policy)) => Arc::new(atelier_tools::SandboxRunner {
                     sandbox: sandbox.clone(),

@@ -3,10 +3,11 @@
 # already there: system packages (as root, or through sudo: the C toolchain, Node.js and npm for
 # the web UI, Chromium for its browser tests, WebKitGTK and its development files for the
 # desktop app, Xvfb, WebKitWebDriver and xdotool, which answers native dialogs, for its tests;
-# bubblewrap, the sandbox for commands agents run) and the Rust toolchain.
+# bubblewrap, the sandbox for commands agents run; ripgrep, the yardstick of the find-in-files
+# benchmark) and the Rust toolchain.
 set -euo pipefail
 
-APT_PACKAGES=(build-essential pkg-config git curl ca-certificates unzip libssl-dev chromium python3
+APT_PACKAGES=(build-essential pkg-config git curl ca-certificates unzip libssl-dev chromium python3 ripgrep
   file libwebkit2gtk-4.1-dev libxdo-dev libayatana-appindicator3-dev librsvg2-dev xvfb xauth webkit2gtk-driver xdotool python3-xlib bubblewrap)
 # Node.js and npm: Debian's packages unless a Node.js 18 or newer is already installed.
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then APT_PACKAGES+=(nodejs npm); fi

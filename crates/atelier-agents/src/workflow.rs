@@ -712,22 +712,17 @@ impl Run {
         let written = self.clone().coders(&plan, &request, &specs).await?;
         // 5. Verify: the person's command, or the plan's once the person has approved the plan.
         // A command the model wrote is never run on this machine unseen.
-        let command = match (&self.options.verify, &plan.verify) {
-            (Some(own), _) => Some(own.clone()),
-            (None, Some(proposed)) if self.options.approve_plan => Some(proposed.clone()),
-            (None, Some(proposed)) => {
-                self.publish(
-                    "verify.skipped",
-                    json!({
-                        "command": proposed,
-                        "reason": "nobody approved the plan; give it as the check command, or approve \
-                                   the plan first, to have it run",
-                    }),
-                );
-                None
-            }
-            (None, None) => None,
-        };
+        let command = self.approved_check(&plan);
+        if let (None, Some(proposed)) = (&command, &plan.verify) {
+            self.publish(
+                "verify.skipped",
+                json!({
+                    "command": proposed,
+                    "reason": "nobody approved the plan; give it as the check command, or approve \
+                               the plan first, to have it run",
+                }),
+            );
+        }
         if let Some(command) = command {
             self.set_state("verifying").await?;
             self.verify(&command, &written).await?;
@@ -788,7 +783,7 @@ impl Run {
                     "explore",
                     master,
                     prompt::explore(request, &context),
-                    &tooled::read_tools(),
+                    &tooled::agent_tools(None),
                     None,
                 )
                 .await?;
@@ -964,11 +959,8 @@ impl Run {
         let key = format!("coder:{}", file.path);
         let reply = if self.options.tools {
             let messages = prompt::coder_with_tools(request, plan, file, spec, existing.as_deref());
-            let mut tools = tooled::read_tools();
             // The check the person gave (or approved with the plan) may be run by a coder too.
-            if let Some(command) = self.approved_check(plan) {
-                tools.push(Arc::new(tooled::RunCheck::new(command)));
-            }
+            let tools = tooled::agent_tools(self.approved_check(plan));
             self.call_with_tools(&key, &mut agent, messages, &tools, Some(&file.path)).await?
         } else {
             let messages = prompt::coder(request, plan, file, spec, existing.as_deref());

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use atelier_llm::{ChatMessage, ChatRequest, Completion, Delta, LlmError};
 use atelier_protocol::{
-    ContextUsage, FailureInfo, Message, MessageDelta, MessageEvent, MessageFailed, MessageStatus,
-    MessagesSent, Role, Session, event_types as ev, to_value, topics,
+    ContextUsage, Message, MessageDelta, MessageEvent, MessageStatus, MessagesSent, Role, Session,
+    event_types as ev, to_value, topics,
 };
 use atelier_store::{MessageRole, MessageRow, SessionRow, UsageRow, new_id, now};
 use tokio_util::sync::CancellationToken;
@@ -32,6 +32,8 @@ const TOOLS_NEED_A_PROJECT: &str =
 pub(crate) struct Chats {
     active: Mutex<HashMap<String, ActiveReply>>,
     context_lengths: Mutex<HashMap<String, Option<u32>>>,
+    /// Whether a model takes tools natively, as its server said (`None`: it did not say).
+    tool_support: Mutex<HashMap<String, Option<bool>>>,
 }
 
 struct ActiveReply {
@@ -434,6 +436,27 @@ impl App {
         }
     }
 
+    /// Whether `model` takes tools natively, asked of its server once and remembered like its
+    /// context length; `None` when the server does not say (or cannot be asked).
+    pub(crate) async fn native_tools(&self, model: &str) -> Option<bool> {
+        let cached = self.inner.chat.tool_support.lock().ok().and_then(|c| c.get(model).copied());
+        if let Some(known) = cached {
+            return known;
+        }
+        match self.provider().capabilities(model).await {
+            Ok(caps) => {
+                if let Ok(mut cache) = self.inner.chat.tool_support.lock() {
+                    cache.insert(model.to_owned(), caps.tools);
+                }
+                caps.tools
+            }
+            Err(e) => {
+                tracing::debug!(model, error = %e, "tool support unknown");
+                None
+            }
+        }
+    }
+
     async fn stream_reply(&self, session: SessionRow, reply: MessageRow, cancel: CancellationToken) {
         if session.tools {
             let id = session.id.clone();
@@ -611,24 +634,7 @@ impl App {
                 let message = message_to_api(self.store().get_message(reply_id).await?);
                 self.bus().publish(topic, ev::MESSAGE_COMPLETED, to_value(&MessageEvent { message }));
             }
-            Err(e) => {
-                let text = e.user_message();
-                tracing::warn!(reply = reply_id, error = %e, "reply failed");
-                self.store()
-                    .update_message(
-                        reply_id,
-                        streamed.content,
-                        streamed.reasoning,
-                        Some(S::Failed),
-                        Some(text.clone()),
-                    )
-                    .await?;
-                let failed = MessageFailed {
-                    message_id: reply_id.to_owned(),
-                    error: FailureInfo { message: text, kind: e.kind(), retryable: e.retryable() },
-                };
-                self.bus().publish(topic, ev::MESSAGE_FAILED, to_value(&failed));
-            }
+            Err(e) => self.fail_reply(topic, reply_id, streamed.content, streamed.reasoning, e).await,
         }
         Ok(())
     }

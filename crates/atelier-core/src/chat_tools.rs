@@ -437,7 +437,7 @@ impl App {
         let host = match self.agent_host(&session, &reply, &topic, &cancel).await {
             Ok(host) => host,
             Err(e) => {
-                self.fail_reply(&topic, &reply.id, String::new(), e).await;
+                self.fail_reply(&topic, &reply.id, String::new(), String::new(), e).await;
                 return;
             }
         };
@@ -486,12 +486,13 @@ impl App {
             }
             Err(LoopError::Llm(e)) => {
                 let target = if open { row_id } else { self.new_failed_row(&session.id).await };
-                self.fail_reply(&topic, &target, content, CoreError::Llm(e)).await;
+                self.fail_reply(&topic, &target, content, reasoning, CoreError::Llm(e)).await;
             }
             Err(e @ (LoopError::Stopped(_) | LoopError::Host(_))) => {
                 let target = if open { row_id } else { self.new_failed_row(&session.id).await };
-                let content = if open { content } else { String::new() };
-                self.fail_reply(&topic, &target, content, CoreError::Unavailable(e.to_string())).await;
+                let (content, reasoning) = if open { (content, reasoning) } else { Default::default() };
+                self.fail_reply(&topic, &target, content, reasoning, CoreError::Unavailable(e.to_string()))
+                    .await;
             }
         }
     }
@@ -559,8 +560,8 @@ impl App {
         let at = messages.iter().take_while(|m| m.role == atelier_llm::Role::System).count();
         messages.insert(at, ChatMessage::system(tools_prompt(&project)));
         let window = self.agent_window(&host.model).await;
-        let mode = match self.provider().capabilities(&host.model).await {
-            Ok(caps) if caps.tools == Some(false) => ToolMode::Text,
+        let mode = match self.native_tools(&host.model).await {
+            Some(false) => ToolMode::Text,
             _ => ToolMode::Native,
         };
         let auto_approve_run =
@@ -593,12 +594,19 @@ impl App {
     }
 
     /// Marks `reply_id` failed with `error`, keeping what streamed, and announces it.
-    async fn fail_reply(&self, topic: &str, reply_id: &str, content: String, error: CoreError) {
+    pub(crate) async fn fail_reply(
+        &self,
+        topic: &str,
+        reply_id: &str,
+        content: String,
+        reasoning: String,
+        error: CoreError,
+    ) {
         let text = error.user_message();
-        tracing::warn!(reply = reply_id, error = %error, "an agent's reply failed");
+        tracing::warn!(reply = reply_id, error = %error, "a reply failed");
         let saved = self
             .store()
-            .update_message(reply_id, content, String::new(), Some(S::Failed), Some(text.clone()))
+            .update_message(reply_id, content, reasoning, Some(S::Failed), Some(text.clone()))
             .await;
         if let Err(e) = saved {
             tracing::error!(error = %e, "saving a failed reply");

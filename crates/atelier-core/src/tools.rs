@@ -60,7 +60,10 @@ impl App {
     pub fn tools_for(&self, project_id: Option<&str>) -> Registry {
         let registry = Registry::with_builtins();
         if let Some(project) = project_id {
-            registry.add(Arc::new(IndexSearch::new(self.clone(), project)));
+            // The index answers `search_code`; the built-in word ranking stands in when it cannot.
+            if let Some(fallback) = registry.get("search_code") {
+                registry.add(Arc::new(IndexSearch::new(self.clone(), project, fallback)));
+            }
             registry.add(Arc::new(RepoMapTool::new(self.clone(), project)));
         }
         for entry in self.mcp_tools() {
@@ -255,26 +258,13 @@ struct IndexSearch {
 }
 
 impl IndexSearch {
-    fn new(app: App, project_id: &str) -> IndexSearch {
-        let fallback = Registry::with_builtins().get("search_code");
-        let mut info = fallback.as_ref().map(|t| t.info().clone()).unwrap_or_else(|| ToolInfo {
-            name: "search_code".into(),
-            description: String::new(),
-            source: "builtin".into(),
-            effect: Effect::Read,
-            input_schema: json!({ "type": "object", "required": ["query"], "properties": { "query": { "type": "string" } } }),
-            trusted: false,
-        });
+    fn new(app: App, project_id: &str, fallback: Arc<dyn Tool>) -> IndexSearch {
+        let mut info = fallback.info().clone();
         info.description = "Find the code that deals with something, by meaning or by name (e.g. `where the \
                             config file is parsed`, `chooseNumCtx`): the best matching functions and \
                             classes with their file and lines."
             .into();
-        IndexSearch {
-            app,
-            project_id: project_id.to_owned(),
-            info,
-            fallback: fallback.unwrap_or_else(|| Arc::new(Unavailable)),
-        }
+        IndexSearch { app, project_id: project_id.to_owned(), info, fallback }
     }
 }
 
@@ -448,32 +438,5 @@ impl Tool for McpTool {
                 e.user_message()
             ))),
         }
-    }
-}
-
-/// Stands in for a built-in tool that is missing (it never is; no panic if it were).
-struct Unavailable;
-
-#[async_trait::async_trait]
-impl Tool for Unavailable {
-    fn info(&self) -> &ToolInfo {
-        static INFO: std::sync::OnceLock<ToolInfo> = std::sync::OnceLock::new();
-        INFO.get_or_init(|| ToolInfo {
-            name: "unavailable".into(),
-            description: String::new(),
-            source: "builtin".into(),
-            effect: Effect::Read,
-            input_schema: json!({ "type": "object" }),
-            trusted: false,
-        })
-    }
-
-    async fn call(
-        &self,
-        _ctx: &ToolContext,
-        _arguments: Value,
-        _output: &mut (dyn for<'s> FnMut(&'s str) + Send),
-    ) -> Result<ToolOutput, ToolError> {
-        Ok(ToolOutput::error("this tool is not available"))
     }
 }

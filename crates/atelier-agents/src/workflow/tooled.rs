@@ -20,22 +20,29 @@ use tokio_util::sync::CancellationToken;
 
 use super::{Result, Run, STEP_RETRIES, WorkflowError, update_metrics};
 
-/// The tools workflow agents get: they look, they do not change or run anything (their files
-/// are written by the workflow, their commands by the check).
-pub(super) fn read_tools() -> Vec<Arc<dyn Tool>> {
-    Registry::with_builtins().select(&[Effect::Read])
+/// The tools a workflow agent gets: it looks, it does not change anything (its file is written
+/// by the workflow); with `check`, it may also run that command (see [`RunCheck`]).
+pub(super) fn agent_tools(check: Option<String>) -> Vec<Arc<dyn Tool>> {
+    let registry = Registry::with_builtins();
+    let mut tools = registry.select(&[Effect::Read]);
+    if let (Some(command), Some(run)) = (check, registry.get("run_command")) {
+        tools.push(Arc::new(RunCheck::new(command, run)));
+    }
+    tools
 }
 
 /// `run_check`: the workflow's check command (the person's own, or the plan's they approved),
 /// for a coder that wants to see it pass before it answers. Confined like the check itself; no
 /// other command can be run this way.
-pub(super) struct RunCheck {
+struct RunCheck {
     info: ToolInfo,
     command: String,
+    /// The built-in `run_command`, which does the running.
+    run: Arc<dyn Tool>,
 }
 
 impl RunCheck {
-    pub(super) fn new(command: String) -> RunCheck {
+    fn new(command: String, run: Arc<dyn Tool>) -> RunCheck {
         RunCheck {
             info: ToolInfo {
                 name: "run_check".into(),
@@ -49,6 +56,7 @@ impl RunCheck {
                 trusted: false,
             },
             command,
+            run,
         }
     }
 }
@@ -65,11 +73,8 @@ impl Tool for RunCheck {
         _arguments: serde_json::Value,
         output: &mut (dyn for<'s> FnMut(&'s str) + Send),
     ) -> std::result::Result<ToolOutput, atelier_tools::ToolError> {
-        let Some(run) = Registry::with_builtins().get("run_command") else {
-            return Ok(ToolOutput::error("commands cannot run here"));
-        };
         let timeout = super::CHECK_TIMEOUT.as_secs();
-        run.call(ctx, json!({ "command": self.command, "timeout_s": timeout }), output).await
+        self.run.call(ctx, json!({ "command": self.command, "timeout_s": timeout }), output).await
     }
 }
 

@@ -4,6 +4,9 @@ import { client, errorText, useLoad, useTopic } from '../api';
 import { useLiveFiles } from '../live';
 import type { Agent, Event, JsonValue, Model, Project, Workflow, WorkflowUsage, WrittenFile } from '../protocol/generated';
 import { DiffView } from './DiffView';
+import { UndoNote } from './Bits';
+import { ReviewView } from './Review';
+import type { ReviewDone, ReviewFile } from '../review-types';
 import { describeArguments } from './ToolCall';
 
 const FINISHED = ['completed', 'failed', 'cancelled'];
@@ -238,6 +241,9 @@ function WorkflowView({ id, projectId, onOpenFile, onFinished }: { id: string; p
   const [calls, setCalls] = useState<Record<string, LaneCall[]>>({});
   const [error, setError] = useState<string | null>(null);
   const [check, setCheck] = useState<CheckState>(NO_CHECK);
+  /** The files waiting for the person's review (state `reviewing`), and the review's outcome. */
+  const [review, setReview] = useState<ReviewFile[] | null>(null);
+  const [reviewDone, setReviewDone] = useState<ReviewDone | null>(null);
   const started = useRef(Date.now());
   // The loop step each streaming file is at.
   const steps = useRef<Record<string, number>>({});
@@ -251,6 +257,9 @@ function WorkflowView({ id, projectId, onOpenFile, onFinished }: { id: string; p
     // Opened later (running, stopped or finished): the files written so far.
     setFiles((f) => (loaded.data?.files ?? []).reduce(addFile, f));
     started.current = Date.parse(loaded.data.created_at) || Date.now();
+    // Opened while (or after a restart while) the workflow waits for a review.
+    const pending = (loaded.data as Workflow & { review?: { files: ReviewFile[] } | null }).review;
+    if (pending?.files) setReview(pending.files);
   }, [loaded.data]);
 
   const onEvent = useCallback(
@@ -302,6 +311,14 @@ function WorkflowView({ id, projectId, onOpenFile, onFinished }: { id: string; p
           break;
         case 'verify.skipped':
           setCheck((c) => ({ ...c, skipped: d as unknown as CheckState['skipped'] }));
+          break;
+        case 'review.ready':
+          setReview((d.files as ReviewFile[]) ?? []);
+          setWorkflow((w) => (w ? { ...w, state: 'reviewing' } : w));
+          break;
+        case 'review.done':
+          setReviewDone(d as unknown as ReviewDone);
+          setReview(null);
           break;
         case 'plan.ready':
           setWorkflow((w) => (w ? { ...w, plan: d.plan as Workflow['plan'] } : w));
@@ -395,6 +412,28 @@ function WorkflowView({ id, projectId, onOpenFile, onFinished }: { id: string; p
       </div>
       {workflow.error ? <p className="error">{workflow.error}</p> : null}
       {error ? <p className="error" role="alert">{error}</p> : null}
+      {workflow.state === 'reviewing' && review ? (
+        <ReviewView workflowId={id} files={review} onReviewed={(w) => setWorkflow(w)} />
+      ) : null}
+      {reviewDone ? (
+        <UndoNote
+          text={reviewOutcome(reviewDone)}
+          undoLabel="Undo the rejection"
+          onUndo={
+            reviewDone.undo
+              ? () =>
+                  void client.call('checkpoints.restore', { project_id: projectId, id: reviewDone.undo }).then(
+                    () => {
+                      setReviewDone(null);
+                      setError(null);
+                    },
+                    (e: unknown) => setError(errorText(e)),
+                  )
+              : undefined
+          }
+          onDismiss={() => setReviewDone(null)}
+        />
+      ) : null}
       {workflow.plan && workflow.state === 'awaiting_approval' ? (
         <div>
           <p>Review the plan; take out what should not be written, or edit it as JSON, then approve it.</p>
@@ -456,6 +495,13 @@ function WorkflowView({ id, projectId, onOpenFile, onFinished }: { id: string; p
   );
 }
 
+/** What a finished review did, as a person reads it. */
+export function reviewOutcome(done: ReviewDone): string {
+  const names = (paths: string[]) => (paths.length ? paths.join(', ') : 'nothing');
+  const rejected = done.rejected.length ? ` Put back: ${names(done.rejected)}.` : '';
+  return `Review done. Committed: ${names(done.accepted)}.${rejected}`;
+}
+
 export function Workflows({ project, onOpenFile }: { project: Project; onOpenFile: (path: string) => void }) {
   const list = useLoad(() => client.call<Workflow[]>('workflows.list', { project_id: project.id }), [project.id]);
   const [selected, setSelected] = useState<string | null>(null);
@@ -465,6 +511,10 @@ export function Workflows({ project, onOpenFile }: { project: Project; onOpenFil
   const [parallel, setParallel] = useState(4);
   const [fixRounds, setFixRounds] = useState(2);
   const [model, setModel] = useState('');
+  /** Review the changes before they are committed: `null` follows the setting `workflows.review`. */
+  const [review, setReview] = useState<boolean | null>(null);
+  const settings = useLoad(() => client.call<Record<string, unknown>>('settings.get').catch(() => ({}) as Record<string, unknown>), []);
+  const reviewDefault = settings.data?.['workflows.review'] === 'true' || settings.data?.['workflows.review'] === true;
   // For the model choice; without a reachable model server the list is just empty.
   const models = useLoad(() => client.call<Model[]>('models.list').catch(() => [] as Model[]), []);
   const [error, setError] = useState<string | null>(null);
@@ -478,6 +528,7 @@ export function Workflows({ project, onOpenFile }: { project: Project; onOpenFil
       if (parallel !== 4) options.max_parallel = parallel;
       if (fixRounds !== 2) options.max_fix_rounds = fixRounds;
       if (model) options.model = model;
+      if (review !== null && review !== reviewDefault) options.review = review;
       const w = await client.call<Workflow>('workflows.start', { project_id: project.id, request, options });
       setRequest('');
       setSelected(w.id);
@@ -526,6 +577,10 @@ export function Workflows({ project, onOpenFile }: { project: Project; onOpenFil
             </select>
           </label>
           <NumberBox label="Coders at once" min={1} max={32} value={parallel} onChange={setParallel} />
+          <label title="The workflow waits after the check for you to accept or reject each change; only what you accept is committed">
+            <input type="checkbox" aria-label="Review the changes before they are committed" checked={review ?? reviewDefault} onChange={(e) => setReview(e.target.checked)} /> review
+            the changes before they are committed
+          </label>
         </div>
       </details>
       {error ? <p className="error" role="alert">{error}</p> : null}

@@ -7,22 +7,12 @@ import { onTabKeys } from '../tabs';
 import { useLiveFiles } from '../live';
 import { useUnsaved } from '../unsaved';
 import { currentTheme, monacoTheme, useTheme } from '../theme';
+import { movedPath } from './TreeOps';
+import { loadMonaco } from './loadMonaco';
 
 type MonacoModule = typeof Monaco;
-let monacoPromise: Promise<MonacoModule> | null = null;
-
-/** Monaco is loaded on first use, from the bundle (never a CDN). */
-export function loadMonaco(): Promise<MonacoModule> {
-  monacoPromise ??= (async () => {
-    const [{ default: EditorWorker }, monaco] = await Promise.all([
-      import('monaco-editor/editor/editor.worker?worker'),
-      import('../monaco'),
-    ]);
-    (self as unknown as { MonacoEnvironment: Monaco.Environment }).MonacoEnvironment = { getWorker: () => new EditorWorker() };
-    return monaco as unknown as MonacoModule;
-  })();
-  return monacoPromise;
-}
+// Loaded on first use, from the bundle (a module of its own: tests put a stand-in there).
+export { loadMonaco };
 
 const LANGUAGES: Record<string, string> = {
   rs: 'rust', ts: 'typescript', tsx: 'typescript', js: 'javascript', jsx: 'javascript', py: 'python', md: 'markdown',
@@ -43,9 +33,16 @@ interface Props {
   changed: { n: number; paths: string[] | null };
   /** Go to this line of this file (a code search result); `n` changes for each request. */
   reveal?: { path: string; line: number; n: number };
+  /** A file or folder was renamed: its open files keep their text, unsaved edits included. */
+  renamed?: { from: string; to: string; n: number };
 }
 
-export function Editor({ projectId, open, active, onActivate, onClose, changed, reveal }: Props) {
+/** `record` with its keys moved as `from` → `to` renames them. */
+function moveKeys<T>(record: Record<string, T>, from: string, to: string): Record<string, T> {
+  return Object.fromEntries(Object.entries(record).map(([k, v]) => [movedPath(k, from, to), v]));
+}
+
+export function Editor({ projectId, open, active, onActivate, onClose, changed, reveal, renamed }: Props) {
   const host = useRef<HTMLDivElement>(null);
   const editor = useRef<Monaco.editor.IStandaloneCodeEditor | null>(null);
   const monacoRef = useRef<MonacoModule | null>(null);
@@ -116,6 +113,35 @@ export function Editor({ projectId, open, active, onActivate, onClose, changed, 
       return undefined;
     }
   };
+
+  // Before the active file is loaded (effects run in order): a renamed file's model moves to
+  // its new path, so the tab shows the same text (and unsaved edits) rather than a fresh read.
+  useEffect(() => {
+    if (!renamed) return;
+    const { from, to } = renamed;
+    for (const map of [models.current, saved.current] as Map<string, unknown>[]) {
+      for (const [k, v] of [...map]) {
+        const next = movedPath(k, from, to);
+        if (next === k) continue;
+        map.delete(k);
+        map.set(next, v);
+        if (map === models.current) monacoRef.current?.editor.setModelLanguage(v as Monaco.editor.ITextModel, language(next));
+      }
+    }
+    setDirty((d) => moveKeys(d, from, to));
+    setStale((s) => moveKeys(s, from, to));
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [renamed?.n]);
+  // Files whose tabs were closed elsewhere (e.g. deleted in the tree) are forgotten.
+  useEffect(() => {
+    for (const [path, model] of [...models.current]) {
+      if (open.includes(path)) continue;
+      model.dispose();
+      models.current.delete(path);
+      saved.current.delete(path);
+      setDirty((d) => (d[path] ? { ...d, [path]: false } : d));
+    }
+  }, [open]);
 
   /** A line to go to once its file is the one shown. */
   const pendingReveal = useRef<{ path: string; line: number } | null>(null);

@@ -1,7 +1,8 @@
 import { useEffect, useMemo, useState } from 'react';
-import { ChevronDown, ChevronRight } from 'lucide-react';
+import { ChevronDown, ChevronRight, FilePlus, FolderPlus, Search } from 'lucide-react';
 import { client, useLoad } from '../api';
 import type { FileEntry } from '../protocol/generated';
+import { useTreeOps, type TreeOpsProps } from './TreeOps';
 
 /** Beyond this many entries the folders start closed: a big project opens folder by folder. */
 export const OPEN_ALL_UP_TO = 300;
@@ -12,8 +13,17 @@ function ancestors(path: string): string[] {
   return parts.slice(0, -1).map((_, i) => parts.slice(0, i + 1).join('/'));
 }
 
-export function FileTree({ projectId, changed, onOpen, active }: { projectId: string; changed: number; onOpen: (path: string) => void; active: string | null }) {
+export function FileTree({
+  projectId,
+  changed,
+  onOpen,
+  active,
+  onRenamed,
+  onDeleted,
+  onFind,
+}: { projectId: string; changed: number; onOpen: (path: string) => void; active: string | null; onFind?: () => void } & Pick<TreeOpsProps, 'onRenamed' | 'onDeleted'>) {
   const tree = useLoad(() => client.call<FileEntry[]>('files.tree', { project_id: projectId }), [projectId, changed]);
+  const ops = useTreeOps({ projectId, onOpen, onRenamed, onDeleted, reload: tree.reload });
   const entries = useMemo(() => tree.data ?? [], [tree.data]);
   /** Closed folders; `null` until the first listing decides (all open when the project is small). */
   const [closed, setClosed] = useState<Set<string> | null>(null);
@@ -35,7 +45,21 @@ export function FileTree({ projectId, changed, onOpen, active }: { projectId: st
     });
   const shown = entries.filter((e) => !ancestors(e.path).some((a) => closed?.has(a)));
   return (
-    <nav className="tree" aria-label="Files">
+    <nav className="tree" aria-label="Files" {...ops.rootProps}>
+      <div className="tree-actions">
+        <button aria-label="New file" title="New file" onClick={() => ops.startCreate(null, 'file')}>
+          <FilePlus size={14} />
+        </button>
+        <button aria-label="New folder" title="New folder" onClick={() => ops.startCreate(null, 'dir')}>
+          <FolderPlus size={14} />
+        </button>
+        {onFind ? (
+          <button aria-label="Find in files (Ctrl+Shift+F)" title="Find in files (Ctrl+Shift+F)" onClick={onFind}>
+            <Search size={14} />
+          </button>
+        ) : null}
+      </div>
+      {ops.top}
       {tree.error ? <p className="error">{tree.error}</p> : null}
       <ul>
         {shown.map((e) => {
@@ -44,8 +68,8 @@ export function FileTree({ projectId, changed, onOpen, active }: { projectId: st
           const open = !closed?.has(e.path);
           return (
             <li key={e.path} style={{ paddingLeft: `${depth * 12 + (e.kind === 'dir' ? 4 : 16)}px` }}>
-              {e.kind === 'dir' ? (
-                <button className="link dir" aria-expanded={open} aria-label={`Folder ${e.path}`} onClick={() => toggle(e.path)}>
+              {ops.renameBox(e) ?? (e.kind === 'dir' ? (
+                <button className="link dir" aria-expanded={open} aria-label={`Folder ${e.path}`} onClick={() => toggle(e.path)} {...ops.entryProps(e)}>
                   {open ? <ChevronDown size={12} aria-hidden /> : <ChevronRight size={12} aria-hidden />}
                   {name}/
                 </button>
@@ -56,15 +80,17 @@ export function FileTree({ projectId, changed, onOpen, active }: { projectId: st
                   disabled={!!e.non_utf8_name}
                   onClick={() => onOpen(e.path)}
                   aria-label={`Open file ${e.path}`}
+                  {...ops.entryProps(e)}
                 >
                   {name}
                 </button>
-              )}
+              ))}
             </li>
           );
         })}
       </ul>
       {entries.length === 0 && !tree.error ? <p className="muted">No files yet.</p> : null}
+      {ops.overlays}
     </nav>
   );
 }

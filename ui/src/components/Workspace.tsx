@@ -10,11 +10,13 @@ import { Checkpoints } from './Checkpoints';
 import { CodeSearch } from './CodeSearch';
 import { Editor } from './Editor';
 import { FileTree } from './FileTree';
+import { FindInFiles } from './FindInFiles';
 import { GitPanel } from './Git';
 import { Monitor } from './Monitor';
 import { QuickOpen } from './QuickOpen';
 import { Terminals } from './Terminals';
 import { Workflows } from './Workflows';
+import { movedPath, within } from './TreeOps';
 
 const SIDE_TABS = ['Chat', 'Workflows', 'Git', 'Checkpoints', 'Monitor'] as const;
 type SideTab = (typeof SIDE_TABS)[number];
@@ -27,6 +29,9 @@ export function Workspace({ project }: { project: Project }) {
   const [terminal, setTerminal] = useState(true);
   const [searchSignal, setSearchSignal] = useState(0);
   const [quickOpen, setQuickOpen] = useState(false);
+  /** Find in files replaces the tree while open; `findFocus` bumps to focus its box again. */
+  const [finding, setFinding] = useState(false);
+  const [findFocus, setFindFocus] = useState(0);
   /**
    * Bumped on every `files.changed`: the tree and open tabs reload what changed (`paths: null`
    * after a `stream.gap`: changes were missed, so every open file is checked).
@@ -58,6 +63,11 @@ export function Workspace({ project }: { project: Project }) {
         e.preventDefault();
         e.stopPropagation();
         setTerminal((t) => !t);
+      } else if ((e.ctrlKey || e.metaKey) && !e.altKey && e.shiftKey && e.key.toLowerCase() === 'f') {
+        e.preventDefault();
+        e.stopPropagation();
+        setFinding(true);
+        setFindFocus((n) => n + 1);
       } else if ((e.ctrlKey || e.metaKey) && !e.altKey && !e.shiftKey && e.key.toLowerCase() === 'p') {
         // Go to file; in a terminal Ctrl+P stays the shell's (previous command).
         if (e.target instanceof Element && e.target.closest('.xterm')) return;
@@ -86,6 +96,21 @@ export function Workspace({ project }: { project: Project }) {
     setActive(path);
     if (line) setReveal((r) => ({ path, line, n: (r?.n ?? 0) + 1 }));
   }, []);
+  const openFind = useCallback(() => {
+    setFinding(true);
+    setFindFocus((n) => n + 1);
+  }, []);
+  /** Tabs follow a rename in the tree; a deleted file's tab closes. */
+  const [renamed, setRenamed] = useState<{ from: string; to: string; n: number } | undefined>(undefined);
+  const onRenamed = useCallback((from: string, to: string) => {
+    setOpen((o) => o.map((p) => movedPath(p, from, to)));
+    setActive((a) => (a ? movedPath(a, from, to) : a));
+    setRenamed((r) => ({ from, to, n: (r?.n ?? 0) + 1 }));
+  }, []);
+  const onDeleted = useCallback((path: string) => {
+    setOpen((o) => o.filter((p) => !within(p, path)));
+    setActive((a) => (a && within(a, path) ? null : a));
+  }, []);
   const closeFile = (path: string) => {
     setOpen((o) => o.filter((p) => p !== path));
     setActive((a) => (a === path ? null : a));
@@ -98,13 +123,18 @@ export function Workspace({ project }: { project: Project }) {
         <Panel defaultSize="72%" minSize="20%">
           <Group orientation="horizontal">
             <Panel defaultSize="18%" minSize="10%">
-              <div className="files-pane">
+              {finding ? (
+                <ErrorBoundary name="find in files">
+                  <FindInFiles projectId={project.id} onOpen={openFile} onClose={() => setFinding(false)} focus={findFocus} />
+                </ErrorBoundary>
+              ) : null}
+              <div className="files-pane" hidden={finding}>
                 <ErrorBoundary name="code search">
                   <CodeSearch projectId={project.id} onOpen={openFile} onActive={setSearchingCode} />
                 </ErrorBoundary>
                 <div className="files-pane-tree" hidden={searchingCode}>
                   <ErrorBoundary name="file tree">
-                    <FileTree projectId={project.id} changed={changed.n} onOpen={openFile} active={active} />
+                    <FileTree projectId={project.id} changed={changed.n} onOpen={openFile} active={active} onRenamed={onRenamed} onDeleted={onDeleted} onFind={openFind} />
                   </ErrorBoundary>
                 </div>
               </div>
@@ -112,7 +142,7 @@ export function Workspace({ project }: { project: Project }) {
             <Separator className="sep-v" />
             <Panel defaultSize="47%" minSize="15%">
               <ErrorBoundary name="editor">
-                <Editor projectId={project.id} open={open} active={active} onActivate={setActive} onClose={closeFile} changed={changed} reveal={reveal} />
+                <Editor projectId={project.id} open={open} active={active} onActivate={setActive} onClose={closeFile} changed={changed} reveal={reveal} renamed={renamed} />
               </ErrorBoundary>
             </Panel>
             <Separator className="sep-v" />

@@ -10,7 +10,7 @@ import { reviewParams } from './Review';
 import type { Project, Workflow } from '../protocol/generated';
 import type { ReviewFile } from '../review-types';
 
-vi.mock('./Editor', async (importOriginal) => ({ ...(await importOriginal<typeof import('./Editor')>()), loadMonaco: () => Promise.resolve(fakeMonaco) }));
+vi.mock('./loadMonaco', () => ({ loadMonaco: () => Promise.resolve(fakeMonaco) }));
 HTMLCanvasElement.prototype.getContext = (() => null) as typeof HTMLCanvasElement.prototype.getContext;
 
 beforeAll(() => {

@@ -8,7 +8,14 @@ export interface FakeModel {
   language: string;
   disposed: boolean;
   getValue(): string;
+  setValue(text: string): void;
+  onDidChangeContent(listener: () => void): { dispose(): void };
   dispose(): void;
+}
+
+/** The code editor: the model it shows. */
+export interface FakeCodeEditor {
+  model: FakeModel | null;
 }
 
 export interface FakeSide {
@@ -22,7 +29,7 @@ export interface FakeDiffEditor {
   modified: FakeSide;
 }
 
-export const fake = { diffEditors: [] as FakeDiffEditor[] };
+export const fake = { diffEditors: [] as FakeDiffEditor[], editors: [] as FakeCodeEditor[] };
 
 function side(): FakeSide & Record<string, unknown> {
   const s: FakeSide & Record<string, unknown> = {
@@ -45,16 +52,43 @@ function side(): FakeSide & Record<string, unknown> {
 export const fakeMonaco = {
   editor: {
     createModel(text: string, language: string): FakeModel {
+      const listeners: (() => void)[] = [];
       const m: FakeModel = {
         text,
         language,
         disposed: false,
         getValue: () => m.text,
+        setValue: (t: string) => {
+          m.text = t;
+          for (const l of listeners) l();
+        },
+        onDidChangeContent: (l: () => void) => {
+          listeners.push(l);
+          return { dispose() {} };
+        },
         dispose: () => {
           m.disposed = true;
         },
       };
       return m;
+    },
+    setModelLanguage(m: FakeModel, language: string) {
+      m.language = language;
+    },
+    create() {
+      const ed: FakeCodeEditor & Record<string, unknown> = {
+        model: null,
+        setModel(m: FakeModel) {
+          ed.model = m;
+        },
+        getModel: () => ed.model,
+        revealLineInCenter() {},
+        setPosition() {},
+        focus() {},
+        dispose() {},
+      };
+      fake.editors.push(ed);
+      return ed;
     },
     createDiffEditor() {
       const original = side();

@@ -9,6 +9,7 @@ import { client, desktop, errorText, useLoad, useTopic } from '../api';
 import { openExternal } from '../desktop';
 import { PlainText } from './PlainText';
 import { appendOutput, ToolCallView, type CallStatus } from './ToolCall';
+import { ChangesBar } from './Changes';
 import type {
   ContextUsage,
   Event,
@@ -327,6 +328,14 @@ function Search({
   );
 }
 
+/** The agents a chat can talk to (docs/protocol.md, `sessions.create`). */
+export const CHAT_AGENTS: [string, string][] = [
+  ['assistant', 'Assistant'],
+  ['reviewer', 'Reviewer'],
+];
+/** Messages loaded per page while looking for a search hit older than what is loaded. */
+const JUMP_PAGE = 1000;
+
 /** `searchSignal`: bumped to open the history search (Ctrl/Cmd+K). */
 export function Chat({ project, searchSignal = 0 }: { project: Project; searchSignal?: number }) {
   const sessions = useLoad(() => client.call<Session[]>('sessions.list', { project_id: project.id }), [project.id]);
@@ -393,8 +402,8 @@ export function Chat({ project, searchSignal = 0 }: { project: Project; searchSi
 
   /** `sessions.update`: the chat's tools switch and model (`""` goes back to the default model). */
   /** The change on its way: the switch and the picker show it at once, not the old value. */
-  const [updating, setUpdating] = useState<{ tools?: boolean; model?: string } | null>(null);
-  const update = async (patch: { tools?: boolean; model?: string }) => {
+  const [updating, setUpdating] = useState<{ tools?: boolean; model?: string; agent?: string } | null>(null);
+  const update = async (patch: { tools?: boolean; model?: string; agent?: string }) => {
     if (!session) return;
     setUpdating(patch);
     try {
@@ -593,6 +602,8 @@ export function Chat({ project, searchSignal = 0 }: { project: Project; searchSi
         .call<Message[]>('messages.list', { session_id: session.id, before: messages[0].id, limit: PAGE })
         .then(
           (older) => {
+            // Free before the messages change (a search hit being looked for goes on with them).
+            loadingOlder.current = false;
             setHasOlder(older.length === PAGE);
             setMessages((ms) => [...older.filter((o) => !ms.some((m) => m.id === o.id)), ...ms]);
             // Keep the message the reader was looking at in place.
@@ -605,6 +616,53 @@ export function Chat({ project, searchSignal = 0 }: { project: Project; searchSi
         });
     }
   };
+
+  /** A search hit to show: its chat opens, older pages load until it is there, it is scrolled to. */
+  const [jump, setJump] = useState<{ sessionId: string; messageId: string } | null>(null);
+  const [highlight, setHighlight] = useState<string | null>(null);
+  useEffect(() => {
+    if (!jump || session?.id !== jump.sessionId) return;
+    // The chat just picked is still loading (what is shown is the previous chat's).
+    if (messages.length === 0 || messages[0].session_id !== jump.sessionId) return;
+    const at = rows.findIndex((r) => r.id === jump.messageId);
+    if (at >= 0) {
+      atBottom.current = false;
+      setHighlight(jump.messageId);
+      setJump(null);
+      virtualizer.scrollToIndex(at, { align: 'center' });
+      // Measured rows move the target: once more after they are laid out.
+      requestAnimationFrame(() => virtualizer.scrollToIndex(at, { align: 'center' }));
+      return;
+    }
+    if (messages.some((m) => m.id === jump.messageId)) {
+      // A tool result folded into its call: the call's message is the one to show.
+      const owner = messages.find((m) => m.tool_calls?.some((c) => c.id === messages.find((x) => x.id === jump.messageId)?.tool_call_id));
+      setJump(owner ? { ...jump, messageId: owner.id } : null);
+      return;
+    }
+    if (!hasOlder) {
+      setJump(null);
+      setError('That message is no longer in this chat.');
+      return;
+    }
+    if (loadingOlder.current) return;
+    loadingOlder.current = true;
+    client
+      .call<Message[]>('messages.list', { session_id: jump.sessionId, before: messages[0].id, limit: JUMP_PAGE })
+      .then(
+        (older) => {
+          // Free before the messages change: this effect runs again with them and may go on.
+          loadingOlder.current = false;
+          setHasOlder(older.length === JUMP_PAGE);
+          setMessages((ms) => [...older.filter((o) => !ms.some((m) => m.id === o.id)), ...ms]);
+        },
+        (e: unknown) => {
+          loadingOlder.current = false;
+          setJump(null);
+          setError(errorText(e));
+        },
+      );
+  }, [jump, session?.id, messages, rows, hasOlder, virtualizer]);
 
   // Ctrl/Cmd+K (handled by the workspace, which shows this panel) opens the search.
   useEffect(() => {
@@ -693,6 +751,14 @@ export function Chat({ project, searchSignal = 0 }: { project: Project; searchSi
           ))}
           {session?.model && !models.data?.some((m) => m.name === session.model) ? <option value={session.model}>{session.model} (not on the server)</option> : null}
         </select>
+        <select aria-label="Agent" title="Who answers in this chat: its instructions (from the next reply)" value={updating?.agent ?? session?.agent ?? 'assistant'} disabled={!session || !!updating} onChange={(e) => void update({ agent: e.target.value })}>
+          {CHAT_AGENTS.map(([name, label]) => (
+            <option key={name} value={name}>
+              {label}
+            </option>
+          ))}
+          {session?.agent && !CHAT_AGENTS.some(([name]) => name === session.agent) ? <option value={session.agent}>{session.agent}</option> : null}
+        </select>
         <button
           onClick={() =>
             // A new chat starts with the tools switch as the open one has it.
@@ -742,7 +808,9 @@ export function Chat({ project, searchSignal = 0 }: { project: Project; searchSi
           onClose={() => setSearching(false)}
           onPick={(hit) => {
             const s = sessions.data?.find((x) => x.id === hit.message.session_id);
-            if (s) setSession(s);
+            if (s && s.id !== session?.id) setSession(s);
+            setJump({ sessionId: hit.message.session_id, messageId: hit.message.id });
+            setHighlight(null);
             setSearching(false);
           }}
         />
@@ -757,6 +825,8 @@ export function Chat({ project, searchSignal = 0 }: { project: Project; searchSi
               key={item.key}
               data-index={item.index}
               ref={virtualizer.measureElement}
+              className={rows[item.index]?.id === highlight ? 'hit' : undefined}
+              aria-current={rows[item.index]?.id === highlight ? 'true' : undefined}
               style={{ position: 'absolute', top: 0, left: 0, width: '100%', transform: `translateY(${item.start}px)` }}
             >
               <Row
@@ -777,6 +847,7 @@ export function Chat({ project, searchSignal = 0 }: { project: Project; searchSi
           {error}
         </p>
       ) : null}
+      {session?.tools && session.project_id ? <ChangesBar key={session.id} sessionId={session.id} projectId={session.project_id} /> : null}
       <div className="composer">
         <textarea
           aria-label="Message"

@@ -6,7 +6,7 @@ import { language, loadMonaco } from './Editor';
 import { currentTheme, monacoTheme } from '../theme';
 
 /** What a commit changed in one file, side by side in Monaco's diff editor. */
-export function DiffView({ projectId, commit, path, onClose }: { projectId: string; commit: string; path: string; onClose: () => void }) {
+export function DiffView({ projectId, commit, path, onClose, firstCommit }: { projectId: string; commit: string; path: string; onClose: () => void; firstCommit?: boolean }) {
   const host = useRef<HTMLDivElement>(null);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
@@ -14,7 +14,9 @@ export function DiffView({ projectId, commit, path, onClose }: { projectId: stri
     const models: Monaco.editor.ITextModel[] = [];
     let live = true;
     const show = (rev: string) => client.call<GitShown>('git.show', { project_id: projectId, rev, path });
-    Promise.all([loadMonaco(), show(`${commit}^`), show(commit)]).then(
+    // A repository's first commit has no parent: everything in it is new.
+    const before = firstCommit ? Promise.resolve<GitShown>({ content: null }) : show(`${commit}^`);
+    Promise.all([loadMonaco(), before, show(commit)]).then(
       ([monaco, before, after]) => {
         if (!live || !host.current) return;
         editor = monaco.editor.createDiffEditor(host.current, { automaticLayout: true, readOnly: true, theme: monacoTheme(currentTheme()), renderSideBySide: true });
@@ -30,7 +32,7 @@ export function DiffView({ projectId, commit, path, onClose }: { projectId: stri
       editor?.dispose();
       for (const m of models) m.dispose();
     };
-  }, [projectId, commit, path]);
+  }, [projectId, commit, path, firstCommit]);
   return (
     <div className="diffview" role="dialog" aria-label={`Changes to ${path}`}>
       <div className="row">

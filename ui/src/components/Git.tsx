@@ -3,6 +3,7 @@ import { ArrowDownToLine, ArrowUpFromLine, GitCommitHorizontal } from 'lucide-re
 import { client, errorText, useLoad } from '../api';
 import type { CheckpointRestored, GitBranch, GitLogEntry, GitStatus } from '../protocol/generated';
 import { ask } from '../desktop';
+import { CommitDetails } from './CommitDetails';
 
 export function GitPanel({ projectId, changed }: { projectId: string; changed: number }) {
   // Status, branches and history in one batch: one round trip (and one message) per refresh.
@@ -29,6 +30,8 @@ export function GitPanel({ projectId, changed }: { projectId: string; changed: n
   const [busy, setBusy] = useState(false);
   /** The name typed for a new branch (inline: no blocking prompt in the desktop webview). */
   const [newBranch, setNewBranch] = useState<string | null>(null);
+  /** The commit of the history whose details are shown. */
+  const [commit, setCommit] = useState<string | null>(null);
 
   const run = async (what: () => Promise<unknown>, done?: string) => {
     setBusy(true);
@@ -174,7 +177,11 @@ export function GitPanel({ projectId, changed }: { projectId: string; changed: n
       <ul aria-label="History">
         {(log.data ?? []).map((c) => (
           <li key={c.commit}>
-            <code>{c.commit.slice(0, 8)}</code> {c.summary} <span className="muted">{c.author}</span>
+            <button className="link" aria-expanded={commit === c.commit} aria-label={`Commit ${c.commit.slice(0, 8)} ${c.summary}`} onClick={() => setCommit(commit === c.commit ? null : c.commit)}>
+              <code>{c.commit.slice(0, 8)}</code> {c.summary}
+            </button>{' '}
+            <span className="muted">{c.author}</span>
+            {commit === c.commit ? <CommitDetails projectId={projectId} commit={c.commit} onClose={() => setCommit(null)} /> : null}
           </li>
         ))}
       </ul>

@@ -1,6 +1,6 @@
 import { Suspense, lazy, useCallback, useEffect, useRef, useState } from 'react';
 import { IndexBadge } from './components/IndexBadge';
-import { Download, FolderInput, FolderOpen, FolderPlus, RefreshCw, Settings as SettingsIcon, ShieldAlert, Trash2 } from 'lucide-react';
+import { Archive, ArchiveRestore, Download, FolderInput, FolderOpen, FolderPlus, RefreshCw, Settings as SettingsIcon, ShieldAlert, Trash2 } from 'lucide-react';
 import { client, desktop, errorText, token, useConnection, useLoad, useTopic } from './api';
 import type { Event, ImportProgress, Project, ProjectExported } from './protocol/generated';
 // The first screen (the project list) loads without the workspace's and settings' code
@@ -10,6 +10,7 @@ const Settings = lazy(() => import('./components/Settings').then((m) => ({ defau
 import { chooseFolder, chooseZip, loadServer, onOpenFolder, setServer, takeLaunchFolder, useServer } from './desktop';
 import { mayDiscardUnsaved, tellShellBeforeClose } from './unsaved';
 import { loadSandbox, setSandbox, useSandbox } from './sandbox';
+import type { ArchivableProject } from './review-types';
 
 export function ConnectionBanner() {
   const state = useConnection();
@@ -49,7 +50,23 @@ export function ConnectionBanner() {
 }
 
 export function ProjectList({ onOpen }: { onOpen: (p: Project) => void }) {
-  const projects = useLoad(() => client.call<Project[]>('projects.list'), []);
+  /** Archived projects are hidden unless asked for. */
+  const [showArchived, setShowArchived] = useState(false);
+  const projects = useLoad(() => client.call<ArchivableProject[]>('projects.list', showArchived ? { include_archived: true } : undefined), [showArchived]);
+  // Projects archived by age (the daily check) leave the list.
+  const reloadProjects = projects.reload;
+  useTopic(
+    'projects',
+    useCallback((e: Event) => e.type === 'projects.changed' && reloadProjects(), [reloadProjects]),
+  );
+  const archive = async (p: Project, archived: boolean) => {
+    try {
+      await client.call(archived ? 'projects.archive' : 'projects.unarchive', { id: p.id });
+      projects.reload();
+    } catch (e) {
+      setError(errorText(e));
+    }
+  };
   const [creating, setCreating] = useState(false);
   const [name, setName] = useState('');
   const [importPath, setImportPath] = useState('');
@@ -190,13 +207,25 @@ export function ProjectList({ onOpen }: { onOpen: (p: Project) => void }) {
         </p>
       ) : null}
       {projects.error ? <p className="error">{projects.error}</p> : null}
+      <label>
+        <input type="checkbox" checked={showArchived} onChange={(e) => setShowArchived(e.target.checked)} /> Show archived
+      </label>
       <ul className="project-list" aria-label="Projects">
         {(projects.data ?? []).map((p) => (
-          <li key={p.id}>
+          <li key={p.id} className={p.archived_at ? 'archived' : undefined}>
             <button className="link" onClick={() => onOpen(p)} aria-label={`Open ${p.name}`}>
               {p.name}
             </button>
+            {p.archived_at ? (
+              <span className="archived-mark" title={`Archived ${new Date(p.archived_at).toLocaleDateString()}`}>
+                archived
+              </span>
+            ) : null}
             <span className="muted">{p.path}</span>
+            <button onClick={() => void archive(p, !p.archived_at)} aria-label={`${p.archived_at ? 'Unarchive' : 'Archive'} ${p.name}`} title={p.archived_at ? 'Show it in the list again' : 'Hide it from the list (Show archived shows it)'}>
+              {p.archived_at ? <ArchiveRestore size={14} /> : <Archive size={14} />}
+              {p.archived_at ? 'Unarchive' : 'Archive'}
+            </button>
             {desktop ? (
               <button onClick={() => void exportTo(p)} aria-label={`Export ${p.name}`}>
                 <Download size={14} />

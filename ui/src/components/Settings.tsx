@@ -5,6 +5,7 @@ import { ask, loadServer, serverEnabled, setServer, useServer } from '../desktop
 import { loadSandbox, OFF_WARNING, setSandbox, useSandbox } from '../sandbox';
 import { McpServers } from './McpServers';
 import { AgentTools } from './AgentTools';
+import { Storage } from './Storage';
 
 export const PUBLIC_TITLE = 'Reachable from other machines';
 export const PUBLIC_WARNING =
@@ -383,8 +384,20 @@ export function Settings() {
           </select>
         </label>
       </div>
+      <div className="row">
+        <label>
+          <input
+            type="checkbox"
+            aria-label="Review workflow changes before they are committed"
+            checked={settings.data?.['workflows.review'] === 'true'}
+            onChange={(e) => void save('workflows.review', e.target.checked ? 'true' : 'false')}
+          />{' '}
+          Review workflow changes before they are committed <span className="muted">(the default of each workflow's own option)</span>
+        </label>
+      </div>
       <AgentTools autoApproveRun={settings.data?.['tools.auto_approve_run']} maxContext={settings.data?.max_context} onSet={(key, value) => save(key, value ?? '')} />
       <Sandbox />
+      <Storage settings={settings.data} save={(key, value) => void save(key, value)} />
       <ApiKeys keys={settings.data?.api_keys} onChanged={settings.reload} />
       <McpServers />
       <h2>Models</h2>

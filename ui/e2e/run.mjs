@@ -2,7 +2,7 @@
 // server, driven through Debian's Chromium with playwright-core. Fails on any console error
 // and on any request to another host. Screenshots of each step go to e2e/artifacts/.
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,6 +37,9 @@ function start(cmd, args, pattern, env = {}) {
   });
 }
 
+/** The poem a reviewed workflow edits: twelve lines, the first and the last changed. */
+const POEM = Array.from({ length: 12 }, (_, i) => `line ${i + 1} of the poem`).join('\n') + '\n';
+const POEM_EDITED = POEM.replace('line 1 of the poem', 'LINE ONE, rewritten').replace('line 12 of the poem', 'LINE TWELVE, rewritten');
 const script = {
   routes: [
     // A chat with tools: one step per model request of the agent loop (the last user message
@@ -50,7 +53,14 @@ const script = {
     },
     // The first matching route wins: coders' and managers' prompts also quote the request.
     { when: 'Write the file `src/greet.txt`', reply: '```text\nhello from the agents\n```', delay_ms: 20 },
+    // A workflow under review: the coder changes the first and the last line of a committed
+    // file, two hunks apart.
+    { when: 'Write the file `src/poem.txt`', reply: `\`\`\`text\n${POEM_EDITED}\`\`\``, delay_ms: 5 },
     { when: 'Your module:', reply: 'Keep it short.' },
+    {
+      when: 'Edit the poem',
+      reply: '{"summary": "Edit the poem", "modules": [{"name": "poem", "responsibility": "the poem", "files": [{"path": "src/poem.txt", "purpose": "the poem, first and last lines changed"}]}]}',
+    },
     {
       when: 'Request:',
       reply: '{"summary": "Add a greeting", "modules": [{"name": "greet", "responsibility": "greetings", "files": [{"path": "src/greet.txt", "purpose": "a greeting"}]}]}',
@@ -293,6 +303,28 @@ async function main() {
   await page.getByRole('navigation', { name: 'Files' }).waitFor({ timeout: 5000 });
   await shot(page, 'code-search-opened');
 
+  // Rename in the tree with the file open (F2, inline): the tab follows, with its text, and a
+  // save writes to the new name.
+  await page.getByRole('button', { name: 'Open file src/deep.rs' }).focus();
+  await page.keyboard.press('F2');
+  const renameBox = page.getByRole('textbox', { name: 'New name for src/deep.rs' });
+  await renameBox.fill('found.rs');
+  await renameBox.press('Enter');
+  await page.getByRole('tab', { name: 'found.rs', exact: true }).waitFor({ timeout: 10000 });
+  if (await page.getByRole('tab', { name: 'deep.rs', exact: true }).count()) throw new Error('the tab of the renamed file kept its old name');
+  await page.getByRole('button', { name: 'Open file src/found.rs' }).waitFor({ timeout: 10000 });
+  await page.locator('.monaco .view-lines', { hasText: 'locate_the_needle' }).waitFor({ timeout: 5000 });
+  await page.getByRole('status').filter({ hasText: 'Renamed src/deep.rs to src/found.rs' }).waitFor({ timeout: 5000 });
+  await shot(page, 'renamed-tab-follows');
+  await page.locator('.monaco .view-lines').click();
+  await page.keyboard.press('Control+End');
+  await page.keyboard.type('// saved after the rename');
+  await page.getByRole('tab', { name: 'found.rs •' }).waitFor({ timeout: 5000 });
+  await page.keyboard.press('Control+s');
+  await page.getByRole('tab', { name: 'found.rs', exact: true }).waitFor({ timeout: 5000 });
+  if (!readFileSync(join(projectPath, 'src/found.rs'), 'utf8').endsWith('// saved after the rename')) throw new Error('the save did not go to the new name');
+  if (existsSync(join(projectPath, 'src/deep.rs'))) throw new Error('the old name came back on save');
+
   await page.getByRole('button', { name: 'New terminal' }).click();
   await page.locator('.xterm-host').first().waitFor();
   await page.waitForTimeout(500);
@@ -340,12 +372,47 @@ async function main() {
   await page.getByRole('tab', { name: 'Git' }).click();
   await page.getByRole('button', { name: 'Stage NOTES.md' }).click({ timeout: 10000 });
   await page.getByRole('textbox', { name: 'Commit message' }).fill('Add notes from the e2e test');
-  await page.getByRole('button', { name: 'Commit' }).click();
+  await page.getByRole('button', { name: 'Commit', exact: true }).click();
   await page.getByText('Committed').waitFor();
   const log = execFileSync('git', ['log', '--format=%s'], { cwd: projectDir }).toString();
   if (!log.includes('Add notes from the e2e test')) throw new Error(`git log lacks the commit: ${log}`);
   execFileSync('git', ['fsck', '--strict'], { cwd: projectDir });
   await shot(page, 'committed');
+
+  // A workflow with review: it waits with the changes in Monaco's diff editor; one hunk is
+  // accepted and the other rejected; the commit then has only the accepted hunk, and the
+  // rejected one is put back in the file.
+  writeFileSync(join(projectDir, 'src/poem.txt'), POEM);
+  const git = (...args) => execFileSync('git', ['-c', 'user.name=e2e', '-c', 'user.email=e2e@example.com', ...args], { cwd: projectDir }).toString();
+  git('add', 'src/poem.txt');
+  git('commit', '-q', '-m', 'Add the poem');
+  await page.getByRole('tab', { name: 'Workflows' }).click();
+  await page.getByRole('textbox', { name: 'Request' }).fill('Edit the poem');
+  await page.locator('details.options > summary').click();
+  await page.getByRole('checkbox', { name: 'Review the changes before they are committed' }).check();
+  await page.getByRole('button', { name: 'Start workflow' }).click();
+  const review = page.getByRole('region', { name: 'Review changes' });
+  await review.waitFor({ timeout: 60000 });
+  // Nothing is committed while the review waits.
+  if (!git('log', '-1', '--format=%s').includes('Add the poem')) throw new Error('the workflow committed before the review');
+  await review.locator('.modified .view-lines', { hasText: 'LINE ONE, rewritten' }).waitFor({ timeout: 15000 });
+  await review.locator('.original .view-lines', { hasText: 'line 1 of the poem' }).waitFor({ timeout: 5000 });
+  await auditNames(page, 'the review of a workflow');
+  await review.getByRole('button', { name: 'Accept change 1 of src/poem.txt' }).click();
+  await review.getByRole('button', { name: 'Reject change 2 of src/poem.txt' }).click();
+  // The rejected hunk is the one shown and highlighted in the diff editor.
+  await review.locator('.modified .view-lines', { hasText: 'LINE TWELVE, rewritten' }).waitFor({ timeout: 5000 });
+  await review.locator('.modified .review-hunk-focus').first().waitFor({ timeout: 5000 });
+  await shot(page, 'review-hunks-decided');
+  await review.getByRole('button', { name: 'Submit review' }).click();
+  await page.getByText(/Review done/).waitFor({ timeout: 30000 });
+  await page.locator('.workflow .status', { hasText: 'completed' }).first().waitFor({ timeout: 30000 });
+  const committed = git('show', 'HEAD:src/poem.txt');
+  const expected = POEM.replace('line 1 of the poem', 'LINE ONE, rewritten');
+  if (committed !== expected) throw new Error(`the commit holds ${JSON.stringify(committed)}, not only the accepted hunk`);
+  const onDisk = readFileSync(join(projectDir, 'src/poem.txt'), 'utf8');
+  if (onDisk !== expected) throw new Error(`the rejected hunk was not put back: ${JSON.stringify(onDisk)}`);
+  await shot(page, 'review-committed');
 
   // Export downloads a zip that unzip accepts.
   await page.getByRole('button', { name: 'Settings' }).click();

@@ -59,6 +59,8 @@ function ReviewDiff({ file, focus }: { file: ReviewFile; focus: Hunk | null }) {
           originalEditable: false,
           theme: monacoTheme(currentTheme()),
           renderSideBySide: true,
+          // Before and after side by side even in the narrow side panel.
+          useInlineViewWhenSpaceIsLimited: false,
           minimap: { enabled: false },
         });
         setReady(true);

@@ -145,8 +145,7 @@ export function ReviewView({ workflowId, files, onReviewed }: { workflowId: stri
       setBusy(false);
     }
   };
-  if (!file) return null;
-  const focusHunk = focus !== null && file.hunks[focus] ? file.hunks[focus] : null;
+  const focusHunk = file && focus !== null && file.hunks[focus] ? file.hunks[focus] : null;
   return (
     <section className="review" aria-label="Review changes">
       <h4>Review the changes before they are committed</h4>
@@ -174,16 +173,16 @@ export function ReviewView({ workflowId, files, onReviewed }: { workflowId: stri
           {error}
         </p>
       ) : null}
-      <ReviewDiff file={file} focus={focusHunk} />
+      {file ? <ReviewDiff file={file} focus={focusHunk} /> : <p className="muted">The workflow changed no files: submit to finish it.</p>}
       <ul className="review-files" aria-label="Files to review">
         {files.map((f) => {
           const d = decisions[f.path] ?? [];
           const counts = countDiff(f.diff);
           const fileState = d.every((x) => x === true) ? 'accepted' : d.every((x) => x === false) ? 'rejected' : d.some((x) => x === null) ? 'undecided' : 'partly accepted';
           return (
-            <li key={f.path} className={`review-file${f.path === file.path ? ' selected' : ''}`} aria-label={`File ${f.path}`}>
+            <li key={f.path} className={`review-file${f.path === file?.path ? ' selected' : ''}`} aria-label={`File ${f.path}`}>
               <div className="row">
-                <button className="link" aria-pressed={f.path === file.path} onClick={() => show(f.path, null)} aria-label={`Show ${f.path}`}>
+                <button className="link" aria-pressed={f.path === file?.path} onClick={() => show(f.path, null)} aria-label={`Show ${f.path}`}>
                   {f.path}
                 </button>
                 <span className="muted">
@@ -203,7 +202,7 @@ export function ReviewView({ workflowId, files, onReviewed }: { workflowId: stri
                   {f.hunks.map((h, i) => (
                     <li
                       key={h.index}
-                      className={`review-hunk ${decisionText(d[i] ?? null)}${f.path === file.path && focus === i ? ' current' : ''}`}
+                      className={`review-hunk ${decisionText(d[i] ?? null)}${f.path === file?.path && focus === i ? ' current' : ''}`}
                       aria-label={`Change ${i + 1} of ${f.path}: ${decisionText(d[i] ?? null)}`}
                     >
                       <div className="row">

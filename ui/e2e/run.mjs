@@ -325,6 +325,21 @@ async function main() {
   if (!readFileSync(join(projectPath, 'src/found.rs'), 'utf8').endsWith('// saved after the rename')) throw new Error('the save did not go to the new name');
   if (existsSync(join(projectPath, 'src/deep.rs'))) throw new Error('the old name came back on save');
 
+  // Find in files (Ctrl+Shift+F): the match's line shows with the match marked; a click opens
+  // the file there.
+  await page.keyboard.press('Control+Shift+F');
+  const find = page.getByRole('region', { name: 'Find in files' });
+  await find.getByRole('textbox', { name: 'Find' }).fill('locate_the_needle');
+  const found = find.getByRole('button', { name: /^src\/found\.rs line 151: pub fn locate_the_needle/ });
+  await found.waitFor({ timeout: 15000 });
+  if ((await found.locator('mark').textContent()) !== 'locate_the_needle') throw new Error('the match is not marked');
+  await auditNames(page, 'find in files');
+  await shot(page, 'find-in-files');
+  await found.click();
+  await page.getByRole('tab', { name: 'found.rs', exact: true }).waitFor({ timeout: 5000 });
+  await find.getByRole('button', { name: 'Close find in files' }).click();
+  await page.getByRole('navigation', { name: 'Files' }).waitFor({ timeout: 5000 });
+
   await page.getByRole('button', { name: 'New terminal' }).click();
   await page.locator('.xterm-host').first().waitFor();
   await page.waitForTimeout(500);

@@ -15,6 +15,7 @@ use tokio_util::task::TaskTracker;
 
 mod agent;
 pub mod bus;
+mod changes;
 mod chat;
 mod chat_tools;
 mod error;

@@ -45,6 +45,11 @@ pub const KEYS: &[(&str, &str)] = &[
     ("sandbox.memory_mb", "a memory limit for agents' commands in MiB"),
     ("sandbox.cpus", "a CPU limit for agents' commands in cores (container mode)"),
     ("sandbox.image", "the image of the container mode (default docker.io/library/debian:stable-slim)"),
+    (
+        "workflows.review",
+        "`true` to have workflows wait for your review of their changes before they commit (default `false`)",
+    ),
+    ("ui.theme", "the look: `system` (default, follows the system), `light` or `dark`"),
 ];
 
 impl App {
@@ -76,7 +81,10 @@ impl App {
         if key == "resume_workflows" && !["", "continue", "paused"].contains(&value.as_str()) {
             return Err(CoreError::InvalidInput("resume_workflows is `continue` or `paused`".into()));
         }
-        if ["server.enabled", "server.public", "tools.auto_approve_run"].contains(&key)
+        if key == "ui.theme" && !["", "system", "light", "dark"].contains(&value.as_str()) {
+            return Err(CoreError::InvalidInput("ui.theme is `system`, `light` or `dark`".into()));
+        }
+        if ["server.enabled", "server.public", "tools.auto_approve_run", "workflows.review"].contains(&key)
             && !["", "true", "false"].contains(&value.as_str())
         {
             return Err(CoreError::InvalidInput(format!("{key} is `true` or `false`")));

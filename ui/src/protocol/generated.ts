@@ -44,6 +44,8 @@ compacted: boolean, };
 
 export type CoordinatorMetrics = { total_messages: number, total_workflows: number, registered_agents: number, healthy_agents: number, active_workflows: number, };
 
+export type DiffHunk = { index: number, old_start: number, old_lines: number, new_start: number, new_lines: number, };
+
 export type EditShare = { model: string, attempted: number, well_formed: number, };
 
 export type Empty = Record<symbol, never>;
@@ -57,6 +59,8 @@ export type Event = { seq: number, topic: string, type: string, time: string, da
 export type EventNotification = { jsonrpc: string, method: string, params: Event, };
 
 export type FailureInfo = { message: string, kind: ErrorKind, retryable: boolean, };
+
+export type FileChange = { path: string, diff: string, before?: string | null, after?: string | null, hunks: Array<DiffHunk>, additions: number, deletions: number, };
 
 export type FileContent = { content: string, };
 
@@ -298,6 +302,10 @@ export type RepoMap = { map: string, tokens: number, };
 
 export type Response = { jsonrpc: string, id: JsonValue, result?: JsonValue | null, error?: RpcError | null, };
 
+export type ReviewAccept = string | { path: string, hunks: Array<number>, };
+
+export type ReviewDone = { accepted: Array<string>, partial: Array<string>, rejected: Array<string>, undo?: string | null, };
+
 export type Role = "system" | "user" | "assistant" | "tool";
 
 export type RpcError = { code: number, message: string, data: ErrorData, };
@@ -360,6 +368,18 @@ model?: string | null,
  * Whether the session's agent may use tools (an agent loop): API v1.1.
  */
 tools: boolean, };
+
+export type SessionChange = { path: string, 
+/**
+ * The snapshot of the file before the chat's first edit of it.
+ */
+checkpoint_id: string, additions: number, deletions: number, diff: string, };
+
+export type SessionChangesEvent = { files: Array<SessionChange>, };
+
+export type SessionsChangePaths = { session_id: string, paths?: Array<string> | null, };
+
+export type SessionsChanges = { session_id: string, };
 
 export type SessionsCreate = { project_id?: string | null, agent?: string | null, model?: string | null, 
 /**
@@ -457,7 +477,13 @@ usage?: WorkflowUsage | null,
 /**
  * The files written so far, in the order they were first written (with `workflows.get`).
  */
-files?: Array<WrittenFile> | null, };
+files?: Array<WrittenFile> | null, 
+/**
+ * The changes waiting for the person's review (with `workflows.get`, in state `reviewing`).
+ */
+review?: WorkflowReview | null, };
+
+export type WorkflowReview = { files: Array<FileChange>, };
 
 export type WorkflowUsage = { total: UsageLine, by_agent: Array<UsageLine>, 
 /**
@@ -474,6 +500,8 @@ export type WorkflowsApprove = { id: string, plan?: JsonValue | null, };
 export type WorkflowsControl = { id: string, action: string, };
 
 export type WorkflowsList = { project_id?: string | null, };
+
+export type WorkflowsReview = { id: string, accept: Array<ReviewAccept>, reject: Array<string>, };
 
 export type WorkflowsStart = { project_id: string, request: string, options?: JsonValue | null, };
 

@@ -1,36 +1,14 @@
 /**
  * Types of the issue-19 API (review, file operations, find in files, commit details, archiving,
- * backups, a chat's changes), as the session's API contract states them. They stand in until
- * `protocol/generated.ts` has them; then these re-export or give way to the generated ones.
+ * backups, a chat's changes). Those `protocol/generated.ts` has are re-exported from it; the
+ * others follow the session's API contract and stand in until the backend's types land.
  */
 import type { Checkpoint, Project } from './protocol/generated';
 
 export type { Checkpoint };
 
-export interface Hunk {
-  index: number;
-  old_start: number;
-  old_lines: number;
-  new_start: number;
-  new_lines: number;
-}
-
-/** One file of a workflow's review: `before` null = a new file, `after` null = deleted. */
-export interface ReviewFile {
-  path: string;
-  diff: string;
-  before: string | null;
-  after: string | null;
-  hunks: Hunk[];
-}
-
-export interface ReviewDone {
-  accepted: string[];
-  rejected: string[];
-  undo?: string | null;
-}
-
-export type ReviewAccept = string | { path: string; hunks: number[] };
+// Generated from atelier-protocol (main has them): the review and a chat's changes.
+export type { DiffHunk as Hunk, FileChange as ReviewFile, ReviewAccept, ReviewDone, SessionChange } from './protocol/generated';
 
 export interface FileUndo {
   undo: Checkpoint;
@@ -101,11 +79,3 @@ export interface Backup {
   time: string;
 }
 
-/** A file an agent of a chat changed, not yet kept or undone. */
-export interface SessionChange {
-  path: string;
-  checkpoint_id: string;
-  additions: number;
-  deletions: number;
-  diff: string;
-}

@@ -104,15 +104,3 @@ export function splitHunks(diff: string): string[] {
   if (current) hunks.push(current.join('\n').replace(/\n+$/, ''));
   return hunks;
 }
-
-/** Lines added and removed by a unified diff. */
-export function countDiff(diff: string): { additions: number; deletions: number } {
-  let additions = 0;
-  let deletions = 0;
-  for (const line of diff.split('\n')) {
-    if (line.startsWith('+++') || line.startsWith('---')) continue;
-    if (line.startsWith('+')) additions += 1;
-    else if (line.startsWith('-')) deletions += 1;
-  }
-  return { additions, deletions };
-}

@@ -10,7 +10,7 @@ import { client, errorText } from '../api';
 import type { Workflow } from '../protocol/generated';
 import type { Hunk, ReviewAccept, ReviewFile } from '../review-types';
 import { currentTheme, monacoTheme } from '../theme';
-import { countDiff, splitHunks } from './Bits';
+import { splitHunks } from './Bits';
 import { language, loadMonaco } from './Editor';
 
 /** Per file, each hunk's decision: `true` accept, `false` reject, `null` not yet decided. */
@@ -177,7 +177,6 @@ export function ReviewView({ workflowId, files, onReviewed }: { workflowId: stri
       <ul className="review-files" aria-label="Files to review">
         {files.map((f) => {
           const d = decisions[f.path] ?? [];
-          const counts = countDiff(f.diff);
           const fileState = d.every((x) => x === true) ? 'accepted' : d.every((x) => x === false) ? 'rejected' : d.some((x) => x === null) ? 'undecided' : 'partly accepted';
           return (
             <li key={f.path} className={`review-file${f.path === file?.path ? ' selected' : ''}`} aria-label={`File ${f.path}`}>
@@ -186,8 +185,8 @@ export function ReviewView({ workflowId, files, onReviewed }: { workflowId: stri
                   {f.path}
                 </button>
                 <span className="muted">
-                  {f.before === null ? 'new file · ' : f.after === null ? 'deleted · ' : ''}
-                  <span className="plus">+{counts.additions}</span> <span className="minus">−{counts.deletions}</span>
+                  {(f.before ?? null) === null ? 'new file · ' : (f.after ?? null) === null ? 'deleted · ' : ''}
+                  <span className="plus">+{f.additions}</span> <span className="minus">−{f.deletions}</span>
                 </span>
                 <span className="decision">{fileState}</span>
                 <button aria-label={`Accept file ${f.path}`} onClick={() => decide(f.path, true)}>

@@ -258,7 +258,7 @@ function WorkflowView({ id, projectId, onOpenFile, onFinished }: { id: string; p
     setFiles((f) => (loaded.data?.files ?? []).reduce(addFile, f));
     started.current = Date.parse(loaded.data.created_at) || Date.now();
     // Opened while (or after a restart while) the workflow waits for a review.
-    const pending = (loaded.data as Workflow & { review?: { files: ReviewFile[] } | null }).review;
+    const pending = loaded.data.review;
     if (pending?.files) setReview(pending.files);
   }, [loaded.data]);
 
@@ -498,8 +498,9 @@ function WorkflowView({ id, projectId, onOpenFile, onFinished }: { id: string; p
 /** What a finished review did, as a person reads it. */
 export function reviewOutcome(done: ReviewDone): string {
   const names = (paths: string[]) => (paths.length ? paths.join(', ') : 'nothing');
+  const partly = done.partial?.length ? ` Committed in part (the rejected changes put back): ${names(done.partial)}.` : '';
   const rejected = done.rejected.length ? ` Put back: ${names(done.rejected)}.` : '';
-  return `Review done. Committed: ${names(done.accepted)}.${rejected}`;
+  return `Review done. Committed: ${names(done.accepted)}.${partly}${rejected}`;
 }
 
 export function Workflows({ project, onOpenFile }: { project: Project; onOpenFile: (path: string) => void }) {

@@ -33,6 +33,8 @@ const files: ReviewFile[] = [
     before: 'one\ntwo\nthree\nfour\nfive\nsix\nseven\neight\nnine\nten\n',
     after: 'ONE\ntwo\nthree\nfour\nfive\nsix\nseven\neight\nnine\nTEN\n',
     diff: '--- a/src/a.txt\n+++ b/src/a.txt\n@@ -1,4 +1,4 @@\n-one\n+ONE\n two\n three\n four\n@@ -7,4 +7,4 @@\n seven\n eight\n nine\n-ten\n+TEN\n',
+    additions: 2,
+    deletions: 2,
     hunks: [
       { index: 0, old_start: 1, old_lines: 4, new_start: 1, new_lines: 4 },
       { index: 1, old_start: 7, old_lines: 4, new_start: 7, new_lines: 4 },
@@ -43,6 +45,8 @@ const files: ReviewFile[] = [
     before: null,
     after: 'fresh\n',
     diff: '--- /dev/null\n+++ b/src/new.txt\n@@ -0,0 +1 @@\n+fresh\n',
+    additions: 1,
+    deletions: 0,
     hunks: [{ index: 0, old_start: 0, old_lines: 0, new_start: 1, new_lines: 1 }],
   },
 ];
@@ -69,6 +73,8 @@ describe('Review of a workflow’s changes', () => {
     const hunks = within(review).getByRole('list', { name: 'Changes in src/a.txt' });
     expect(hunks.textContent).toContain('+ONE');
     expect(hunks.textContent).toContain('+TEN');
+    expect(within(review).getByRole('listitem', { name: 'File src/a.txt' }).textContent).toContain('+2 −2');
+    expect(within(review).getByRole('listitem', { name: 'File src/new.txt' }).textContent).toContain('new file · +1 −0');
 
     fireEvent.click(within(review).getByRole('button', { name: 'Accept change 1 of src/a.txt' }));
     fireEvent.click(within(review).getByRole('button', { name: 'Reject change 2 of src/a.txt' }));
@@ -92,9 +98,9 @@ describe('Review of a workflow’s changes', () => {
     await waitFor(() => expect(screen.queryByRole('region', { name: 'Review changes' })).toBeNull());
 
     // The outcome, with an undo of the rejection.
-    act(() => engine.emit('workflow/wf_1', 'review.done', { accepted: ['src/a.txt', 'src/new.txt'], rejected: [], undo: 'cp_7' }));
+    act(() => engine.emit('workflow/wf_1', 'review.done', { accepted: ['src/new.txt'], partial: ['src/a.txt'], rejected: [], undo: 'cp_7' }));
     const outcome = await screen.findByText(/Review done/);
-    expect(outcome.textContent).toContain('Committed: src/a.txt, src/new.txt');
+    expect(outcome.textContent).toContain('Committed: src/new.txt. Committed in part (the rejected changes put back): src/a.txt.');
     fireEvent.click(screen.getByRole('button', { name: 'Undo the rejection' }));
     await waitFor(() => expect(engine.callsOf('checkpoints.restore')).toEqual([{ project_id: 'prj_1', id: 'cp_7' }]));
   });

@@ -25,6 +25,7 @@ pub mod keychain;
 mod mcp;
 mod models;
 mod project;
+mod recommend;
 mod rpc;
 mod sandbox;
 mod settings;

@@ -632,3 +632,41 @@ async fn models_are_recommended_by_memory_and_probed_once() {
     let bad = rpc(&client, "models.probe", json!({ "name": "" })).await;
     assert_eq!(bad["error"]["data"]["kind"], "invalid_input", "{bad}");
 }
+
+#[tokio::test]
+async fn the_model_server_chosen_in_settings_is_used_at_once_and_survives_a_restart() {
+    let mut h = Harness::new().await;
+    let other = atelier_testkit::TestLlm::start().await.expect("a second model server");
+    other.set_models(vec![atelier_testkit::TestModel::new("other-model:7b", 16_384)]);
+    let client = h.client();
+    let names = |models: &Value| -> Vec<String> {
+        models
+            .as_array()
+            .expect("list")
+            .iter()
+            .map(|m| m["name"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+    assert_eq!(names(&call(&client, "models.list", json!({})).await), ["test-model"]);
+
+    // A server that cannot be used is refused, and nothing changes.
+    let bad = rpc(&client, "settings.set", json!({ "key": "model_server", "value": "ftp://nowhere" })).await;
+    assert_eq!(bad["error"]["data"]["kind"], "invalid_input", "{bad}");
+    assert_eq!(names(&call(&client, "models.list", json!({})).await), ["test-model"]);
+
+    // Another Ollama server: its models at once, and chats go there.
+    call(&client, "subscribe", json!({ "topics": ["models"] })).await;
+    call(&client, "settings.set", json!({ "key": "model_server", "value": other.url() })).await;
+    crate::support::events_until(&client, "models.changed").await;
+    assert_eq!(names(&call(&client, "models.list", json!({})).await), ["other-model:7b"]);
+    let health = call(&client, "system.health", json!({})).await;
+    assert!(health.to_string().contains("models: other-model:7b"), "health checks the new server: {health}");
+
+    // Kept across a restart.
+    h.restart().await;
+    let client = h.client();
+    assert_eq!(names(&call(&client, "models.list", json!({})).await), ["other-model:7b"]);
+    // Cleared: back to the server Atelier was started with.
+    call(&client, "settings.set", json!({ "key": "model_server", "value": "" })).await;
+    assert_eq!(names(&call(&client, "models.list", json!({})).await), ["test-model"]);
+}

@@ -498,6 +498,11 @@ impl Client {
                 let p: ModelsList = params(method, p)?;
                 ok(app.list_models(p.provider.as_deref()).await?)
             }
+            "models.recommended" => ok(app.recommended_models().await?),
+            "models.probe" => {
+                let p: atelier_protocol::ModelsProbe = params(method, p)?;
+                ok(app.probe_model(&p.name, p.refresh.unwrap_or(false)).await?)
+            }
             "models.pull" => {
                 let p: ModelName = params(method, p)?;
                 ok(app.pull_model(&p.name)?)

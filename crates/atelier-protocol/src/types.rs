@@ -1011,6 +1011,64 @@ pub struct Model {
     pub family: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quantization: Option<String>,
+    /// What a probe found the model can do, once probed (`models.probe`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probe: Option<ModelProbe>,
+}
+
+/// What a model can do, probed once and remembered (`models.probe`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+#[ts(optional_fields = nullable)]
+pub struct ModelProbe {
+    pub name: String,
+    #[serde(default)]
+    pub context_length: Option<u32>,
+    /// `native` (the server passes tools), `text` (it writes a call in the text format when
+    /// asked), `none` (neither), `unknown` (the self-test did not finish).
+    pub tools: String,
+    pub probed_at: String,
+    /// Why the model is a poor choice for agents, and which one would do.
+    #[serde(default)]
+    pub warning: Option<String>,
+}
+
+/// `models.probe`.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(optional_fields = nullable)]
+pub struct ModelsProbe {
+    pub name: String,
+    /// Probe again rather than answer what is remembered.
+    #[serde(default)]
+    pub refresh: Option<bool>,
+}
+
+/// `models.recommended`: coding models for this machine, best first.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+#[ts(optional_fields = nullable)]
+pub struct ModelsRecommended {
+    pub memory_bytes: u64,
+    pub free_memory_bytes: u64,
+    #[serde(default)]
+    pub vram_bytes: Option<u64>,
+    pub models: Vec<RecommendedModel>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+#[ts(optional_fields = nullable)]
+pub struct RecommendedModel {
+    /// The name to pull (`models.pull`).
+    pub name: String,
+    pub label: String,
+    /// Parameters, e.g. `7.6B`.
+    pub params: String,
+    /// Download size.
+    pub size_bytes: u64,
+    /// Whether it fits this machine's free memory (or its GPU).
+    pub fits: bool,
+    pub installed: bool,
+    pub reason: String,
+    /// Large enough to follow an agent's tool format reliably.
+    pub agent_ready: bool,
 }
 
 // ---------------------------------------------------------------- MCP servers (API v1.1)

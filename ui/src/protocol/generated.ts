@@ -259,13 +259,36 @@ export type MessagesSent = { user_message_id: string, reply_id: string, };
 
 export type MessagesStop = { session_id: string, };
 
-export type Model = { name: string, provider: string, size?: number | null, context_length?: number | null, family?: string | null, quantization?: string | null, };
+export type Model = { name: string, provider: string, size?: number | null, context_length?: number | null, family?: string | null, quantization?: string | null, 
+/**
+ * What a probe found the model can do, once probed (`models.probe`).
+ */
+probe?: ModelProbe | null, };
 
 export type ModelName = { name: string, };
+
+export type ModelProbe = { name: string, context_length?: number | null, 
+/**
+ * `native` (the server passes tools), `text` (it writes a call in the text format when
+ * asked), `none` (neither), `unknown` (the self-test did not finish).
+ */
+tools: string, probed_at: string, 
+/**
+ * Why the model is a poor choice for agents, and which one would do.
+ */
+warning?: string | null, };
 
 export type ModelPullProgress = { name: string, status: string, completed?: number | null, total?: number | null, error?: FailureInfo | null, };
 
 export type ModelsList = { provider?: string | null, };
+
+export type ModelsProbe = { name: string, 
+/**
+ * Probe again rather than answer what is remembered.
+ */
+refresh?: boolean | null, };
+
+export type ModelsRecommended = { memory_bytes: number, free_memory_bytes: number, vram_bytes?: number | null, models: Array<RecommendedModel>, };
 
 export type Notification = { level: string, message: string, };
 
@@ -297,6 +320,28 @@ export type ProjectsImport = { path: string, name?: string | null,
  * Copy the folder into Atelier's data folder and make the copy the project.
  */
 copy?: boolean | null, };
+
+export type RecommendedModel = { 
+/**
+ * The name to pull (`models.pull`).
+ */
+name: string, label: string, 
+/**
+ * Parameters, e.g. `7.6B`.
+ */
+params: string, 
+/**
+ * Download size.
+ */
+size_bytes: number, 
+/**
+ * Whether it fits this machine's free memory (or its GPU).
+ */
+fits: boolean, installed: boolean, reason: string, 
+/**
+ * Large enough to follow an agent's tool format reliably.
+ */
+agent_ready: boolean, };
 
 export type RepoMap = { map: string, tokens: number, };
 

@@ -59,6 +59,15 @@ export function ProjectList({ onOpen }: { onOpen: (p: Project) => void }) {
     'projects',
     useCallback((e: Event) => e.type === 'projects.changed' && reloadProjects(), [reloadProjects]),
   );
+  /** Opening an archived project brings it back (its folder is watched again). */
+  const open = async (p: ArchivableProject) => {
+    if (!p.archived_at) return onOpen(p);
+    try {
+      onOpen(await client.call<Project>('projects.unarchive', { id: p.id }));
+    } catch (e) {
+      setError(errorText(e));
+    }
+  };
   const archive = async (p: Project, archived: boolean) => {
     try {
       await client.call(archived ? 'projects.archive' : 'projects.unarchive', { id: p.id });
@@ -213,7 +222,7 @@ export function ProjectList({ onOpen }: { onOpen: (p: Project) => void }) {
       <ul className="project-list" aria-label="Projects">
         {(projects.data ?? []).map((p) => (
           <li key={p.id} className={p.archived_at ? 'archived' : undefined}>
-            <button className="link" onClick={() => onOpen(p)} aria-label={`Open ${p.name}`}>
+            <button className="link" onClick={() => void open(p)} aria-label={`Open ${p.name}`}>
               {p.name}
             </button>
             {p.archived_at ? (
@@ -325,6 +334,8 @@ export function App() {
   // The open project survives a reload of the tab (kept in sessionStorage, checked with the server).
   const setProject = useCallback((p: Project | null) => {
     setProjectState(p);
+    // `projects.get` counts as opening it: a project in use is not archived by age.
+    if (p) client.call('projects.get', { id: p.id }).catch(() => undefined);
     if (p) window.sessionStorage.setItem(OPEN_PROJECT, p.id);
     else window.sessionStorage.removeItem(OPEN_PROJECT);
   }, []);

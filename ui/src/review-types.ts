@@ -48,6 +48,10 @@ export interface CommitFile {
   status: string;
   additions: number;
   deletions: number;
+  /** A renamed file's path at the parent. */
+  old_path?: string | null;
+  /** Binary: no line counts (0 and 0). */
+  binary?: boolean;
 }
 
 export interface CommitDetails {

@@ -42,12 +42,29 @@ export function CommitDetails({ projectId, commit, onClose }: { projectId: strin
                 <button className="link" aria-label={`Show ${f.path} in ${d.commit.slice(0, 8)}`} aria-pressed={file === f.path} onClick={() => setFile(file === f.path ? null : f.path)}>
                   {f.path}
                 </button>{' '}
-                <span className="plus">+{f.additions}</span> <span className="minus">−{f.deletions}</span>
+                {f.old_path ? <span className="muted">(from {f.old_path}) </span> : null}
+                {f.binary ? (
+                  <span className="muted">binary</span>
+                ) : (
+                  <>
+                    <span className="plus">+{f.additions}</span> <span className="minus">−{f.deletions}</span>
+                  </>
+                )}
               </li>
             ))}
           </ul>
           {d.files.length === 0 ? <p className="muted">No files changed.</p> : null}
-          {file ? <DiffView key={file} projectId={projectId} commit={d.commit} path={file} onClose={() => setFile(null)} firstCommit={d.parents.length === 0} /> : null}
+          {file ? (
+            <DiffView
+              key={file}
+              projectId={projectId}
+              commit={d.commit}
+              path={file}
+              oldPath={d.files.find((f) => f.path === file)?.old_path}
+              onClose={() => setFile(null)}
+              firstCommit={d.parents.length === 0}
+            />
+          ) : null}
         </>
       ) : null}
     </section>

@@ -6,16 +6,31 @@ import { language, loadMonaco } from './Editor';
 import { currentTheme, monacoTheme } from '../theme';
 
 /** What a commit changed in one file, side by side in Monaco's diff editor. */
-export function DiffView({ projectId, commit, path, onClose, firstCommit }: { projectId: string; commit: string; path: string; onClose: () => void; firstCommit?: boolean }) {
+export function DiffView({
+  projectId,
+  commit,
+  path,
+  onClose,
+  firstCommit,
+  oldPath,
+}: {
+  projectId: string;
+  commit: string;
+  path: string;
+  onClose: () => void;
+  firstCommit?: boolean;
+  /** A file the commit renamed: its path at the parent. */
+  oldPath?: string | null;
+}) {
   const host = useRef<HTMLDivElement>(null);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
     let editor: Monaco.editor.IStandaloneDiffEditor | null = null;
     const models: Monaco.editor.ITextModel[] = [];
     let live = true;
-    const show = (rev: string) => client.call<GitShown>('git.show', { project_id: projectId, rev, path });
+    const show = (rev: string, at = path) => client.call<GitShown>('git.show', { project_id: projectId, rev, path: at });
     // A repository's first commit has no parent: everything in it is new.
-    const before = firstCommit ? Promise.resolve<GitShown>({ content: null }) : show(`${commit}^`);
+    const before = firstCommit ? Promise.resolve<GitShown>({ content: null }) : show(`${commit}^`, oldPath ?? path);
     Promise.all([loadMonaco(), before, show(commit)]).then(
       ([monaco, before, after]) => {
         if (!live || !host.current) return;
@@ -32,7 +47,7 @@ export function DiffView({ projectId, commit, path, onClose, firstCommit }: { pr
       editor?.dispose();
       for (const m of models) m.dispose();
     };
-  }, [projectId, commit, path, firstCommit]);
+  }, [projectId, commit, path, firstCommit, oldPath]);
   return (
     <div className="diffview" role="dialog" aria-label={`Changes to ${path}`}>
       <div className="row">

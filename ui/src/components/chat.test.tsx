@@ -2,12 +2,14 @@
 // fake engine behind the real client.
 import { engine, EngineError } from '../test/engine';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { act, cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
+import { act, cleanup, fireEvent, render, screen, waitFor, within, configure } from '@testing-library/react';
 import { client } from '../api';
 import { Chat } from './Chat';
 import type { Message, Project, Session } from '../protocol/generated';
 
 HTMLCanvasElement.prototype.getContext = (() => null) as typeof HTMLCanvasElement.prototype.getContext;
+// A loaded machine (builds beside the tests) can be slow to render: waits allow for it.
+configure({ asyncUtilTimeout: 5000 });
 beforeAll(() => {
   for (const [prop, value] of [
     ['clientHeight', 600],

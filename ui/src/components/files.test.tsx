@@ -3,7 +3,7 @@
 import { engine, EngineError } from '../test/engine';
 import { fake, fakeMonaco } from '../test/fakeMonaco';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { act, cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
+import { act, cleanup, fireEvent, render, screen, waitFor, within, configure } from '@testing-library/react';
 import { client } from '../api';
 import { FileTree } from './FileTree';
 import { Editor } from './Editor';
@@ -15,6 +15,8 @@ import type { FileEntry } from '../protocol/generated';
 vi.mock('./loadMonaco', () => ({ loadMonaco: () => Promise.resolve(fakeMonaco) }));
 HTMLCanvasElement.prototype.getContext = (() => null) as typeof HTMLCanvasElement.prototype.getContext;
 
+// A loaded machine (builds beside the tests) can be slow to render: waits allow for it.
+configure({ asyncUtilTimeout: 5000 });
 beforeAll(() => {
   client.start();
   return waitFor(() => expect(client.state.status).toBe('open'));

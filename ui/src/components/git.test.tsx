@@ -2,11 +2,13 @@
 import { engine } from '../test/engine';
 import { fake, fakeMonaco } from '../test/fakeMonaco';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
+import { cleanup, fireEvent, render, screen, waitFor, within, configure } from '@testing-library/react';
 import { client } from '../api';
 import { GitPanel } from './Git';
 
 vi.mock('./loadMonaco', () => ({ loadMonaco: () => Promise.resolve(fakeMonaco) }));
+// A loaded machine (builds beside the tests) can be slow to render: waits allow for it.
+configure({ asyncUtilTimeout: 5000 });
 beforeAll(() => {
   client.start();
   return waitFor(() => expect(client.state.status).toBe('open'));
@@ -34,9 +36,15 @@ function repo(parents: string[]) {
       files: [
         { path: 'src/greet.txt', status: 'added', additions: 2, deletions: 0 },
         { path: 'README.md', status: 'modified', additions: 1, deletions: 1 },
+        { path: 'docs/guide.md', status: 'renamed', additions: 1, deletions: 0, old_path: 'GUIDE.md' },
+        { path: 'logo.png', status: 'added', additions: 0, deletions: 0, binary: true },
       ],
     }))
-    .on('git.show', (p) => ({ content: p.rev === `${C}^` ? (p.path === 'README.md' ? '# old\n' : null) : p.path === 'README.md' ? '# new\n' : 'hi\nhi\n' }));
+    .on('git.show', (p) => {
+      const before: Record<string, string> = { 'README.md': '# old\n', 'GUIDE.md': 'guide\n' };
+      const after: Record<string, string> = { 'README.md': '# new\n', 'docs/guide.md': 'guide\nmore\n' };
+      return { content: (p.rev === `${C}^` ? before : after)[p.path as string] ?? (p.rev === C ? 'hi\nhi\n' : null) };
+    });
 }
 
 describe('Git history: commit details', () => {
@@ -58,6 +66,16 @@ describe('Git history: commit details', () => {
       { project_id: 'prj_1', rev: C, path: 'README.md' },
     ]);
     expect(screen.getByRole('dialog', { name: 'Changes to README.md' })).toBeTruthy();
+    // A renamed file is compared with its old path at the parent; a binary one has no counts.
+    expect(files.children[2].textContent).toContain('(from GUIDE.md)');
+    expect(files.children[3].textContent).toMatch(/logo\.png\s*binary$/);
+    fireEvent.click(within(files).getByRole('button', { name: 'Show docs/guide.md in 01234567' }));
+    await waitFor(() => expect(fake.diffEditors.at(-1)?.model?.modified.text).toBe('guide\nmore\n'));
+    expect(fake.diffEditors.at(-1)?.model?.original.text).toBe('guide\n');
+    expect(engine.callsOf('git.show').slice(2)).toEqual([
+      { project_id: 'prj_1', rev: `${C}^`, path: 'GUIDE.md' },
+      { project_id: 'prj_1', rev: C, path: 'docs/guide.md' },
+    ]);
     fireEvent.click(within(details).getByRole('button', { name: 'Close commit' }));
     expect(screen.queryByRole('region', { name: 'Commit 01234567' })).toBeNull();
   });

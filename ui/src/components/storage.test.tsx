@@ -2,13 +2,15 @@
 // behind the real client.
 import { engine, EngineError } from '../test/engine';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { act, cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
+import { act, cleanup, fireEvent, render, screen, waitFor, within, configure } from '@testing-library/react';
 import { client } from '../api';
 import { ProjectList } from '../App';
 import { Settings } from './Settings';
 import type { Project } from '../protocol/generated';
 
 HTMLCanvasElement.prototype.getContext = (() => null) as typeof HTMLCanvasElement.prototype.getContext;
+// A loaded machine (builds beside the tests) can be slow to render: waits allow for it.
+configure({ asyncUtilTimeout: 5000 });
 beforeAll(() => {
   client.start();
   return waitFor(() => expect(client.state.status).toBe('open'));
@@ -58,6 +60,20 @@ describe('Archiving projects', () => {
     await waitFor(() => expect(engine.topics.has('projects')).toBe(true));
     act(() => engine.emit('projects', 'projects.changed', {}));
     await waitFor(() => expect(screen.queryByRole('button', { name: 'Open old' })).toBeNull());
+  });
+});
+
+describe('Opening an archived project', () => {
+  it('unarchives it first (its folder is watched again), then opens it', async () => {
+    const old = project('p2', 'old', '2026-10-01T00:00:00Z');
+    engine.on('projects.list', () => [old]).on('projects.unarchive', () => project('p2', 'old'));
+    const opened: Project[] = [];
+    render(<ProjectList onOpen={(p) => opened.push(p)} />);
+    fireEvent.click(screen.getByRole('checkbox', { name: 'Show archived' }));
+    fireEvent.click(await screen.findByRole('button', { name: 'Open old' }));
+    await waitFor(() => expect(opened).toHaveLength(1));
+    expect(engine.callsOf('projects.unarchive')).toEqual([{ id: 'p2' }]);
+    expect(opened[0]).not.toHaveProperty('archived_at');
   });
 });
 

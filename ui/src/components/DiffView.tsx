@@ -34,7 +34,7 @@ export function DiffView({
     Promise.all([loadMonaco(), before, show(commit)]).then(
       ([monaco, before, after]) => {
         if (!live || !host.current) return;
-        editor = monaco.editor.createDiffEditor(host.current, { automaticLayout: true, readOnly: true, theme: monacoTheme(currentTheme()), renderSideBySide: true });
+        editor = monaco.editor.createDiffEditor(host.current, { automaticLayout: true, readOnly: true, theme: monacoTheme(currentTheme()), renderSideBySide: true, originalAriaLabel: `${path} before the commit`, modifiedAriaLabel: `${path} after the commit` });
         const original = monaco.editor.createModel(before.content ?? '', language(path));
         const modified = monaco.editor.createModel(after.content ?? '', language(path));
         models.push(original, modified);

@@ -84,6 +84,9 @@ function ReviewDiff({ file, focus }: { file: ReviewFile; focus: Hunk | null }) {
     const original = monaco.editor.createModel(file.before ?? '', language(file.path));
     const modified = monaco.editor.createModel(file.after ?? '', language(file.path));
     ed.setModel({ original, modified });
+    // Screen readers (and the accessibility audit) name each side.
+    ed.getOriginalEditor().updateOptions({ ariaLabel: `${file.path} before the workflow` });
+    ed.getModifiedEditor().updateOptions({ ariaLabel: `${file.path} as the workflow changed it` });
     decorations.current = { original: [], modified: [] };
     old?.original.dispose();
     old?.modified.dispose();

@@ -41,6 +41,7 @@ function side(): FakeSide & Record<string, unknown> {
     revealLineInCenter(a: number) {
       s.revealed.push([a, a]);
     },
+    updateOptions() {},
     deltaDecorations(_old: string[], decorations: { range: { startLineNumber: number; endLineNumber: number }; options: { className?: string } }[]) {
       s.decorated = decorations.map((d) => ({ start: d.range.startLineNumber, end: d.range.endLineNumber, className: d.options.className }));
       return decorations.map((_, i) => `d${i}`);

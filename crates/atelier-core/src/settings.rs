@@ -45,6 +45,13 @@ pub const KEYS: &[(&str, &str)] = &[
     ("sandbox.memory_mb", "a memory limit for agents' commands in MiB"),
     ("sandbox.cpus", "a CPU limit for agents' commands in cores (container mode)"),
     ("sandbox.image", "the image of the container mode (default docker.io/library/debian:stable-slim)"),
+    ("archive_after_days", "archive projects nobody opened for this many days (default 30; 0 never)"),
+    (
+        "cleanup_after_days",
+        "offer to remove Atelier's records (never the files) of projects archived this many days (default 0, off)",
+    ),
+    ("backups.daily", "`true` (default) for a backup of the database every day"),
+    ("backups.keep", "how many backups to keep, the oldest removed first (default 7)"),
 ];
 
 impl App {
@@ -96,6 +103,7 @@ impl App {
             return Err(CoreError::InvalidInput(format!("{key}'s value is at most {most} characters")));
         }
         crate::sandbox::check_setting(key, &value)?;
+        crate::maintenance::check_setting(key, &value)?;
         self.store().set_setting(key, value.clone()).await?;
         if crate::sandbox::KEYS.contains(&key) {
             self.reload_sandbox().await?;

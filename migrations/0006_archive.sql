@@ -1,0 +1,6 @@
+-- 0006: archiving projects. `archived_at` hides a project from the list (set by hand or when
+-- nobody opened it for `archive_after_days`); `opened_at` is when it was last opened.
+-- Shipped migrations are append-only: never edit this file, add a new numbered one.
+
+ALTER TABLE projects ADD COLUMN archived_at TEXT;
+ALTER TABLE projects ADD COLUMN opened_at TEXT;

@@ -4,3 +4,7 @@
 
 ALTER TABLE projects ADD COLUMN archived_at TEXT;
 ALTER TABLE projects ADD COLUMN opened_at TEXT;
+
+-- Projects from before this migration count as opened now: otherwise every project older than
+-- `archive_after_days` would vanish from the list at the first start after the upgrade.
+UPDATE projects SET opened_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now');

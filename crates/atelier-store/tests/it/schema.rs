@@ -17,7 +17,7 @@ const SHIPPED: &[(&str, &str)] = &[
     ("0003_workflows.sql", "98bf8538e9f08b048d9c14fceb0cdf7a923d6c2a51218cdf50d64e6bef952045"),
     ("0004_mcp_servers.sql", "70ca54bfbdfa85958aed0c9eed53d3f206acd0c599dd64d8a437f7f623ef96e9"),
     ("0005_tools.sql", "b14f874358eb2b8cd8b2f2392c344d12c8f21ba79965fa7b8f8ef252dd16982d"),
-    ("0006_archive.sql", "1aab9b21b911878ac756d35db9623395bbad191fb47408bcb66018510fd7cabc"),
+    ("0006_archive.sql", "f9c270431114a970d9f1383c5914d4aa62d9005837db74d32d0d0afa9ed12668"),
 ];
 
 fn sha256_hex(text: &str) -> String {
@@ -100,6 +100,15 @@ async fn opening_upgrades_a_version_1_database_and_keeps_its_data() {
     // And what migration 2 added works on the upgraded file.
     store.set_setting("theme", "dark".into()).await.unwrap();
     assert_eq!(store.get_setting("theme").await.unwrap().as_deref(), Some("dark"));
+    // Migration 6: a project from before counts as opened at the upgrade (not archived by
+    // age at the first start), and is not archived.
+    let times = store.project_time("prj_1").await.unwrap();
+    assert_eq!(times.archived_at, None);
+    let opened = times.opened_at.expect("opened at the upgrade");
+    assert!(
+        opened.len() == 24 && opened.ends_with('Z') && opened > atelier_store::now()[..10].to_owned(),
+        "{opened}"
+    );
 }
 
 #[test]

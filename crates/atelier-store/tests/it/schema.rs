@@ -106,7 +106,7 @@ async fn opening_upgrades_a_version_1_database_and_keeps_its_data() {
     assert_eq!(times.archived_at, None);
     let opened = times.opened_at.expect("opened at the upgrade");
     assert!(
-        opened.len() == 24 && opened.ends_with('Z') && opened > atelier_store::now()[..10].to_owned(),
+        opened.len() == 24 && opened.ends_with('Z') && *opened > atelier_store::now()[..10],
         "{opened}"
     );
 }

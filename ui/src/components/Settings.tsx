@@ -5,6 +5,8 @@ import { ask, loadServer, serverEnabled, setServer, useServer } from '../desktop
 import { loadSandbox, OFF_WARNING, setSandbox, useSandbox } from '../sandbox';
 import { McpServers } from './McpServers';
 import { AgentTools } from './AgentTools';
+import { RecommendedModels } from './RecommendedModels';
+import { chooseTheme, THEME_CHOICES, useThemeChoice, type ThemeChoice } from '../theme';
 
 export const PUBLIC_TITLE = 'Reachable from other machines';
 export const PUBLIC_WARNING =
@@ -214,7 +216,7 @@ const PROVIDERS = [
 ] as const;
 
 /** Cloud providers' keys, kept in the OS keychain (never shown again, never in the database). */
-function ApiKeys({ keys, onChanged }: { keys: Record<string, ApiKeyStatus> | undefined; onChanged: () => void }) {
+export function ApiKeys({ keys, onChanged }: { keys: Record<string, ApiKeyStatus> | undefined; onChanged: () => void }) {
   const [drafts, setDrafts] = useState<Record<string, string>>({});
   const [note, setNote] = useState<{ text: string; error: boolean } | null>(null);
   const store = async (provider: string, label: string) => {
@@ -283,6 +285,34 @@ function ApiKeys({ keys, onChanged }: { keys: Record<string, ApiKeyStatus> | und
   );
 }
 
+/** The cloud keys on their own (the first-run screen): loads the keys' status itself. */
+export function CloudKeys() {
+  const settings = useLoad(() => client.call<SettingsData>('settings.get'), []);
+  return <ApiKeys keys={settings.data?.api_keys} onChanged={settings.reload} />;
+}
+
+const THEME_LABELS: Record<ThemeChoice, string> = { system: 'System', light: 'Light', dark: 'Dark' };
+
+/** The colour theme: System (follows the OS), Light or Dark (setting `ui.theme`). */
+function Appearance() {
+  const choice = useThemeChoice((s) => s.choice);
+  const save = (key: string, value: string | null) => client.call('settings.set', { key, value });
+  return (
+    <section aria-labelledby="appearance-heading">
+      <h2 id="appearance-heading">Appearance</h2>
+      <div className="segmented" role="radiogroup" aria-label="Theme">
+        {THEME_CHOICES.map((c) => (
+          <label key={c} className={choice === c ? 'on' : ''}>
+            <input type="radio" name="theme" value={c} checked={choice === c} onChange={() => chooseTheme(c, save)} />
+            {THEME_LABELS[c]}
+          </label>
+        ))}
+      </div>
+      <p className="muted">System follows your operating system’s light or dark mode.</p>
+    </section>
+  );
+}
+
 export function Settings() {
   const models = useLoad(() => client.call<Model[]>('models.list'), []);
   const health = useLoad(() => client.call<Health>('system.health'), []);
@@ -314,6 +344,7 @@ export function Settings() {
     );
   return (
     <main className="settings" aria-label="Settings">
+      <Appearance />
       <h2>Health</h2>
       {health.data ? (
         <ul>
@@ -425,6 +456,8 @@ export function Settings() {
           ))}
         </tbody>
       </table>
+ <h3>Recommended for coding on this machine</h3>
+      <RecommendedModels />
       <div className="row">
         <input aria-label="Model to pull" value={name} onChange={(e) => setName(e.target.value)} placeholder="llama3.2 or qwen2.5-coder:7b" />
         <button onClick={() => void pull()} disabled={!name.trim()}>

@@ -22,9 +22,9 @@ export function StatusBar({ project, onOpenSettings }: { project: Project | null
     <footer className="statusbar" aria-label="Status bar">
       <ModelItem />
       <HealthItem />
-      {project ? <IndexBadge key={project.id} projectId={project.id} /> : null}
+      {project ? <IndexBadge key={`index-${project.id}`} projectId={project.id} /> : null}
       <span className="spacer" />
-      {project ? <WorkflowsItem key={project.id} projectId={project.id} onShow={onShowWorkflows} /> : null}
+      {project ? <WorkflowsItem key={`workflows-${project.id}`} projectId={project.id} onShow={onShowWorkflows} /> : null}
       <SandboxItem onOpenSettings={onOpenSettings} />
       {desktop ? <ServerItem onOpenSettings={onOpenSettings} /> : null}
     </footer>
@@ -187,10 +187,12 @@ function HealthItem() {
     const id = setInterval(() => void ask(), 20_000);
     return () => clearInterval(id);
   }, [connected]);
+  // `models.list` failing says more than `degraded`: nothing answers.
+  const unreachable = useModels((s) => !!s.failure);
   if (!health) return null;
   const endpoints = health.checks.filter((c) => c.name.startsWith('model_endpoint'));
   const worst = endpoints.find((c) => c.status === 'down') ?? endpoints.find((c) => c.status !== 'ok') ?? endpoints[0];
-  const status = worst?.status ?? health.status;
+  const status = unreachable ? 'down' : (worst?.status ?? health.status);
   const words = status === 'ok' ? 'ready' : status === 'degraded' ? 'needs attention' : 'unreachable';
   const detail = endpoints.map((c) => `${c.status}: ${c.detail ?? c.name}`).join('\n');
   return (
@@ -212,7 +214,7 @@ function SandboxItem({ onOpenSettings }: { onOpenSettings: () => void }) {
   const off = status.setting === 'off' || !status.mode;
   const where = status.mode === 'container' && status.engine ? `container (${status.engine})` : (status.mode ?? 'none');
   return (
-    <button className={`status-item${off ? ' bad' : ''}`} aria-label={`Sandbox: ${off && status.setting === 'off' ? 'off' : where}. Open settings`} title={status.summary} onClick={onOpenSettings}>
+    <button className={`status-item${off ? ' bad' : ''}`} aria-label={`Sandbox: ${status.setting === 'off' ? 'off' : where}`} title={`${status.summary}\n(Click for the sandbox's options.)`} onClick={onOpenSettings}>
       {off ? <ShieldOff size={13} aria-hidden /> : <Shield size={13} aria-hidden />}
       Sandbox: {status.setting === 'off' ? 'off' : where}
     </button>
@@ -223,7 +225,7 @@ function ServerItem({ onOpenSettings }: { onOpenSettings: () => void }) {
   const status = useServer((s) => s.status);
   if (!status?.running) return null;
   return (
-    <button className={`status-item${status.public ? ' bad' : ''}`} aria-label={`Embedded server on port ${status.port}${status.public ? ', reachable from other machines' : ''}. Open settings`} title={status.address ?? undefined} onClick={onOpenSettings}>
+    <button className={`status-item${status.public ? ' bad' : ''}`} aria-label={`Embedded server on port ${status.port}${status.public ? ', reachable from other machines' : ''}`} title={status.address ?? undefined} onClick={onOpenSettings}>
       <Radio size={13} aria-hidden />
       Serving :{status.port}
       {status.public ? ' (network)' : ''}

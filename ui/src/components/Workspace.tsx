@@ -98,7 +98,15 @@ export function Workspace({ project }: { project: Project }) {
     { id: 'terminal.new', group: 'Terminal', title: 'New terminal', run: () => (setTerminal(true), setNewTerminal(true)) },
     { id: 'terminal.toggle', group: 'Terminal', title: 'Show or hide the terminal', shortcut: 'Ctrl+`', run: () => setTerminal((t) => !t) },
     { id: 'file.goto', group: 'File', title: 'Go to file', shortcut: `${mod}+P`, run: () => setQuickOpen(true) },
-    { id: 'file.find', group: 'File', title: 'Find in files', shortcut: `${mod}+Shift+F`, run: () => void requestAction(ACTIONS.findInFiles) },
+    // The find-in-files panel hooks ACTIONS.findInFiles (and may register `file.find` with its
+    // shortcut); until one does, the code search box above the tree takes the focus.
+    {
+      id: 'file.find',
+      group: 'File',
+      title: 'Find in files',
+      keywords: 'search grep replace',
+      run: () => requestAction(ACTIONS.findInFiles) || document.querySelector<HTMLElement>('.workspace input[aria-label="Search code"]')?.focus(),
+    },
     {
       id: 'workflow.start',
       group: 'Workflow',

@@ -201,7 +201,7 @@ describe('Status bar', () => {
     const bar = screen.getByRole('contentinfo', { name: 'Status bar' });
     const modelButton = await within(bar).findByRole('button', { name: 'Model: qwen2.5-coder:1.5b. Choose the model' });
     expect(await within(bar).findByRole('status', { name: 'Model server ready' })).toBeTruthy();
-    fireEvent.click(await within(bar).findByRole('button', { name: 'Sandbox: bubblewrap. Open settings' }));
+    fireEvent.click(await within(bar).findByRole('button', { name: 'Sandbox: bubblewrap' }));
     expect(openSettings).toHaveBeenCalledOnce();
     await waitFor(() => expect(engine.callsOf('models.probe')).toEqual([{ name: 'qwen2.5-coder:1.5b' }]));
 
@@ -238,10 +238,22 @@ describe('Status bar', () => {
     render(<StatusBar project={project} onOpenSettings={() => undefined} />);
     const bar = screen.getByRole('contentinfo', { name: 'Status bar' });
     expect(await within(bar).findByRole('button', { name: 'Model: no model server. Choose the model' })).toBeTruthy();
-    expect(await within(bar).findByRole('status', { name: 'Model server needs attention' })).toBeTruthy();
+    expect(await within(bar).findByRole('status', { name: 'Model server unreachable' })).toBeTruthy();
     expect((await within(bar).findByRole('button', { name: 'Code index' })).textContent).toBe('Index: 12 files · words');
     expect(await within(bar).findByRole('button', { name: '1 workflow running. Show workflows' })).toBeTruthy();
     await waitFor(() => expect(engine.topics.has('workflow/wf_1')).toBe(true));
+  });
+
+  it('follows the open project: its index alone, another project’s gone', async () => {
+    engine.on('index.status', (p) => ({ state: 'ready', files: p.project_id === 'prj_1' ? 3 : 1, chunks: 1, embedded_chunks: 0, mode: 'keyword' })).on('workflows.list', () => []);
+    const other = { ...project, id: 'prj_2', name: 'other' };
+    const { rerender } = render(<StatusBar project={project} onOpenSettings={() => undefined} />);
+    expect((await screen.findByRole('button', { name: 'Code index' })).textContent).toBe('Index: 3 files · keyword');
+    rerender(<StatusBar project={null} onOpenSettings={() => undefined} />);
+    expect(screen.queryByRole('button', { name: 'Code index' })).toBeNull();
+    rerender(<StatusBar project={other} onOpenSettings={() => undefined} />);
+    await screen.findByText('Index: 1 files · keyword');
+    expect(screen.getAllByRole('button', { name: 'Code index' })).toHaveLength(1);
   });
 });
 

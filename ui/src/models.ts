@@ -84,8 +84,21 @@ export const useModels = create<ModelsState>(() => ({ models: null, failure: nul
 
 type SettingsData = Record<string, unknown>;
 
-/** Loads the models and the default model; resolves with whether a model server answered. */
-export async function loadModels(): Promise<boolean> {
+let inFlight: Promise<boolean> | null = null;
+
+/**
+ * Loads the models and the default model; resolves with whether a model server answered. Calls
+ * made while one is on its way share it (the app's first-run check and the status bar both ask
+ * as the page opens).
+ */
+export function loadModels(): Promise<boolean> {
+  inFlight ??= load().finally(() => {
+    inFlight = null;
+  });
+  return inFlight;
+}
+
+async function load(): Promise<boolean> {
   useModels.setState({ loading: true });
   const settings = client.call<SettingsData>('settings.get').catch(() => null);
   // The theme chosen in another window or browser (the setting is the lasting copy).

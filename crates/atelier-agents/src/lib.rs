@@ -10,4 +10,7 @@ pub mod extract;
 pub mod plan;
 pub mod workflow;
 
-pub use workflow::{Budget, Confine, Engine, Events, Knowledge, Options, WorkflowError, written_files};
+pub use workflow::{
+    Accepted, Budget, Confine, Decision, Engine, Events, FileChange, Hunk, Knowledge, Options, WorkflowError,
+    apply_hunks, change, pending_review, written_files,
+};

@@ -27,9 +27,11 @@ use crate::plan::{self, Plan};
 use crate::{edit, extract};
 
 mod prompt;
+mod review;
 mod tooled;
 
 pub use prompt::project_context;
+pub use review::{Accepted, Decision, FileChange, Hunk, apply_hunks, change, pending_review};
 
 /// Where the workflow's check command runs: the app's sandbox and the person's policy for a
 /// project (the settings `sandbox.*`). An error says why no command can run now (the sandbox
@@ -102,6 +104,9 @@ pub struct Options {
     /// The master explores the project with read tools before it plans, and coders read the
     /// files they depend on before they write (an agent loop each). Default on.
     pub tools: bool,
+    /// Wait in `reviewing` after the coders and the check until the person accepts or rejects
+    /// each file (or hunk); only what was accepted is committed.
+    pub review: bool,
 }
 
 impl Default for Options {
@@ -115,6 +120,7 @@ impl Default for Options {
             models: Default::default(),
             budget: Budget::default(),
             tools: true,
+            review: false,
         }
     }
 }
@@ -168,6 +174,7 @@ struct Control {
     /// Calls in flight use a child of this; pausing cancels it and puts a fresh one in its place.
     epoch: Mutex<CancellationToken>,
     approval: watch::Sender<Option<Option<Plan>>>,
+    review: watch::Sender<Option<review::Decision>>,
 }
 
 impl Control {
@@ -313,6 +320,7 @@ impl Engine {
             paused: watch::channel(paused).0,
             epoch: Mutex::new(CancellationToken::new()),
             approval: watch::channel(None).0,
+            review: watch::channel(None).0,
         });
         {
             let mut running = self.running();
@@ -388,6 +396,26 @@ impl Engine {
         // The run task records the state change; give it a moment so the answer reflects it.
         tokio::task::yield_now().await;
         Ok(self.inner.store.get_workflow(id).await?)
+    }
+
+    /// The person's decision on a workflow waiting in `reviewing`: every file of the review
+    /// named once, accepted (whole or some hunks) or rejected.
+    pub async fn review(&self, id: &str, decision: review::Decision) -> Result<()> {
+        let row = self.inner.store.get_workflow(id).await.map_err(|e| match e {
+            StoreError::NotFound { .. } => WorkflowError::NotFound(id.to_owned()),
+            other => other.into(),
+        })?;
+        let control = self.running().get(id).cloned();
+        let files = pending_review(&self.inner.store, id).await?;
+        let (Some(control), Some(files), "reviewing") = (control, files, row.state.as_str()) else {
+            return Err(WorkflowError::Conflict(format!(
+                "workflow {id} is {}; only a workflow in review takes a review",
+                row.state
+            )));
+        };
+        review::validate(&files, &decision).map_err(WorkflowError::Invalid)?;
+        control.review.send_replace(Some(decision));
+        Ok(())
     }
 
     /// Approves the plan of a workflow waiting for it, optionally replacing it with an edited one.
@@ -723,12 +751,18 @@ impl Run {
                 }),
             );
         }
-        if let Some(command) = command {
+        if let Some(command) = command
+            && self.store().get_step(&self.id(), "verified").await?.is_none()
+        {
             self.set_state("verifying").await?;
             self.verify(&command, &written).await?;
+            // A workflow resumed during its review does not run the check again.
+            self.store().record_step(&self.id(), "verified", command.clone()).await?;
             self.set_state("running").await?;
         }
-        // 6. Commit.
+        // 6. Review: the person keeps what they accept; the rest is put back.
+        let written = if self.options.review { self.review(&plan, written).await? } else { written };
+        // 7. Commit.
         self.progress(0.98, "commit", "committing".into()).await?;
         let commit = self.commit(&plan, &written).await?;
         self.checkpoint_step("checkpoint:after", format!("After: {}", plan.summary), written.clone()).await?;

@@ -438,6 +438,12 @@ impl App {
 
     /// Whether `model` takes tools natively, asked of its server once and remembered like its
     /// context length; `None` when the server does not say (or cannot be asked).
+    /// Forgets the context lengths and tool support learnt from the model server (it changed).
+    pub(crate) fn forget_model_facts(&self) {
+        self.inner.chat.context_lengths.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        self.inner.chat.tool_support.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+
     pub(crate) async fn native_tools(&self, model: &str) -> Option<bool> {
         let cached = self.inner.chat.tool_support.lock().ok().and_then(|c| c.get(model).copied());
         if let Some(known) = cached {

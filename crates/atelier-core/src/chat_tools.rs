@@ -157,6 +157,9 @@ struct ChatHost {
     state: Mutex<StepState>,
     /// The call announced and not yet answered (running, or waiting for approval).
     running: Mutex<Option<ToolCall>>,
+    /// The checkpoint taken before the write now running, by the path it covers: listed under
+    /// the chat's changes once the write has changed the file.
+    before_write: Mutex<Option<(String, String)>>,
 }
 
 struct StepState {
@@ -343,7 +346,12 @@ impl Host for ChatHost {
                 tokio::task::spawn_blocking(move || atelier_git::checkpoint_create(&root, &label, &[path]))
                     .await;
             match made {
-                Ok(Ok(_)) => {}
+                Ok(Ok(checkpoint)) => {
+                    if let Some(path) = checkpoint.paths.first() {
+                        *self.before_write.lock().unwrap_or_else(|p| p.into_inner()) =
+                            Some((path.clone(), checkpoint.id.clone()));
+                    }
+                }
                 // Not a git repository, or a path the tool will refuse: the call says so itself.
                 Ok(Err(e)) => tracing::debug!(error = %e, "no checkpoint before an agent's write"),
                 Err(e) => tracing::warn!(error = %e, "the checkpoint task failed"),
@@ -376,6 +384,15 @@ impl Host for ChatHost {
             message_id: Some(message_id),
         };
         self.app.bus().publish(&self.topic, ev::TOOL_RESULT, to_value(&event));
+        let before = self.before_write.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some((path, checkpoint)) = before
+            && output.changed.contains(&path)
+        {
+            if let Err(e) = self.app.store().add_session_change(&self.session_id, &path, &checkpoint).await {
+                tracing::warn!(error = %e, "remembering a chat's change");
+            }
+            self.app.publish_session_changes(&self.session_id).await;
+        }
         if !output.changed.is_empty() {
             self.app.bus().publish(
                 &topics::project(&self.project_id),
@@ -525,6 +542,7 @@ impl App {
             cancel: cancel.clone(),
             allowed: Mutex::new(allowed),
             running: Mutex::new(None),
+            before_write: Mutex::new(None),
             state: Mutex::new(StepState {
                 row_id: reply.id.clone(),
                 content: String::new(),

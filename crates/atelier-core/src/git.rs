@@ -288,6 +288,6 @@ fn check_remote(remote: Option<&str>, branch: Option<&str>) -> CoreResult<()> {
     Ok(())
 }
 
-fn checkpoint_to_api(c: atelier_git::Checkpoint) -> Checkpoint {
+pub(crate) fn checkpoint_to_api(c: atelier_git::Checkpoint) -> Checkpoint {
     Checkpoint { id: c.id, label: c.label, time: time_text(c.time), paths: c.paths }
 }

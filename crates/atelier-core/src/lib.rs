@@ -15,6 +15,7 @@ use tokio_util::task::TaskTracker;
 
 mod agent;
 pub mod bus;
+mod changes;
 mod chat;
 mod chat_tools;
 mod error;
@@ -24,8 +25,10 @@ pub mod keychain;
 mod mcp;
 mod models;
 mod project;
+mod recommend;
 mod rpc;
 mod sandbox;
+mod server;
 mod settings;
 mod system;
 mod terminal;
@@ -108,6 +111,8 @@ struct Inner {
     mcp: mcp::McpParts,
     /// Agents' tool calls waiting for the person's answer.
     approvals: tools::Approvals,
+    /// The provider every part holds, switched by the setting `model_server`.
+    server: Arc<server::Switch>,
 }
 
 /// The running engine. Cheap to clone.
@@ -125,7 +130,10 @@ impl std::fmt::Debug for App {
 impl App {
     /// Opens (or creates) the data folder and database, marks replies that were streaming when
     /// the last run ended as `interrupted`, and restores the event sequence.
-    pub async fn start(config: Config) -> CoreResult<App> {
+    pub async fn start(mut config: Config) -> CoreResult<App> {
+        // Every part holds the switch, so a server chosen in Settings reaches them all at once.
+        let server = Arc::new(server::Switch::new(config.provider.clone()));
+        config.provider = server.clone();
         let data_dir = config.data_dir.clone();
         std::fs::create_dir_all(&data_dir)
             .map_err(|e| CoreError::io(format!("creating data folder {}", data_dir.display()), e))?;
@@ -176,8 +184,10 @@ impl App {
                 indexes,
                 mcp,
                 approvals: tools::Approvals::default(),
+                server,
             }),
         };
+        app.apply_model_server().await;
         app.inner.engine.set_knowledge(Arc::new(index::IndexKnowledge(Arc::downgrade(&app.inner))));
         app.indexes().set_embedding_setting(app.setting("embedding_model").await?);
         app.spawn(app.clone().index_workflow_writes(written_rx));

@@ -34,18 +34,20 @@ impl App {
     /// (`ollama`, `openai`, … as each model's `provider` says).
     pub async fn list_models(&self, provider: Option<&str>) -> CoreResult<Vec<Model>> {
         let models = self.provider().list_models().await?;
-        Ok(models
-            .into_iter()
-            .filter(|m| provider.is_none_or(|p| m.provider == p))
-            .map(|m| Model {
+        let mut out = Vec::new();
+        for m in models.into_iter().filter(|m| provider.is_none_or(|p| m.provider == p)) {
+            let probe = self.remembered_probe(&m.name).await;
+            out.push(Model {
                 name: m.name,
                 provider: m.provider,
                 size: m.size,
                 context_length: m.context_length,
                 family: m.family,
                 quantization: m.quantization,
-            })
-            .collect())
+                probe,
+            });
+        }
+        Ok(out)
     }
 
     /// Starts downloading `name`; answers at once. A second pull of a model already being

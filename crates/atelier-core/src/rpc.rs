@@ -13,10 +13,11 @@ use atelier_protocol::{
     GitRemote, GitShow, GitShown, IdParams, McpAdd, McpImport, McpList, McpName, McpSetEnabled, McpUpdate,
     MessagesList, MessagesRetried, MessagesRetry, MessagesSearch, MessagesSend, MessagesStop, ModelName,
     ModelsList, Pong, ProjectParams, ProjectsCreate, ProjectsDelete, ProjectsExport, ProjectsImport,
-    Response, RpcError, SessionsCreate, SessionsList, SessionsRename, SessionsUpdate, SettingsDeleteKey,
-    SettingsSet, SettingsSetKey, Subscribe, Subscribed, TerminalId, TerminalOpened, TerminalsOpen,
-    TerminalsResize, TerminalsWrite, ToolsAllowed, ToolsApprove, ToolsList, ToolsPending, Unsubscribe,
-    WorkflowsApprove, WorkflowsControl, WorkflowsList, WorkflowsStart, to_value, topics,
+    Response, RpcError, SessionsChangePaths, SessionsChanges, SessionsCreate, SessionsList, SessionsRename,
+    SessionsUpdate, SettingsDeleteKey, SettingsSet, SettingsSetKey, Subscribe, Subscribed, TerminalId,
+    TerminalOpened, TerminalsOpen, TerminalsResize, TerminalsWrite, ToolsAllowed, ToolsApprove, ToolsList,
+    ToolsPending, Unsubscribe, WorkflowsApprove, WorkflowsControl, WorkflowsList, WorkflowsReview,
+    WorkflowsStart, to_value, topics,
 };
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
@@ -281,6 +282,21 @@ impl Client {
                 app.revoke_tool(&p.project_id, p.tool.as_deref()).await?;
                 ok(Empty {})
             }
+            "sessions.changes" => {
+                let p: SessionsChanges = params(method, p)?;
+                ok(app.session_changes(&p.session_id).await?)
+            }
+            "sessions.keep" => {
+                let p: SessionsChangePaths = params(method, p)?;
+                app.keep_session_changes(&p.session_id, p.paths).await?;
+                ok(Empty {})
+            }
+            "sessions.revert" => {
+                let p: SessionsChangePaths = params(method, p)?;
+                ok(atelier_protocol::CheckpointRestored {
+                    undo: app.revert_session_changes(&p.session_id, p.paths).await?,
+                })
+            }
             "sessions.list" => {
                 let p: SessionsList = params(method, p)?;
                 ok(app.list_sessions(p.project_id).await?)
@@ -325,6 +341,10 @@ impl Client {
             "workflows.approve_plan" => {
                 let p: WorkflowsApprove = params(method, p)?;
                 ok(app.approve_plan(&p.id, p.plan).await?)
+            }
+            "workflows.review" => {
+                let p: WorkflowsReview = params(method, p)?;
+                ok(app.review_workflow(&p.id, p.accept, p.reject).await?)
             }
             "workflows.get" => {
                 let p: IdParams = params(method, p)?;
@@ -477,6 +497,11 @@ impl Client {
             "models.list" => {
                 let p: ModelsList = params(method, p)?;
                 ok(app.list_models(p.provider.as_deref()).await?)
+            }
+            "models.recommended" => ok(app.recommended_models().await?),
+            "models.probe" => {
+                let p: atelier_protocol::ModelsProbe = params(method, p)?;
+                ok(app.probe_model(&p.name, p.refresh.unwrap_or(false)).await?)
             }
             "models.pull" => {
                 let p: ModelName = params(method, p)?;

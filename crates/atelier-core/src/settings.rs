@@ -45,6 +45,15 @@ pub const KEYS: &[(&str, &str)] = &[
     ("sandbox.memory_mb", "a memory limit for agents' commands in MiB"),
     ("sandbox.cpus", "a CPU limit for agents' commands in cores (container mode)"),
     ("sandbox.image", "the image of the container mode (default docker.io/library/debian:stable-slim)"),
+    (
+        "workflows.review",
+        "`true` to have workflows wait for your review of their changes before they commit (default `false`)",
+    ),
+    ("ui.theme", "the look: `system` (default, follows the system), `light` or `dark`"),
+    (
+        "model_server",
+        "the model server: an Ollama URL, `openai+URL` for an OpenAI-compatible one, or `openai`/`anthropic`/`gemini`/`deepseek` (empty: as Atelier was started)",
+    ),
 ];
 
 impl App {
@@ -76,7 +85,10 @@ impl App {
         if key == "resume_workflows" && !["", "continue", "paused"].contains(&value.as_str()) {
             return Err(CoreError::InvalidInput("resume_workflows is `continue` or `paused`".into()));
         }
-        if ["server.enabled", "server.public", "tools.auto_approve_run"].contains(&key)
+        if key == "ui.theme" && !["", "system", "light", "dark"].contains(&value.as_str()) {
+            return Err(CoreError::InvalidInput("ui.theme is `system`, `light` or `dark`".into()));
+        }
+        if ["server.enabled", "server.public", "tools.auto_approve_run", "workflows.review"].contains(&key)
             && !["", "true", "false"].contains(&value.as_str())
         {
             return Err(CoreError::InvalidInput(format!("{key} is `true` or `false`")));
@@ -96,7 +108,22 @@ impl App {
             return Err(CoreError::InvalidInput(format!("{key}'s value is at most {most} characters")));
         }
         crate::sandbox::check_setting(key, &value)?;
+        // A server that cannot be used is refused before anything changes.
+        let server = if key == "model_server" && !value.is_empty() {
+            let (spec, keychain) = (value.clone(), self.inner.config.keychain.clone());
+            Some(
+                tokio::task::spawn_blocking(move || crate::server::provider_for(&spec, &keychain))
+                    .await
+                    .map_err(|e| CoreError::Internal(format!("the server task: {e}")))??,
+            )
+        } else {
+            None
+        };
         self.store().set_setting(key, value.clone()).await?;
+        if key == "model_server" {
+            self.inner.server.set(server);
+            self.model_server_changed();
+        }
         if crate::sandbox::KEYS.contains(&key) {
             self.reload_sandbox().await?;
         }
@@ -108,6 +135,40 @@ impl App {
 }
 
 impl App {
+    /// At start-up: the server the setting `model_server` names, else the environment's. One
+    /// that cannot be used any more (a key removed) is said, and the environment's is used.
+    pub(crate) async fn apply_model_server(&self) {
+        let Ok(Some(spec)) = self.setting("model_server").await else { return };
+        let keychain = self.inner.config.keychain.clone();
+        let chosen = tokio::task::spawn_blocking(move || crate::server::provider_for(&spec, &keychain)).await;
+        match chosen {
+            Ok(Ok(provider)) => self.inner.server.set(Some(provider)),
+            Ok(Err(e)) => tracing::warn!(error = %e, "the model server in Settings cannot be used"),
+            Err(e) => tracing::warn!(error = %e, "the model server task failed"),
+        }
+    }
+
+    /// After the server changed: what was learnt of the old one's models is forgotten, and
+    /// clients are told to list models and check health again.
+    fn model_server_changed(&self) {
+        self.forget_model_facts();
+        let bus = self.bus();
+        bus.publish(
+            atelier_protocol::topics::MODELS,
+            atelier_protocol::event_types::MODELS_CHANGED,
+            serde_json::json!({}),
+        );
+        let app = self.clone();
+        self.spawn(async move {
+            let health = app.health().await;
+            app.bus().publish(
+                atelier_protocol::topics::SYSTEM,
+                atelier_protocol::event_types::SYSTEM_HEALTH,
+                atelier_protocol::to_value(&health),
+            );
+        });
+    }
+
     /// The settings with `api_keys`: per provider, whether a key is stored in the keychain and
     /// whether its environment variable is set (which wins). Never the keys.
     pub async fn settings_view(&self) -> CoreResult<Value> {

@@ -106,6 +106,30 @@ fn workflow_to_api(row: WorkflowRow, agents: Option<Vec<Agent>>) -> Workflow {
         agents,
         usage: None,
         files: None,
+        review: None,
+    }
+}
+
+/// A file change as the API shows it.
+pub(crate) fn change_to_api(change: atelier_agents::FileChange) -> atelier_protocol::FileChange {
+    atelier_protocol::FileChange {
+        path: change.path,
+        diff: change.diff,
+        before: change.before,
+        after: change.after,
+        hunks: change
+            .hunks
+            .into_iter()
+            .map(|h| atelier_protocol::DiffHunk {
+                index: h.index as u32,
+                old_start: h.old_start as u32,
+                old_lines: h.old_lines as u32,
+                new_start: h.new_start as u32,
+                new_lines: h.new_lines as u32,
+            })
+            .collect(),
+        additions: change.additions as u32,
+        deletions: change.deletions as u32,
     }
 }
 
@@ -167,11 +191,16 @@ impl App {
         options: Option<Value>,
     ) -> CoreResult<Workflow> {
         let project = self.store().get_project(project_id).await?;
+        // A review the request does not ask for or decline follows the setting.
+        let review_given = options.as_ref().is_some_and(|o| o.get("review").is_some_and(|r| !r.is_null()));
         let mut options: Options = match options {
             None | Some(Value::Null) => Options::default(),
             Some(v) => serde_json::from_value(v)
                 .map_err(|e| CoreError::InvalidInput(format!("invalid workflow options: {e}")))?,
         };
+        if !review_given {
+            options.review = self.setting("workflows.review").await?.as_deref() == Some("true");
+        }
         // Roles the request leaves open take their model from Settings.
         for role in ["master", "manager", "coder"] {
             if !options.models.contains_key(role)
@@ -208,6 +237,35 @@ impl App {
         self.get_workflow(id).await
     }
 
+    /// The person's review of a workflow in `reviewing`; answers with the workflow once the
+    /// decision has been taken up.
+    pub async fn review_workflow(
+        &self,
+        id: &str,
+        accept: Vec<atelier_protocol::ReviewAccept>,
+        reject: Vec<String>,
+    ) -> CoreResult<Workflow> {
+        let accept = accept
+            .into_iter()
+            .map(|a| match a {
+                atelier_protocol::ReviewAccept::Whole(path) => atelier_agents::Accepted::Whole(path),
+                atelier_protocol::ReviewAccept::Hunks { path, hunks } => atelier_agents::Accepted::Hunks {
+                    path,
+                    hunks: hunks.into_iter().map(|h| h as usize).collect(),
+                },
+            })
+            .collect();
+        self.engine().review(id, atelier_agents::Decision { accept, reject }).await?;
+        // The run task leaves `reviewing` as soon as it has the decision.
+        for _ in 0..50 {
+            if self.store().get_workflow(id).await?.state != "reviewing" {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        self.get_workflow(id).await
+    }
+
     pub async fn get_workflow(&self, id: &str) -> CoreResult<Workflow> {
         let row = self.store().get_workflow(id).await?;
         let agents = self.store().list_agents(Some(id.to_owned())).await?;
@@ -234,6 +292,13 @@ impl App {
         workflow.usage = Some(usage);
         let files = atelier_agents::written_files(self.store(), id).await?;
         workflow.files = Some(files.into_iter().map(|(path, bytes)| WrittenFile { path, bytes }).collect());
+        if workflow.state == "reviewing"
+            && let Some(files) = atelier_agents::pending_review(self.store(), id).await?
+        {
+            workflow.review = Some(atelier_protocol::WorkflowReview {
+                files: files.into_iter().map(change_to_api).collect(),
+            });
+        }
         Ok(workflow)
     }
 

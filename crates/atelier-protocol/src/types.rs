@@ -473,6 +473,109 @@ pub struct Workflow {
     /// The files written so far, in the order they were first written (with `workflows.get`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub files: Option<Vec<WrittenFile>>,
+    /// The changes waiting for the person's review (with `workflows.get`, in state `reviewing`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review: Option<WorkflowReview>,
+}
+
+/// What a workflow in `reviewing` shows the person (`review.ready`, `workflows.get`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+#[ts(optional_fields = nullable)]
+pub struct WorkflowReview {
+    pub files: Vec<FileChange>,
+}
+
+/// A file an agent changed: its text before (`null`: it did not exist) and after (`null`:
+/// removed), the unified diff (3 lines of context), its hunks in the diff's order, and counts.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+#[ts(optional_fields = nullable)]
+pub struct FileChange {
+    pub path: String,
+    pub diff: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+    pub hunks: Vec<DiffHunk>,
+    #[serde(default)]
+    pub additions: u32,
+    #[serde(default)]
+    pub deletions: u32,
+}
+
+/// One hunk of a [`FileChange`]: 1-based line ranges in the old and new text.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+#[ts(optional_fields = nullable)]
+pub struct DiffHunk {
+    pub index: u32,
+    pub old_start: u32,
+    pub old_lines: u32,
+    pub new_start: u32,
+    pub new_lines: u32,
+}
+
+/// A file accepted in a review: whole (its path) or only the hunks listed.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+#[serde(untagged)]
+pub enum ReviewAccept {
+    Whole(String),
+    Hunks { path: String, hunks: Vec<u32> },
+}
+
+/// `workflows.review`: every file of the review named once.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(optional_fields = nullable)]
+pub struct WorkflowsReview {
+    pub id: String,
+    #[serde(default)]
+    pub accept: Vec<ReviewAccept>,
+    #[serde(default)]
+    pub reject: Vec<String>,
+}
+
+/// `review.done`: what was kept and put back; `undo` restores the agents' version of it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+#[ts(optional_fields = nullable)]
+pub struct ReviewDone {
+    pub accepted: Vec<String>,
+    #[serde(default)]
+    pub partial: Vec<String>,
+    pub rejected: Vec<String>,
+    #[serde(default)]
+    pub undo: Option<String>,
+}
+
+/// A file a chat's agent changed that the person has not kept or undone yet.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+#[ts(optional_fields = nullable)]
+pub struct SessionChange {
+    pub path: String,
+    /// The snapshot of the file before the chat's first edit of it.
+    pub checkpoint_id: String,
+    pub additions: u32,
+    pub deletions: u32,
+    pub diff: String,
+}
+
+/// `sessions.changes`.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(optional_fields = nullable)]
+pub struct SessionsChanges {
+    pub session_id: String,
+}
+
+/// `sessions.keep` / `sessions.revert`: the files named, or every changed file.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(optional_fields = nullable)]
+pub struct SessionsChangePaths {
+    pub session_id: String,
+    #[serde(default)]
+    pub paths: Option<Vec<String>>,
+}
+
+/// `session.changes` on `session/<id>`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+#[ts(optional_fields = nullable)]
+pub struct SessionChangesEvent {
+    pub files: Vec<SessionChange>,
 }
 
 /// A file a workflow has written: its path in the project and its size after its latest write
@@ -908,6 +1011,64 @@ pub struct Model {
     pub family: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quantization: Option<String>,
+    /// What a probe found the model can do, once probed (`models.probe`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probe: Option<ModelProbe>,
+}
+
+/// What a model can do, probed once and remembered (`models.probe`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+#[ts(optional_fields = nullable)]
+pub struct ModelProbe {
+    pub name: String,
+    #[serde(default)]
+    pub context_length: Option<u32>,
+    /// `native` (the server passes tools), `text` (it writes a call in the text format when
+    /// asked), `none` (neither), `unknown` (the self-test did not finish).
+    pub tools: String,
+    pub probed_at: String,
+    /// Why the model is a poor choice for agents, and which one would do.
+    #[serde(default)]
+    pub warning: Option<String>,
+}
+
+/// `models.probe`.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(optional_fields = nullable)]
+pub struct ModelsProbe {
+    pub name: String,
+    /// Probe again rather than answer what is remembered.
+    #[serde(default)]
+    pub refresh: Option<bool>,
+}
+
+/// `models.recommended`: coding models for this machine, best first.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+#[ts(optional_fields = nullable)]
+pub struct ModelsRecommended {
+    pub memory_bytes: u64,
+    pub free_memory_bytes: u64,
+    #[serde(default)]
+    pub vram_bytes: Option<u64>,
+    pub models: Vec<RecommendedModel>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, TS)]
+#[ts(optional_fields = nullable)]
+pub struct RecommendedModel {
+    /// The name to pull (`models.pull`).
+    pub name: String,
+    pub label: String,
+    /// Parameters, e.g. `7.6B`.
+    pub params: String,
+    /// Download size.
+    pub size_bytes: u64,
+    /// Whether it fits this machine's free memory (or its GPU).
+    pub fits: bool,
+    pub installed: bool,
+    pub reason: String,
+    /// Large enough to follow an agent's tool format reliably.
+    pub agent_ready: bool,
 }
 
 // ---------------------------------------------------------------- MCP servers (API v1.1)
@@ -1325,6 +1486,9 @@ pub mod event_types {
     pub const TOOL_OUTPUT: &str = "tool.output";
     pub const TOOL_RESULT: &str = "tool.result";
     pub const SESSION_UPDATED: &str = "session.updated";
+    pub const SESSION_CHANGES: &str = "session.changes";
+    pub const REVIEW_READY: &str = "review.ready";
+    pub const REVIEW_DONE: &str = "review.done";
 }
 
 /// Topic names.

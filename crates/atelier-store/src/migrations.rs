@@ -10,6 +10,7 @@ pub const MIGRATION_FILES: &[(&str, &str)] = &[
     ("0003_workflows.sql", include_str!("../../../migrations/0003_workflows.sql")),
     ("0004_mcp_servers.sql", include_str!("../../../migrations/0004_mcp_servers.sql")),
     ("0005_tools.sql", include_str!("../../../migrations/0005_tools.sql")),
+    ("0006_session_changes.sql", include_str!("../../../migrations/0006_session_changes.sql")),
 ];
 
 const STEPS: &[M<'static>] = &[
@@ -18,6 +19,7 @@ const STEPS: &[M<'static>] = &[
     M::up(MIGRATION_FILES[2].1).comment(MIGRATION_FILES[2].0),
     M::up(MIGRATION_FILES[3].1).comment(MIGRATION_FILES[3].0),
     M::up(MIGRATION_FILES[4].1).comment(MIGRATION_FILES[4].0),
+    M::up(MIGRATION_FILES[5].1).comment(MIGRATION_FILES[5].0),
 ];
 
 /// The migrations [`crate::Store::open`] applies. Public so tests (and tools) can build a database

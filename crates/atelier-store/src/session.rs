@@ -110,6 +110,68 @@ impl Store {
         .await
     }
 
+    /// Remembers that a chat's agent changed `path`, with the checkpoint of the file before it;
+    /// a file already listed keeps its first checkpoint (the state before the chat touched it).
+    pub async fn add_session_change(
+        &self,
+        session_id: &str,
+        path: &str,
+        checkpoint_id: &str,
+    ) -> Result<(), StoreError> {
+        let (session_id, path, checkpoint_id) =
+            (session_id.to_owned(), path.to_owned(), checkpoint_id.to_owned());
+        self.write(move |tx| {
+            tx.prepare_cached(
+                "INSERT OR IGNORE INTO session_changes (session_id, path, checkpoint_id, created_at)
+                 VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute((&session_id, &path, &checkpoint_id, crate::now()))?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// The files a chat's agent changed and the person has not decided on: `(path, checkpoint)`.
+    pub async fn session_changes(&self, session_id: &str) -> Result<Vec<(String, String)>, StoreError> {
+        let session_id = session_id.to_owned();
+        self.read(move |conn| {
+            let rows = conn
+                .prepare_cached(
+                    "SELECT path, checkpoint_id FROM session_changes WHERE session_id = ?1 ORDER BY path",
+                )?
+                .query_map([&session_id], |row| Ok((row.get(0)?, row.get(1)?)))?
+                .collect::<Result<_, _>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+
+    /// Forgets the listed changes (kept or undone); all of the session's when `paths` is `None`.
+    pub async fn remove_session_changes(
+        &self,
+        session_id: &str,
+        paths: Option<Vec<String>>,
+    ) -> Result<(), StoreError> {
+        let session_id = session_id.to_owned();
+        self.write(move |tx| {
+            match &paths {
+                None => {
+                    tx.prepare_cached("DELETE FROM session_changes WHERE session_id = ?1")?
+                        .execute([&session_id])?;
+                }
+                Some(paths) => {
+                    let mut stmt =
+                        tx.prepare_cached("DELETE FROM session_changes WHERE session_id = ?1 AND path = ?2")?;
+                    for path in paths {
+                        stmt.execute((&session_id, path))?;
+                    }
+                }
+            }
+            Ok(())
+        })
+        .await
+    }
+
     /// Deletes a session and its messages.
     pub async fn delete_session(&self, id: &str) -> Result<(), StoreError> {
         let id = id.to_owned();

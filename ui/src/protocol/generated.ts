@@ -44,6 +44,8 @@ compacted: boolean, };
 
 export type CoordinatorMetrics = { total_messages: number, total_workflows: number, registered_agents: number, healthy_agents: number, active_workflows: number, };
 
+export type DiffHunk = { index: number, old_start: number, old_lines: number, new_start: number, new_lines: number, };
+
 export type EditShare = { model: string, attempted: number, well_formed: number, };
 
 export type Empty = Record<symbol, never>;
@@ -57,6 +59,8 @@ export type Event = { seq: number, topic: string, type: string, time: string, da
 export type EventNotification = { jsonrpc: string, method: string, params: Event, };
 
 export type FailureInfo = { message: string, kind: ErrorKind, retryable: boolean, };
+
+export type FileChange = { path: string, diff: string, before?: string | null, after?: string | null, hunks: Array<DiffHunk>, additions: number, deletions: number, };
 
 export type FileContent = { content: string, };
 
@@ -255,13 +259,36 @@ export type MessagesSent = { user_message_id: string, reply_id: string, };
 
 export type MessagesStop = { session_id: string, };
 
-export type Model = { name: string, provider: string, size?: number | null, context_length?: number | null, family?: string | null, quantization?: string | null, };
+export type Model = { name: string, provider: string, size?: number | null, context_length?: number | null, family?: string | null, quantization?: string | null, 
+/**
+ * What a probe found the model can do, once probed (`models.probe`).
+ */
+probe?: ModelProbe | null, };
 
 export type ModelName = { name: string, };
+
+export type ModelProbe = { name: string, context_length?: number | null, 
+/**
+ * `native` (the server passes tools), `text` (it writes a call in the text format when
+ * asked), `none` (neither), `unknown` (the self-test did not finish).
+ */
+tools: string, probed_at: string, 
+/**
+ * Why the model is a poor choice for agents, and which one would do.
+ */
+warning?: string | null, };
 
 export type ModelPullProgress = { name: string, status: string, completed?: number | null, total?: number | null, error?: FailureInfo | null, };
 
 export type ModelsList = { provider?: string | null, };
+
+export type ModelsProbe = { name: string, 
+/**
+ * Probe again rather than answer what is remembered.
+ */
+refresh?: boolean | null, };
+
+export type ModelsRecommended = { memory_bytes: number, free_memory_bytes: number, vram_bytes?: number | null, models: Array<RecommendedModel>, };
 
 export type Notification = { level: string, message: string, };
 
@@ -294,9 +321,35 @@ export type ProjectsImport = { path: string, name?: string | null,
  */
 copy?: boolean | null, };
 
+export type RecommendedModel = { 
+/**
+ * The name to pull (`models.pull`).
+ */
+name: string, label: string, 
+/**
+ * Parameters, e.g. `7.6B`.
+ */
+params: string, 
+/**
+ * Download size.
+ */
+size_bytes: number, 
+/**
+ * Whether it fits this machine's free memory (or its GPU).
+ */
+fits: boolean, installed: boolean, reason: string, 
+/**
+ * Large enough to follow an agent's tool format reliably.
+ */
+agent_ready: boolean, };
+
 export type RepoMap = { map: string, tokens: number, };
 
 export type Response = { jsonrpc: string, id: JsonValue, result?: JsonValue | null, error?: RpcError | null, };
+
+export type ReviewAccept = string | { path: string, hunks: Array<number>, };
+
+export type ReviewDone = { accepted: Array<string>, partial: Array<string>, rejected: Array<string>, undo?: string | null, };
 
 export type Role = "system" | "user" | "assistant" | "tool";
 
@@ -360,6 +413,18 @@ model?: string | null,
  * Whether the session's agent may use tools (an agent loop): API v1.1.
  */
 tools: boolean, };
+
+export type SessionChange = { path: string, 
+/**
+ * The snapshot of the file before the chat's first edit of it.
+ */
+checkpoint_id: string, additions: number, deletions: number, diff: string, };
+
+export type SessionChangesEvent = { files: Array<SessionChange>, };
+
+export type SessionsChangePaths = { session_id: string, paths?: Array<string> | null, };
+
+export type SessionsChanges = { session_id: string, };
 
 export type SessionsCreate = { project_id?: string | null, agent?: string | null, model?: string | null, 
 /**
@@ -457,7 +522,13 @@ usage?: WorkflowUsage | null,
 /**
  * The files written so far, in the order they were first written (with `workflows.get`).
  */
-files?: Array<WrittenFile> | null, };
+files?: Array<WrittenFile> | null, 
+/**
+ * The changes waiting for the person's review (with `workflows.get`, in state `reviewing`).
+ */
+review?: WorkflowReview | null, };
+
+export type WorkflowReview = { files: Array<FileChange>, };
 
 export type WorkflowUsage = { total: UsageLine, by_agent: Array<UsageLine>, 
 /**
@@ -474,6 +545,8 @@ export type WorkflowsApprove = { id: string, plan?: JsonValue | null, };
 export type WorkflowsControl = { id: string, action: string, };
 
 export type WorkflowsList = { project_id?: string | null, };
+
+export type WorkflowsReview = { id: string, accept: Array<ReviewAccept>, reject: Array<string>, };
 
 export type WorkflowsStart = { project_id: string, request: string, options?: JsonValue | null, };
 

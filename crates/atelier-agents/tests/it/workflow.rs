@@ -813,3 +813,130 @@ async fn a_coder_may_run_the_persons_check_in_the_sandbox_and_sees_its_output() 
     let steps: Vec<String> = store.list_steps(&wf.id).await.unwrap().into_iter().map(|(k, _)| k).collect();
     assert!(steps.contains(&"tool:coder:src/main.rs:1".to_owned()), "{steps:?}");
 }
+
+fn numbered(n: usize) -> String {
+    (1..=n).map(|i| format!("line {i}\n")).collect()
+}
+
+#[test]
+fn a_reviewed_workflow_commits_only_what_was_accepted_and_its_review_survives_a_restart() {
+    let llm_rt = tokio::runtime::Runtime::new().unwrap();
+    let (s, store, llm) = llm_rt.block_on(async {
+        let (s, store) = setup().await;
+        let llm = TestLlm::start().await.unwrap();
+        (s, store, llm)
+    });
+    std::fs::create_dir_all(s.root.join("src")).unwrap();
+    std::fs::write(s.root.join("src/lib.rs"), numbered(40)).unwrap();
+    git(&s.root, &["add", "."]);
+    git(&s.root, &["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init"]);
+    let plan = serde_json::json!({"summary": "Reword", "modules": [{"name": "m", "responsibility": "r", "files": [
+        {"path": "src/lib.rs", "purpose": "reword two lines"}, {"path": "notes.md", "purpose": "notes"}]}]});
+    llm.push(Scenario::Reply(Reply::text(&plan.to_string())));
+    llm.route("Your module:", Scenario::Reply(Reply::text("spec")));
+    let agents_version =
+        numbered(40).replace("line 3\n", "line three\n").replace("line 30\n", "line thirty\n");
+    llm.route(
+        "Write the file `src/lib.rs`",
+        Scenario::Reply(Reply::text(&format!("```rust\n{agents_version}```"))),
+    );
+    llm.route("Write the file `notes.md`", Scenario::Reply(Reply::text("```\nnotes\n```")));
+    let options = Options { review: true, ..no_tools() };
+
+    // First run: it waits for the review with nothing committed; then the app "crashes".
+    let crashing = tokio::runtime::Runtime::new().unwrap();
+    let events = Arc::new(Recorder::default());
+    let wf_id = crashing.block_on(async {
+        let engine = engine(&store, &llm, events.clone());
+        let wf = engine.start(&s.project, s.root.clone(), "reword", options).await.unwrap();
+        assert_eq!(wait_for_state(&store, &wf.id, &["reviewing", "failed"]).await, "reviewing");
+        wf.id
+    });
+    assert_eq!(
+        git(&s.root, &["log", "--format=%s"]).trim(),
+        "init",
+        "nothing is committed before the review"
+    );
+    let ready: Vec<Value> = events
+        .events
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(_, k, _)| k == "review.ready")
+        .map(|(_, _, d)| d.clone())
+        .collect();
+    assert_eq!(ready.len(), 1);
+    let files = ready[0]["files"].as_array().unwrap();
+    let paths: Vec<&str> = files.iter().map(|f| f["path"].as_str().unwrap()).collect();
+    assert_eq!(paths, ["notes.md", "src/lib.rs"]);
+    assert_eq!(files[0]["before"], Value::Null, "a new file has no before");
+    assert_eq!(files[1]["hunks"].as_array().unwrap().len(), 2, "two edits far apart are two hunks");
+    crashing.shutdown_background();
+    std::thread::sleep(Duration::from_millis(300));
+    let calls = llm.chat_requests();
+    drop(store);
+
+    llm_rt.block_on(async {
+        let store = Store::open(&s.db).unwrap();
+        let events = Arc::new(Recorder::default());
+        let engine = engine(&store, &llm, events.clone());
+        let roots = HashMap::from([(s.project.clone(), s.root.clone())]);
+        assert_eq!(engine.resume_unfinished(&roots, false).await.unwrap(), 1);
+        // The review is offered again, without a model call and without the check again.
+        for _ in 0..200 {
+            if events.kinds().iter().any(|k| k == "review.ready") {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(store.get_workflow(&wf_id).await.unwrap().state, "reviewing");
+        assert_eq!(llm.chat_requests(), calls, "no model call is made again for the review");
+        let pending = atelier_agents::pending_review(&store, &wf_id).await.unwrap().unwrap();
+        assert_eq!(pending.len(), 2);
+
+        // A decision must name every file, and only files of the review.
+        let undecided = atelier_agents::Decision {
+            accept: vec![atelier_agents::Accepted::Whole("notes.md".into())],
+            reject: vec![],
+        };
+        let err = engine.review(&wf_id, undecided).await.unwrap_err().to_string();
+        assert!(err.contains("undecided: src/lib.rs"), "{err}");
+        let stranger = atelier_agents::Decision {
+            accept: vec![atelier_agents::Accepted::Whole("../etc/passwd".into())],
+            reject: vec!["notes.md".into(), "src/lib.rs".into()],
+        };
+        assert!(
+            engine.review(&wf_id, stranger).await.unwrap_err().to_string().contains("not one of the files")
+        );
+
+        // Keep the first hunk of lib.rs, reject its second and the new file.
+        let decision = atelier_agents::Decision {
+            accept: vec![atelier_agents::Accepted::Hunks { path: "src/lib.rs".into(), hunks: vec![0] }],
+            reject: vec!["notes.md".into()],
+        };
+        engine.review(&wf_id, decision).await.unwrap();
+        assert_eq!(wait_for_state(&store, &wf_id, &["completed", "failed"]).await, "completed");
+        let kept = numbered(40).replace("line 3\n", "line three\n");
+        assert_eq!(std::fs::read_to_string(s.root.join("src/lib.rs")).unwrap(), kept);
+        assert!(!s.root.join("notes.md").exists(), "the rejected new file is gone");
+        assert_eq!(git(&s.root, &["log", "--format=%s"]).trim(), "Reword\ninit");
+        assert_eq!(git(&s.root, &["show", "--name-only", "--format=", "HEAD"]).trim(), "src/lib.rs");
+        assert_eq!(git(&s.root, &["show", "HEAD:src/lib.rs"]), kept, "only the accepted hunk is committed");
+
+        // The rejection can be undone: the agents' version comes back.
+        let done = events
+            .events
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|(_, k, _)| k == "review.done")
+            .map(|(_, _, d)| d.clone());
+        let done = done.expect("review.done");
+        assert_eq!(done["partial"], serde_json::json!(["src/lib.rs"]));
+        assert_eq!(done["rejected"], serde_json::json!(["notes.md"]));
+        let undo = done["undo"].as_str().expect("an undo checkpoint").to_owned();
+        atelier_git::checkpoint_restore(&s.root, &undo).unwrap();
+        assert_eq!(std::fs::read_to_string(s.root.join("src/lib.rs")).unwrap(), agents_version);
+        assert_eq!(std::fs::read_to_string(s.root.join("notes.md")).unwrap(), "notes\n");
+    });
+}

@@ -3,7 +3,9 @@
 
 use serde_json::{Value, json};
 
-use crate::support::{Harness, call};
+use atelier_testkit::{Reply, Scenario};
+
+use crate::support::{Harness, call, rpc};
 
 fn check(response: &str, code: i64, kind: &str) -> Value {
     let v: Value = serde_json::from_str(response).expect("JSON response");
@@ -575,4 +577,96 @@ async fn models_are_pulled_with_progress_cancelled_resumed_and_deleted() {
     assert_eq!(again["error"]["data"]["kind"], "not_found", "{again}");
     let bad = crate::support::rpc(&client, "models.pull", json!({ "name": "two words" })).await;
     assert_eq!(bad["error"]["data"]["kind"], "invalid_input");
+}
+
+#[tokio::test]
+async fn models_are_recommended_by_memory_and_probed_once() {
+    let h = Harness::new().await;
+    h.llm.set_models(vec![
+        atelier_testkit::TestModel::new("qwen2.5-coder:7b", 32_768),
+        atelier_testkit::TestModel::new("tiny-coder:1.5b", 2_048).tools(false),
+    ]);
+    let client = h.client();
+    let recommended = call(&client, "models.recommended", json!({})).await;
+    assert!(recommended["memory_bytes"].as_u64().expect("memory") > 0, "{recommended}");
+    let models = recommended["models"].as_array().expect("models");
+    assert_eq!(models.len(), 4, "{recommended}");
+    let seven = models.iter().find(|m| m["name"] == "qwen2.5-coder:7b").expect("7b");
+    assert_eq!(seven["installed"], true, "an installed model is marked");
+    assert!(models.iter().all(|m| m["size_bytes"].as_u64().is_some_and(|s| s > 0) && m["reason"] != ""));
+
+    // Native tools and the context length, from the server; no model call needed.
+    let before = h.llm.chat_requests();
+    let probe = call(&client, "models.probe", json!({ "name": "qwen2.5-coder:7b" })).await;
+    assert_eq!(
+        (probe["tools"].as_str(), probe["context_length"].as_u64()),
+        (Some("native"), Some(32_768)),
+        "{probe}"
+    );
+    assert_eq!(probe["warning"], Value::Null);
+    assert_eq!(h.llm.chat_requests(), before);
+
+    // No native tools: a short self-test, read with the chats' text-call parser.
+    h.llm.push(Scenario::Reply(Reply::text(
+        "<tool_call>\n{\"name\": \"echo\", \"arguments\": {\"text\": \"ping\"}}\n</tool_call>",
+    )));
+    let probe = call(&client, "models.probe", json!({ "name": "tiny-coder:1.5b" })).await;
+    assert_eq!(probe["tools"], "text", "{probe}");
+    let warning = probe["warning"].as_str().expect("a small model is warned about");
+    assert!(warning.contains("small for agents"), "{warning}");
+    assert_eq!(h.llm.chat_requests(), before + 1);
+    // Remembered: asked again, no new call; listed with the model.
+    let again = call(&client, "models.probe", json!({ "name": "tiny-coder:1.5b" })).await;
+    assert_eq!(again, probe);
+    assert_eq!(h.llm.chat_requests(), before + 1);
+    let listed = call(&client, "models.list", json!({})).await;
+    let tiny =
+        listed.as_array().expect("list").iter().find(|m| m["name"] == "tiny-coder:1.5b").expect("tiny");
+    assert_eq!(tiny["probe"]["tools"], "text");
+
+    // A model that answers without a call does not follow the format.
+    h.llm.push(Scenario::Reply(Reply::text("Sure! ping")));
+    let probe = call(&client, "models.probe", json!({ "name": "tiny-coder:1.5b", "refresh": true })).await;
+    assert_eq!(probe["tools"], "none", "{probe}");
+    assert!(probe["warning"].as_str().is_some_and(|w| w.contains("does not call tools")), "{probe}");
+    let bad = rpc(&client, "models.probe", json!({ "name": "" })).await;
+    assert_eq!(bad["error"]["data"]["kind"], "invalid_input", "{bad}");
+}
+
+#[tokio::test]
+async fn the_model_server_chosen_in_settings_is_used_at_once_and_survives_a_restart() {
+    let mut h = Harness::new().await;
+    let other = atelier_testkit::TestLlm::start().await.expect("a second model server");
+    other.set_models(vec![atelier_testkit::TestModel::new("other-model:7b", 16_384)]);
+    let client = h.client();
+    let names = |models: &Value| -> Vec<String> {
+        models
+            .as_array()
+            .expect("list")
+            .iter()
+            .map(|m| m["name"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+    assert_eq!(names(&call(&client, "models.list", json!({})).await), ["test-model"]);
+
+    // A server that cannot be used is refused, and nothing changes.
+    let bad = rpc(&client, "settings.set", json!({ "key": "model_server", "value": "ftp://nowhere" })).await;
+    assert_eq!(bad["error"]["data"]["kind"], "invalid_input", "{bad}");
+    assert_eq!(names(&call(&client, "models.list", json!({})).await), ["test-model"]);
+
+    // Another Ollama server: its models at once, and chats go there.
+    call(&client, "subscribe", json!({ "topics": ["models"] })).await;
+    call(&client, "settings.set", json!({ "key": "model_server", "value": other.url() })).await;
+    crate::support::events_until(&client, "models.changed").await;
+    assert_eq!(names(&call(&client, "models.list", json!({})).await), ["other-model:7b"]);
+    let health = call(&client, "system.health", json!({})).await;
+    assert!(health.to_string().contains("models: other-model:7b"), "health checks the new server: {health}");
+
+    // Kept across a restart.
+    h.restart().await;
+    let client = h.client();
+    assert_eq!(names(&call(&client, "models.list", json!({})).await), ["other-model:7b"]);
+    // Cleared: back to the server Atelier was started with.
+    call(&client, "settings.set", json!({ "key": "model_server", "value": "" })).await;
+    assert_eq!(names(&call(&client, "models.list", json!({})).await), ["test-model"]);
 }

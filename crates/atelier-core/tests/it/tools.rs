@@ -249,6 +249,59 @@ async fn an_agents_edit_is_checkpointed_first_and_can_be_undone() {
 }
 
 #[tokio::test]
+async fn a_chats_changes_are_listed_and_each_can_be_kept_or_undone() {
+    let h = Harness::new().await;
+    let (client, id, sid, root) = chat_with_tools(&h).await;
+    h.llm.route_sequence(Match::LastMessage, "`todo.txt`", vec![answer("Done.")]);
+    h.llm.route_sequence(
+        Match::LastUser,
+        "two edits",
+        vec![
+            calls(
+                "edit_file",
+                json!({ "path": "notes.txt", "search": "PURPLE-OTTER-42", "replace": "GREEN-FOX-7" }),
+            ),
+            calls("write_file", json!({ "path": "todo.txt", "content": "buy milk\n" })),
+        ],
+    );
+    assert_eq!(call(&client, "sessions.changes", json!({ "session_id": sid })).await, json!([]));
+    call(&client, "messages.send", json!({ "session_id": sid, "content": "two edits" })).await;
+    let events = until_answer(&client).await;
+    let announced: Vec<&Value> =
+        events.iter().filter(|e| e.event.kind == "session.changes").map(|e| &e.event.data).collect();
+    assert!(!announced.is_empty(), "the changes are announced as they happen: {:?}", kinds(&events));
+    let changes = call(&client, "sessions.changes", json!({ "session_id": sid })).await;
+    let paths: Vec<&str> =
+        changes.as_array().expect("list").iter().map(|c| c["path"].as_str().expect("path")).collect();
+    assert_eq!(paths, ["notes.txt", "todo.txt"], "{changes}");
+    assert_eq!((changes[0]["additions"].as_u64(), changes[0]["deletions"].as_u64()), (Some(1), Some(1)));
+    assert!(changes[0]["diff"].as_str().expect("diff").contains("+The code is GREEN-FOX-7."), "{changes}");
+    assert!(changes[1]["diff"].as_str().expect("diff").starts_with("--- /dev/null"), "{changes}");
+
+    // A path that is not among the changes is refused and nothing changes.
+    let bad = rpc(&client, "sessions.revert", json!({ "session_id": sid, "paths": ["../x"] })).await;
+    assert_eq!(bad["error"]["data"]["kind"], "invalid_input", "{bad}");
+
+    // Undo the edit of notes.txt: it is back as before the chat; the new file stays listed.
+    let undone = call(&client, "sessions.revert", json!({ "session_id": sid, "paths": ["notes.txt"] })).await;
+    assert_eq!(
+        std::fs::read_to_string(root.join("notes.txt")).expect("read"),
+        "The code is PURPLE-OTTER-42.\n"
+    );
+    let left = call(&client, "sessions.changes", json!({ "session_id": sid })).await;
+    assert_eq!(left.as_array().expect("list").len(), 1, "{left}");
+    assert_eq!(left[0]["path"], "todo.txt");
+    // The undo itself can be undone.
+    call(&client, "checkpoints.restore", json!({ "project_id": id, "id": undone["undo"]["id"] })).await;
+    assert_eq!(std::fs::read_to_string(root.join("notes.txt")).expect("read"), "The code is GREEN-FOX-7.\n");
+
+    // Keep the new file: it stays on disk and leaves the list.
+    call(&client, "sessions.keep", json!({ "session_id": sid, "paths": ["todo.txt"] })).await;
+    assert_eq!(call(&client, "sessions.changes", json!({ "session_id": sid })).await, json!([]));
+    assert_eq!(std::fs::read_to_string(root.join("todo.txt")).expect("read"), "buy milk\n");
+}
+
+#[tokio::test]
 async fn a_stop_while_a_call_waits_answers_it_and_the_next_message_goes_on() {
     let mut h = Harness::new().await;
     let (client, _id, sid, _root) = chat_with_tools(&h).await;

@@ -296,3 +296,54 @@ async fn each_agent_role_can_use_its_own_model_from_settings_or_the_request() {
     assert_eq!(model_of("Your module:"), "test-model", "managers use the workflow's model");
     assert_eq!(model_of("Write the file `hello.py`"), "fast-coder", "coders use Settings' coder model");
 }
+
+#[tokio::test]
+async fn with_the_review_setting_a_workflow_waits_for_the_review_and_commits_what_was_accepted() {
+    let h = Harness::new().await;
+    h.llm.route("Your module:", Scenario::Reply(Reply::text("spec")));
+    h.llm.route("Write the file `hello.py`", Scenario::Reply(Reply::text("```python\nprint('hello')\n```")));
+    h.llm.route(
+        "Write the file `test_hello.py`",
+        Scenario::Reply(Reply::text("```python\nimport hello\n```")),
+    );
+    h.llm.push(Scenario::Reply(Reply::text(PLAN)));
+    let client = h.client();
+    call(&client, "settings.set", json!({ "key": "workflows.review", "value": "true" })).await;
+    let project = call(&client, "projects.create", json!({ "name": "review" })).await;
+    let started = call(
+        &client,
+        "workflows.start",
+        json!({ "project_id": project["id"], "request": "print hello", "options": { "model": "test-model", "tools": false } }),
+    )
+    .await;
+    let id = started["id"].as_str().expect("id").to_owned();
+    call(&client, "subscribe", json!({ "topics": [format!("workflow/{id}")], "after_seq": 0 })).await;
+    let events = events_until(&client, "review.ready").await;
+    let ready = &events.last().expect("ready").event.data;
+    assert_eq!(ready["files"].as_array().expect("files").len(), 2, "{ready}");
+    let wf = call(&client, "workflows.get", json!({ "id": id })).await;
+    assert_eq!(wf["state"], "reviewing");
+    assert_eq!(wf["review"]["files"][0]["path"], "hello.py", "a UI opened later sees the review: {wf}");
+    assert_eq!(wf["review"]["files"][0]["hunks"][0]["new_lines"], 1);
+
+    let undecided = rpc(&client, "workflows.review", json!({ "id": id, "accept": ["hello.py"] })).await;
+    assert_eq!(undecided["error"]["data"]["kind"], "invalid_input", "{undecided}");
+    let reviewed = call(
+        &client,
+        "workflows.review",
+        json!({ "id": id, "accept": [{ "path": "hello.py", "hunks": [0] }], "reject": ["test_hello.py"] }),
+    )
+    .await;
+    assert_ne!(reviewed["state"], "reviewing");
+    let done = events_until(&client, "workflow.completed").await;
+    assert!(
+        done.iter()
+            .any(|e| e.event.kind == "review.done" && e.event.data["rejected"] == json!(["test_hello.py"]))
+    );
+    let root = std::path::PathBuf::from(project["path"].as_str().expect("path"));
+    assert!(root.join("hello.py").exists() && !root.join("test_hello.py").exists());
+    let late = rpc(&client, "workflows.review", json!({ "id": id, "accept": ["hello.py"] })).await;
+    assert_eq!(late["error"]["data"]["kind"], "conflict", "{late}");
+    let theme = rpc(&client, "settings.set", json!({ "key": "ui.theme", "value": "purple" })).await;
+    assert_eq!(theme["error"]["data"]["kind"], "invalid_input", "{theme}");
+}

@@ -17,6 +17,7 @@ const SHIPPED: &[(&str, &str)] = &[
     ("0003_workflows.sql", "98bf8538e9f08b048d9c14fceb0cdf7a923d6c2a51218cdf50d64e6bef952045"),
     ("0004_mcp_servers.sql", "70ca54bfbdfa85958aed0c9eed53d3f206acd0c599dd64d8a437f7f623ef96e9"),
     ("0005_tools.sql", "b14f874358eb2b8cd8b2f2392c344d12c8f21ba79965fa7b8f8ef252dd16982d"),
+    ("0006_session_changes.sql", "2447ca81ebbeb98f566ca87de66063b67708da8e9b1fe5509f9ef94a402c5aad"),
 ];
 
 fn sha256_hex(text: &str) -> String {

@@ -6,39 +6,15 @@
  */
 import { create } from 'zustand';
 import { client, errorText } from './api';
-import type { Model } from './protocol/generated';
+import type { Model, ModelProbe, ModelsRecommended, RecommendedModel } from './protocol/generated';
 import { RpcError } from './rpc/client';
 import { adoptStoredChoice, THEME_SETTING } from './theme';
 
-/** What `models.probe` says about a model (remembered by the engine; `models.list` adds it as `probe`). */
-export interface ModelProbe {
-  name: string;
-  context_length?: number | null;
-  /** `native`: the server's tool calls; `text`: follows the text tool format; `none`; `unknown`. */
-  tools: 'native' | 'text' | 'none' | 'unknown';
-  probed_at?: string;
-  /** E.g. too small for agents, and which model would do. */
-  warning?: string | null;
-}
-
-export type ListedModel = Model & { probe?: ModelProbe | null };
-
-export interface RecommendedModel {
-  name: string;
-  label: string;
-  params: string;
-  size_bytes: number;
-  fits: boolean;
-  installed: boolean;
-  reason: string;
-}
-
-export interface Recommendations {
-  memory_bytes: number;
-  free_memory_bytes: number;
-  vram_bytes?: number | null;
-  models: RecommendedModel[];
-}
+/** A listed model (with `probe` once `models.probe` has looked at it). */
+export type ListedModel = Model;
+export type { ModelProbe, RecommendedModel };
+/** What `models.recommended` answers. */
+export type Recommendations = ModelsRecommended;
 
 /** "4.7 GB" (decimal, as Ollama shows sizes). */
 export function formatBytes(bytes: number | null | undefined): string {
@@ -135,6 +111,16 @@ export async function probeModel(name: string): Promise<ModelProbe | null> {
     // An engine without `models.probe`, or a server that cannot answer: no badges, no warning.
     return null;
   }
+}
+
+/**
+ * Points Atelier at another model server while it runs (setting `model_server`: an Ollama URL,
+ * `openai+URL`, or a cloud provider's name; empty: the one it was started with), then reloads
+ * the models. A server that cannot be used is refused (`invalid_input`) with the reason.
+ */
+export async function setModelServer(value: string | null): Promise<boolean> {
+  await client.call('settings.set', { key: 'model_server', value });
+  return loadModels();
 }
 
 /** Makes `name` the default model (setting `default_model`), then probes it. */

@@ -3,6 +3,7 @@ import { RefreshCw } from 'lucide-react';
 import { loadModels, useModels } from '../models';
 import { RecommendedModels } from './RecommendedModels';
 import { CloudKeys } from './Settings';
+import { ModelServerChooser } from './ModelServer';
 
 export type Platform = 'linux' | 'macos' | 'windows';
 
@@ -49,43 +50,12 @@ function InstallOllama({ platform }: { platform: Platform }) {
   );
 }
 
-/** Pointing Atelier at another model server: how it is done today (environment variables) and cloud keys. */
-function OtherServer({ platform }: { platform: Platform }) {
-  const [kind, setKind] = useState<'ollama' | 'openai' | 'cloud'>('ollama');
-  const [url, setUrl] = useState('');
-  const setVar = (name: string, value: string) => (platform === 'windows' ? `$env:${name}="${value}"` : `export ${name}=${value}`);
-  const value = url.trim() || (kind === 'ollama' ? 'http://gpu-box:11434' : 'http://127.0.0.1:8000/v1');
+/** Pointing Atelier at another model server (the setting `model_server`), or a cloud provider with its key. */
+function OtherServer({ onAnswered }: { onAnswered: () => void }) {
   return (
     <section className="card" aria-labelledby="other-server-heading">
       <h2 id="other-server-heading">Or use another model server</h2>
-      <div className="segmented" role="radiogroup" aria-label="Kind of server">
-        {(
-          [
-            ['ollama', 'Ollama on another machine'],
-            ['openai', 'OpenAI-compatible server'],
-            ['cloud', 'A cloud provider’s key'],
-          ] as const
-        ).map(([k, label]) => (
-          <label key={k} className={kind === k ? 'on' : ''}>
-            <input type="radio" name="server-kind" value={k} checked={kind === k} onChange={() => setKind(k)} />
-            {label}
-          </label>
-        ))}
-      </div>
-      {kind === 'cloud' ? (
-        <CloudKeys />
-      ) : (
-        <>
-          <label className="block">
-            {kind === 'ollama' ? 'Its address' : 'Its URL (vLLM, LM Studio, llama.cpp’s server)'}
-            <input aria-label={kind === 'ollama' ? 'Ollama address' : 'OpenAI-compatible URL'} value={url} placeholder={value} onChange={(e) => setUrl(e.target.value)} />
-          </label>
-          <p className="muted">Atelier reads it when it starts: set it, then start Atelier again from that terminal.</p>
-          <pre className="command" aria-label="Command to set the server">
-            {setVar(kind === 'ollama' ? 'OLLAMA_HOST' : 'ATELIER_OPENAI_BASE_URL', value)}
-          </pre>
-        </>
-      )}
+      <ModelServerChooser keys={<CloudKeys />} onChanged={(answered) => answered && onAnswered()} />
     </section>
   );
 }
@@ -120,7 +90,7 @@ export function FirstRun({ onReady }: { onReady: () => void }) {
               <InstallOllama platform={platform} />
               <p className="muted">Atelier looks for it at its usual address, http://127.0.0.1:11434.</p>
             </section>
-            <OtherServer platform={platform} />
+            <OtherServer onAnswered={() => void check()} />
             <p className="muted" role="status" aria-label="Why no model server answered">
               {checked ? 'Still no answer: ' : 'No model server answered: '}
               {failure}

@@ -24,6 +24,7 @@ function ModelRow({ model, progress, onPulled, onError }: { model: RecommendedMo
           {formatBytes(model.size_bytes)}
         </span>
         {!model.fits ? <span className="chip warn">may not fit this machine’s memory</span> : null}
+        {model.agent_ready === false ? <span className="chip warn">chat only: too small for agents</span> : null}
       </div>
       <p className="muted">{model.reason}</p>
       {active ? (

@@ -6,6 +6,7 @@ import { loadSandbox, OFF_WARNING, setSandbox, useSandbox } from '../sandbox';
 import { McpServers } from './McpServers';
 import { AgentTools } from './AgentTools';
 import { RecommendedModels } from './RecommendedModels';
+import { ModelServerChooser } from './ModelServer';
 import { chooseTheme, THEME_CHOICES, useThemeChoice, type ThemeChoice } from '../theme';
 
 export const PUBLIC_TITLE = 'Reachable from other machines';
@@ -358,6 +359,15 @@ export function Settings() {
           ))}
         </ul>
       ) : null}
+      <h2>Model server</h2>
+      <p className="muted">Where chats, workflows and the index get their models. Atelier starts with Ollama at http://127.0.0.1:11434 (or <code>OLLAMA_HOST</code>); point it elsewhere here, at once.</p>
+      <ModelServerChooser
+        keys={<p className="muted">The provider’s key: under API keys below (or its environment variable).</p>}
+        onChanged={() => {
+          models.reload();
+          health.reload();
+        }}
+      />
       <h2>Models for each job</h2>
       <p className="muted">Chats and workflows use the default model; a workflow's master, managers and coders can each use another (e.g. a strong model to plan, a fast one to write).</p>
       {(

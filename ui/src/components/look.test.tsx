@@ -239,7 +239,7 @@ describe('Status bar', () => {
     const bar = screen.getByRole('contentinfo', { name: 'Status bar' });
     expect(await within(bar).findByRole('button', { name: 'Model: no model server. Choose the model' })).toBeTruthy();
     expect(await within(bar).findByRole('status', { name: 'Model server unreachable' })).toBeTruthy();
-    expect((await within(bar).findByRole('button', { name: 'Code index' })).textContent).toBe('Index: 12 files · words');
+    await waitFor(() => expect(within(bar).getByRole('button', { name: 'Code index' }).textContent).toBe('Index: 12 files · words'));
     expect(await within(bar).findByRole('button', { name: '1 workflow running. Show workflows' })).toBeTruthy();
     await waitFor(() => expect(engine.topics.has('workflow/wf_1')).toBe(true));
   });
@@ -248,7 +248,7 @@ describe('Status bar', () => {
     engine.on('index.status', (p) => ({ state: 'ready', files: p.project_id === 'prj_1' ? 3 : 1, chunks: 1, embedded_chunks: 0, mode: 'keyword' })).on('workflows.list', () => []);
     const other = { ...project, id: 'prj_2', name: 'other' };
     const { rerender } = render(<StatusBar project={project} onOpenSettings={() => undefined} />);
-    expect((await screen.findByRole('button', { name: 'Code index' })).textContent).toBe('Index: 3 files · keyword');
+    await waitFor(() => expect(screen.getByRole('button', { name: 'Code index' }).textContent).toBe('Index: 3 files · keyword'));
     rerender(<StatusBar project={null} onOpenSettings={() => undefined} />);
     expect(screen.queryByRole('button', { name: 'Code index' })).toBeNull();
     rerender(<StatusBar project={other} onOpenSettings={() => undefined} />);
@@ -274,10 +274,6 @@ describe('First run', () => {
     expect(screen.getByText('curl -fsSL https://ollama.com/install.sh | sh')).toBeTruthy();
     expect(screen.getByText('ollama serve')).toBeTruthy();
     expect(screen.getByRole('status', { name: 'Why no model server answered' }).textContent).toContain('No model server is reachable at http://127.0.0.1:11434');
-    // Another server: the environment variable to set, built from the address typed.
-    fireEvent.click(screen.getByRole('radio', { name: 'OpenAI-compatible server' }));
-    fireEvent.change(screen.getByRole('textbox', { name: 'OpenAI-compatible URL' }), { target: { value: 'http://10.0.0.5:8000/v1' } });
-    expect(screen.getByLabelText('Command to set the server').textContent).toBe('export ATELIER_OPENAI_BASE_URL=http://10.0.0.5:8000/v1');
     expect(screen.queryByRole('heading', { name: 'Projects' })).toBeNull();
 
     fireEvent.click(screen.getByRole('button', { name: 'Check again' }));
@@ -286,6 +282,35 @@ describe('First run', () => {
     fireEvent.click(screen.getByRole('button', { name: 'Check again' }));
     expect(await screen.findByRole('heading', { name: 'Projects' })).toBeTruthy();
     expect(screen.queryByRole('heading', { name: 'Connect a model server' })).toBeNull();
+    expect(await screen.findByRole('button', { name: 'Model: qwen2.5-coder:7b. Choose the model' })).toBeTruthy();
+  });
+
+  it('points Atelier at another server (the setting model_server), says why one is refused, and leads on once it answers', async () => {
+    let server: string | null = null;
+    engine
+      .on('models.list', () => {
+        if (!server) throw new EngineError('No model server is reachable at http://127.0.0.1:11434', -32004, 'unavailable');
+        return [model('qwen2.5-coder:7b', { provider: 'openai' })];
+      })
+      .on('settings.get', () => ({ model_server: server, api_keys: {} }))
+      .on('settings.set', (p) => {
+        if (p.key !== 'model_server') return {};
+        if (!/^openai\+https?:\/\//.test(String(p.value))) throw new EngineError('model_server: not an http(s) URL: openai+10.0.0.5', -32602, 'invalid_input');
+        server = String(p.value);
+        return {};
+      })
+      .on('projects.list', () => []);
+    render(<App />);
+    await screen.findByRole('heading', { name: 'Connect a model server' }, { timeout: 5000 });
+    fireEvent.click(screen.getByRole('radio', { name: 'OpenAI-compatible server' }));
+    const url = screen.getByRole('textbox', { name: 'OpenAI-compatible URL' });
+    fireEvent.change(url, { target: { value: '10.0.0.5' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Use this server' }));
+    expect((await screen.findByRole('alert')).textContent).toContain('not an http(s) URL');
+    fireEvent.change(url, { target: { value: 'http://10.0.0.5:8000/v1' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Use this server' }));
+    await waitFor(() => expect(engine.callsOf('settings.set')).toContainEqual({ key: 'model_server', value: 'openai+http://10.0.0.5:8000/v1' }));
+    expect(await screen.findByRole('heading', { name: 'Projects' })).toBeTruthy();
     expect(await screen.findByRole('button', { name: 'Model: qwen2.5-coder:7b. Choose the model' })).toBeTruthy();
   });
 
@@ -310,18 +335,20 @@ describe('First run', () => {
         memory_bytes: 16e9,
         free_memory_bytes: 9e9,
         models: [
-          { name: 'qwen2.5-coder:7b', label: 'Qwen2.5 Coder 7B', params: '7B', size_bytes: 4.7e9, fits: true, installed: false, reason: 'Good with tools; fits in 9 GB free' },
-          { name: 'qwen2.5-coder:3b', label: 'Qwen2.5 Coder 3B', params: '3B', size_bytes: 1.9e9, fits: true, installed: false, reason: 'Faster, weaker at agents' },
-          { name: 'qwen2.5-coder:14b', label: 'Qwen2.5 Coder 14B', params: '14B', size_bytes: 9e9, fits: false, installed: false, reason: 'Best, needs more memory' },
+          { name: 'qwen2.5-coder:7b', label: 'Qwen2.5 Coder 7B', params: '7B', size_bytes: 4.7e9, fits: true, installed: false, reason: 'Good with tools; fits in 9 GB free', agent_ready: true },
+          { name: 'qwen2.5-coder:1.5b', label: 'Qwen2.5 Coder 1.5B', params: '1.5B', size_bytes: 1.0e9, fits: true, installed: false, reason: 'Fast, for chat only', agent_ready: false },
+          { name: 'qwen2.5-coder:14b', label: 'Qwen2.5 Coder 14B', params: '14B', size_bytes: 9e9, fits: false, installed: false, reason: 'Best, needs more memory', agent_ready: true },
         ],
       }));
     render(<App />);
     expect(await screen.findByRole('heading', { name: 'Download a model' }, { timeout: 5000 })).toBeTruthy();
     const list = await screen.findByRole('list', { name: 'Recommended models' });
     const rows = within(list).getAllByRole('listitem');
-    expect(rows.map((r) => r.querySelector('code')?.textContent)).toEqual(['qwen2.5-coder:7b', 'qwen2.5-coder:3b', 'qwen2.5-coder:14b']);
+    expect(rows.map((r) => r.querySelector('code')?.textContent)).toEqual(['qwen2.5-coder:7b', 'qwen2.5-coder:1.5b', 'qwen2.5-coder:14b']);
     expect(within(rows[0]).getByText('4.7 GB')).toBeTruthy();
-    expect(within(rows[1]).getByText('1.9 GB')).toBeTruthy();
+    expect(within(rows[1]).getByText('1.0 GB')).toBeTruthy();
+    expect(within(rows[1]).getByText(/too small for agents/)).toBeTruthy();
+    expect(within(rows[0]).queryByText(/too small for agents/)).toBeNull();
     expect(within(rows[2]).getByText(/may not fit/)).toBeTruthy();
     expect(screen.getByText(/16.0 GB of memory, 9.0 GB free/)).toBeTruthy();
 

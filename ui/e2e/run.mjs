@@ -188,6 +188,27 @@ async function firstRun() {
   await shot(p, 'first-run-check-again');
   await p.context().close();
 
+  // Another server, chosen on the first-run screen while Atelier runs (the setting
+  // `model_server`): a fresh Atelier whose own server is not there uses the testkit above.
+  const deadPort = await freePort();
+  const other = await start(ATELIER, ['serve', '--bind', '127.0.0.1:0', '--data-dir', join(work, 'data-other-server'), '--token', 'e2e-token'], /open (http:\/\/[^/]+)\/#token=(\S+)/, {
+    OLLAMA_HOST: `http://127.0.0.1:${deadPort}`,
+    ATELIER_LOG: 'warn',
+  });
+  const originOther = other.match[1];
+  const o = await freshPage(originOther);
+  await o.goto(`${originOther}/#token=e2e-token`);
+  await o.getByRole('heading', { name: 'Connect a model server' }).waitFor({ timeout: 20000 });
+  await o.getByRole('textbox', { name: 'Ollama address' }).fill(`http://127.0.0.1:${llmPort}`);
+  await shot(o, 'first-run-other-server');
+  await o.getByRole('button', { name: 'Use this server' }).click();
+  await o.getByRole('button', { name: 'New project' }).waitFor({ timeout: 20000 });
+  await o.getByRole('contentinfo', { name: 'Status bar' }).getByRole('button', { name: 'Model: test-model. Choose the model' }).waitFor({ timeout: 10000 });
+  const chosen = await rpc(originOther, 'settings.get');
+  if (chosen.model_server !== `http://127.0.0.1:${llmPort}`) throw new Error(`model_server is ${JSON.stringify(chosen.model_server)}`);
+  await shot(o, 'first-run-other-server-used');
+  await o.context().close();
+
   // A server without models: the recommended ones, downloaded with a progress bar.
   const emptyPort = await freePort();
   const emptyEnv = { OLLAMA_HOST: `http://127.0.0.1:${emptyPort}`, ATELIER_LOG: 'warn' };

@@ -88,7 +88,7 @@ export function FirstRun({ onReady }: { onReady: () => void }) {
             <section className="card" aria-labelledby="ollama-heading">
               <h2 id="ollama-heading">Install and start Ollama ({platform === 'macos' ? 'macOS' : platform === 'windows' ? 'Windows' : 'Linux'})</h2>
               <InstallOllama platform={platform} />
-              <p className="muted">Atelier looks for it at its usual address, http://127.0.0.1:11434.</p>
+              <p className="muted">Atelier looks for it at http://127.0.0.1:11434 (or where <code>OLLAMA_HOST</code> says), then Check again below.</p>
             </section>
             <OtherServer onAnswered={() => void check()} />
             <p className="muted" role="status" aria-label="Why no model server answered">

@@ -343,6 +343,10 @@ export function App() {
     return onOpenFolder((path) => void openFolder(path));
   }, [openFolder]);
   const onDeleted = useCallback(() => setProject(null), [setProject]);
+  // The tab's (and window's) title names the open project.
+  useEffect(() => {
+    document.title = project ? `${project.name} — Atelier` : 'Atelier';
+  }, [project]);
   // First run: no model server, or one without models, gets the first-run screen (checked once a
   // page, when the connection first opens: a server that goes away later is the chat's to say).
   const [gate, setGate] = useState<'checking' | 'first-run' | 'open'>('checking');

@@ -3,6 +3,10 @@ import { CheckCircle2, Download, X } from 'lucide-react';
 import { client, errorText, useConnection, useTopic } from '../api';
 import { chooseModel, formatBytes, isMissingMethod, loadModels, type Recommendations, type RecommendedModel } from '../models';
 import type { Event, ModelPullProgress } from '../protocol/generated';
+import { create } from 'zustand';
+
+/** The models a shown recommendation list has (their downloads show there, not twice in Settings). */
+export const useRecommendedNames = create<{ names: string[] }>(() => ({ names: [] }));
 
 /** The download of one recommended model: Download, its progress bar, Cancel, Resume. */
 function ModelRow({ model, progress, onPulled, onError }: { model: RecommendedModel; progress: ModelPullProgress | undefined; onPulled: (name: string) => void; onError: (text: string | null) => void }) {
@@ -75,6 +79,7 @@ export function RecommendedModels({ onPulled }: { onPulled?: (name: string) => v
         (r) => {
           setRecs(r);
           setMissing(false);
+          useRecommendedNames.setState({ names: r.models.map((m) => m.name) });
         },
         (e: unknown) => (isMissingMethod(e) ? setMissing(true) : setError(errorText(e))),
       ),
@@ -83,6 +88,7 @@ export function RecommendedModels({ onPulled }: { onPulled?: (name: string) => v
   useEffect(() => {
     if (connected) void load();
   }, [connected, load]);
+  useEffect(() => () => useRecommendedNames.setState({ names: [] }), []);
   const use = useCallback(
     (name: string) =>
       chooseModel(name).then(

@@ -5,7 +5,7 @@ import { ask, loadServer, serverEnabled, setServer, useServer } from '../desktop
 import { loadSandbox, OFF_WARNING, setSandbox, useSandbox } from '../sandbox';
 import { McpServers } from './McpServers';
 import { AgentTools } from './AgentTools';
-import { RecommendedModels } from './RecommendedModels';
+import { RecommendedModels, useRecommendedNames } from './RecommendedModels';
 import { ModelServerChooser } from './ModelServer';
 import { chooseTheme, THEME_CHOICES, useThemeChoice, type ThemeChoice } from '../theme';
 
@@ -321,6 +321,7 @@ export function Settings() {
   const save = (key: string, value: string) =>
     client.call('settings.set', { key, value: value || null }).then(settings.reload, (e: unknown) => setNote(errorText(e)));
   const [pulls, setPulls] = useState<Record<string, ModelPullProgress>>({});
+  const recommended = useRecommendedNames((s) => s.names);
   const [name, setName] = useState('');
   const [note, setNote] = useState<string | null>(null);
   useTopic(
@@ -476,7 +477,7 @@ export function Settings() {
       </div>
       {note ? <p role="alert" className="error">{note}</p> : null}
       {Object.values(pulls)
-        .filter((p) => !['success', 'cancelled', 'error'].includes(p.status))
+        .filter((p) => !['success', 'cancelled', 'error'].includes(p.status) && !recommended.includes(p.name))
         .map((p) => (
           <div key={p.name} className="row">
             {p.name}: {p.status}

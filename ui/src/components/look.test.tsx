@@ -374,6 +374,26 @@ describe('First run', () => {
     expect(await screen.findByRole('button', { name: 'Model: qwen2.5-coder:7b. Choose the model' })).toBeTruthy();
   });
 
+  it('shows the same recommendations in Settings → Models, each download with one progress bar', async () => {
+    engine
+      .on('models.list', () => [model('llama3.2')])
+      .on('settings.get', () => ({}))
+      .on('models.pull', () => ({}))
+      .on('models.recommended', () => ({
+        memory_bytes: 8e9,
+        free_memory_bytes: 5e9,
+        models: [{ name: 'qwen2.5-coder:3b', label: 'Qwen2.5 Coder 3B', params: '3.1B', size_bytes: 1.9e9, fits: true, installed: false, reason: 'The largest that fits 5 GB free', agent_ready: true }],
+      }));
+    render(<Settings />);
+    const list = await screen.findByRole('list', { name: 'Recommended models' });
+    expect(within(list).getByText('1.9 GB')).toBeTruthy();
+    fireEvent.click(within(list).getByRole('button', { name: 'Download qwen2.5-coder:3b' }));
+    await waitFor(() => expect(engine.callsOf('models.pull')).toEqual([{ name: 'qwen2.5-coder:3b' }]));
+    act(() => engine.emit('models', 'model.pull_progress', { name: 'qwen2.5-coder:3b', status: 'pulling abc', completed: 5, total: 10 }));
+    await screen.findByRole('progressbar', { name: 'Download of qwen2.5-coder:3b' });
+    expect(screen.getAllByRole('progressbar', { name: 'Download of qwen2.5-coder:3b' })).toHaveLength(1);
+  });
+
   it('says so when the engine cannot recommend models yet', async () => {
     engine.on('models.list', () => []);
     render(<RecommendedModels />);

@@ -35,6 +35,12 @@ function ModelItem() {
   const connected = useConnection().status === 'open';
   const state = useModels();
   const [picking, setPicking] = useState(false);
+  const button = useRef<HTMLButtonElement>(null);
+  /** Closes the picker; the focus goes back to the model's button (keyboard users stay put). */
+  const close = useCallback(() => {
+    setPicking(false);
+    button.current?.focus();
+  }, []);
   useEffect(() => {
     if (connected) void loadModels();
   }, [connected]);
@@ -56,6 +62,7 @@ function ModelItem() {
   return (
     <span className="status-item-wrap">
       <button
+        ref={button}
         className={`status-item${state.failure ? ' bad' : ''}`}
         aria-label={`Model: ${text}. Choose the model`}
         aria-haspopup="dialog"
@@ -67,7 +74,7 @@ function ModelItem() {
         <span>{text}</span>
         {probe?.warning ? <AlertTriangle size={13} className="warn-icon" aria-hidden /> : null}
       </button>
-      {picking ? <ModelPicker onClose={() => setPicking(false)} /> : null}
+      {picking ? <ModelPicker onClose={close} /> : null}
     </span>
   );
 }

@@ -222,6 +222,11 @@ describe('Status bar', () => {
     expect(await within(bar).findByRole('button', { name: 'Model: qwen2.5-coder:14b. Choose the model' })).toBeTruthy();
     await waitFor(() => expect(engine.callsOf('models.probe')).toContainEqual({ name: 'qwen2.5-coder:14b' }));
     expect(screen.queryByRole('dialog', { name: 'Choose the model' })).toBeNull();
+    // Escape closes it and gives the focus back to the model's button.
+    fireEvent.click(within(bar).getByRole('button', { name: /^Model: / }));
+    fireEvent.keyDown(await screen.findByRole('listbox', { name: 'Models' }), { key: 'Escape' });
+    expect(screen.queryByRole('dialog', { name: 'Choose the model' })).toBeNull();
+    expect(document.activeElement).toBe(within(bar).getByRole('button', { name: /^Model: / }));
   });
 
   it('says when no model server answers, and counts the project’s running workflows', async () => {

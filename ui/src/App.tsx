@@ -9,10 +9,10 @@ const Settings = lazy(() => import('./components/Settings').then((m) => ({ defau
 const FirstRun = lazy(() => import('./components/FirstRun').then((m) => ({ default: m.FirstRun })));
 import { StatusBar } from './components/StatusBar';
 import { CommandPalette } from './components/CommandPalette';
-import { useCommands } from './commands';
+import { allCommands, useCommands } from './commands';
 import { loadModels, useModels } from './models';
-import { chooseTheme, THEME_CHOICES } from './theme';
-import { chooseFolder, chooseZip, loadServer, onOpenFolder, setServer, takeLaunchFolder, useServer } from './desktop';
+import { chooseTheme, currentTheme, THEME_CHOICES } from './theme';
+import { chooseFolder, chooseZip, loadServer, onMenu, onOpenFolder, setServer, setWindowTitle, takeLaunchFolder, useServer } from './desktop';
 import { mayDiscardUnsaved, tellShellBeforeClose } from './unsaved';
 import { loadSandbox, setSandbox, useSandbox } from './sandbox';
 
@@ -343,10 +343,14 @@ export function App() {
     return onOpenFolder((path) => void openFolder(path));
   }, [openFolder]);
   const onDeleted = useCallback(() => setProject(null), [setProject]);
-  // The tab's (and window's) title names the open project.
+  // The tab's (and the desktop window's) title names the open project.
   useEffect(() => {
-    document.title = project ? `${project.name} — Atelier` : 'Atelier';
+    const title = project ? `${project.name} — Atelier` : 'Atelier';
+    document.title = title;
+    if (desktop) setWindowTitle(title).catch(() => undefined);
   }, [project]);
+  // Desktop: the native menu's items run the palette's commands of the same id.
+  useEffect(() => (desktop ? onMenu((id) => allCommands().find((c) => c.id === id)?.run()) : undefined), []);
   // First run: no model server, or one without models, gets the first-run screen (checked once a
   // page, when the connection first opens: a server that goes away later is the chat's to say).
   const [gate, setGate] = useState<'checking' | 'first-run' | 'open'>('checking');
@@ -365,8 +369,21 @@ export function App() {
   }, [project, setProject]);
   const saveSetting = (key: string, value: string | null) => client.call('settings.set', { key, value });
   useCommands([
-    { id: 'settings.toggle', group: 'Atelier', title: 'Open settings', keywords: 'preferences', run: () => setSettings((x) => !x) },
+    { id: 'settings.open', group: 'Atelier', title: 'Open settings', keywords: 'preferences', run: () => setSettings(true) },
     { id: 'projects.all', group: 'Atelier', title: 'All projects', keywords: 'home open project', run: () => void goHome() },
+    {
+      id: 'project.open',
+      group: 'Atelier',
+      title: 'Open folder',
+      keywords: 'import project',
+      run: () => {
+        // The desktop app asks for the folder; a browser types its path on the projects page.
+        if (desktop) void chooseFolder().then((path) => path && void openFolder(path), (e: unknown) => setOpenFailure(errorText(e)));
+        else
+          void goHome().then(() => requestAnimationFrame(() => document.querySelector<HTMLElement>('input[aria-label="Folder to import"]')?.focus()));
+      },
+    },
+    { id: 'theme.toggle', group: 'Theme', title: 'Switch between light and dark', keywords: 'colour color appearance', run: () => chooseTheme(currentTheme() === 'dark' ? 'light' : 'dark', saveSetting) },
     ...THEME_CHOICES.map((c) => ({
       id: `theme.${c}`,
       group: 'Theme',

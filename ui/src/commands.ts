@@ -1,5 +1,8 @@
 /**
- * The UI's actions by name, for the command palette (Ctrl/Cmd+Shift+P). Components register
+ * The UI's actions by name, for the command palette (Ctrl/Cmd+Shift+P) and the desktop's native
+ * menu (src-tauri/src/menu.rs sends an item's id; App runs the command of that id: keep the ids
+ * the menu names — project.open, chat.new, terminal.new, settings.open, palette.open, file.goto,
+ * search.files, terminal.toggle, theme.toggle, workflow.new, git.commit). Components register
  * what they can do while they are mounted (`useCommands`); the palette lists what is registered
  * now. Actions that live in a component mounted later (e.g. the find-in-files panel) are reached
  * through `requestAction`: the palette's command fires a named request that the component hooks

@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
-import { allCommands, fuzzyScore, modKey, useCommandRegistry, type Command } from '../commands';
+import { allCommands, fuzzyScore, modKey, useCommandRegistry, useCommands, type Command } from '../commands';
 
 /** Whether a key event is the palette's shortcut: Ctrl+Shift+P (Cmd+Shift+P on macOS). */
 export const isPaletteKey = (e: KeyboardEvent) => (e.ctrlKey || e.metaKey) && e.shiftKey && !e.altKey && e.key.toLowerCase() === 'p';
@@ -25,6 +25,19 @@ export function CommandPalette() {
     window.addEventListener('keydown', onKey, true);
     return () => window.removeEventListener('keydown', onKey, true);
   }, []);
+  // The desktop's View → Command Palette (and any other caller) opens it too.
+  useCommands([
+    {
+      id: 'palette.open',
+      group: 'Atelier',
+      title: 'Command palette',
+      shortcut: `${modKey()}+Shift+P`,
+      run: () => {
+        returnTo.current = document.activeElement instanceof HTMLElement ? document.activeElement : null;
+        setOpen(true);
+      },
+    },
+  ]);
   if (!open) return null;
   const close = (restoreFocus: boolean) => {
     setOpen(false);

@@ -98,17 +98,17 @@ export function Workspace({ project }: { project: Project }) {
     { id: 'terminal.new', group: 'Terminal', title: 'New terminal', run: () => (setTerminal(true), setNewTerminal(true)) },
     { id: 'terminal.toggle', group: 'Terminal', title: 'Show or hide the terminal', shortcut: 'Ctrl+`', run: () => setTerminal((t) => !t) },
     { id: 'file.goto', group: 'File', title: 'Go to file', shortcut: `${mod}+P`, run: () => setQuickOpen(true) },
-    // The find-in-files panel hooks ACTIONS.findInFiles (and may register `file.find` with its
+    // The find-in-files panel hooks ACTIONS.findInFiles (and may register `search.files` with its
     // shortcut); until one does, the code search box above the tree takes the focus.
     {
-      id: 'file.find',
+      id: 'search.files',
       group: 'File',
       title: 'Find in files',
       keywords: 'search grep replace',
       run: () => requestAction(ACTIONS.findInFiles) || document.querySelector<HTMLElement>('.workspace input[aria-label="Search code"]')?.focus(),
     },
     {
-      id: 'workflow.start',
+      id: 'workflow.new',
       group: 'Workflow',
       title: 'Start a workflow',
       keywords: 'agents request build',

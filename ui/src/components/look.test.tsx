@@ -12,7 +12,7 @@ import { StatusBar } from './StatusBar';
 import { RecommendedModels } from './RecommendedModels';
 import { detectPlatform } from './FirstRun';
 import { AboutAgent, introOf } from './Chat';
-import { fuzzyScore } from '../commands';
+import { allCommands, fuzzyScore } from '../commands';
 import { useModels } from '../models';
 import { useThemeChoice } from '../theme';
 import { fileIcon, folderIcon } from '../fileIcons';
@@ -173,6 +173,22 @@ describe('Command palette', () => {
     expect(screen.queryByRole('dialog')).toBeNull();
     expect(document.activeElement).toBe(before);
     before.remove();
+  });
+
+  it('has a command for every item of the desktop’s native menu (src-tauri/src/menu.rs sends these ids)', async () => {
+    engine.on('models.list', () => [model('m')]).on('settings.get', () => ({})).on('projects.list', () => []).on('terminals.list', () => []);
+    render(
+      <>
+        <App />
+        <Workspace project={project} />
+      </>,
+    );
+    await screen.findByRole('heading', { name: 'Projects' });
+    const ids = allCommands().map((c) => c.id);
+    for (const id of ['project.open', 'chat.new', 'terminal.new', 'settings.open', 'palette.open', 'file.goto', 'search.files', 'terminal.toggle', 'theme.toggle', 'workflow.new', 'git.commit']) expect(ids).toContain(id);
+    // The palette's own entry opens it.
+    act(() => allCommands().find((c) => c.id === 'palette.open')?.run());
+    expect(await screen.findByRole('dialog', { name: 'Command palette' })).toBeTruthy();
   });
 
   it('ranks whole words first and letters in order after', () => {

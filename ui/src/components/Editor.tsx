@@ -6,7 +6,7 @@ import { ask } from '../desktop';
 import { onTabKeys } from '../tabs';
 import { useLiveFiles } from '../live';
 import { useUnsaved } from '../unsaved';
-import { currentTheme, monacoTheme, useTheme } from '../theme';
+import { currentTheme, defineMonacoThemes, monacoTheme, useTheme } from '../theme';
 
 type MonacoModule = typeof Monaco;
 let monacoPromise: Promise<MonacoModule> | null = null;
@@ -19,6 +19,8 @@ export function loadMonaco(): Promise<MonacoModule> {
       import('../monaco'),
     ]);
     (self as unknown as { MonacoEnvironment: Monaco.Environment }).MonacoEnvironment = { getWorker: () => new EditorWorker() };
+    // The page's colours (tokens.css) for every editor, the diff views' included.
+    defineMonacoThemes(monaco);
     return monaco as unknown as MonacoModule;
   })();
   return monacoPromise;
@@ -63,7 +65,7 @@ export function Editor({ projectId, open, active, onActivate, onClose, changed, 
     void loadMonaco().then((monaco) => {
       if (disposed || !host.current) return;
       monacoRef.current = monaco;
-      editor.current = monaco.editor.create(host.current, { automaticLayout: true, theme: monacoTheme(currentTheme()), minimap: { enabled: false }, fontSize: 13 });
+      editor.current = monaco.editor.create(host.current, { automaticLayout: true, theme: monacoTheme(currentTheme()), minimap: { enabled: false }, fontSize: 13, fontFamily: "ui-monospace, 'SFMono-Regular', 'Cascadia Code', Menlo, Consolas, monospace" });
       setReady(true);
     });
     const modelMap = models.current;
@@ -75,10 +77,13 @@ export function Editor({ projectId, open, active, onActivate, onClose, changed, 
     };
   }, []);
 
-  // The OS switched between light and dark (Monaco's theme is global to the page).
+  // The theme changed (the OS, or the person's choice); Monaco's theme is global to the page.
   const theme = useTheme();
   useEffect(() => {
-    if (ready) monacoRef.current?.editor.setTheme(monacoTheme(theme));
+    const monaco = monacoRef.current;
+    if (!ready || !monaco) return;
+    defineMonacoThemes(monaco);
+    monaco.editor.setTheme(monacoTheme(theme));
   }, [theme, ready]);
 
   /** What is on disk now. */

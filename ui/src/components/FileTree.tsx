@@ -2,6 +2,7 @@ import { useEffect, useMemo, useState } from 'react';
 import { ChevronDown, ChevronRight } from 'lucide-react';
 import { client, useLoad } from '../api';
 import type { FileEntry } from '../protocol/generated';
+import { fileIcon, folderIcon } from '../fileIcons';
 
 /** Beyond this many entries the folders start closed: a big project opens folder by folder. */
 export const OPEN_ALL_UP_TO = 300;
@@ -47,7 +48,8 @@ export function FileTree({ projectId, changed, onOpen, active }: { projectId: st
               {e.kind === 'dir' ? (
                 <button className="link dir" aria-expanded={open} aria-label={`Folder ${e.path}`} onClick={() => toggle(e.path)}>
                   {open ? <ChevronDown size={12} aria-hidden /> : <ChevronRight size={12} aria-hidden />}
-                  {name}/
+                  <img className="file-icon" src={folderIcon(e.path, open)} alt="" aria-hidden />
+                  {name}
                 </button>
               ) : (
                 <button
@@ -57,6 +59,7 @@ export function FileTree({ projectId, changed, onOpen, active }: { projectId: st
                   onClick={() => onOpen(e.path)}
                   aria-label={`Open file ${e.path}`}
                 >
+                  <img className="file-icon" src={fileIcon(e.path)} alt="" aria-hidden />
                   {name}
                 </button>
               )}
@@ -64,7 +67,9 @@ export function FileTree({ projectId, changed, onOpen, active }: { projectId: st
           );
         })}
       </ul>
-      {entries.length === 0 && !tree.error ? <p className="muted">No files yet.</p> : null}
+      {entries.length === 0 && !tree.error && tree.data ? (
+        <p className="muted empty-state">No files yet: ask the chat or start a workflow to write some, or open a terminal below and create them.</p>
+      ) : null}
     </nav>
   );
 }

@@ -339,6 +339,8 @@ pub fn run() -> anyhow::Result<()> {
             &std::env::args().collect::<Vec<_>>(),
             &std::env::current_dir().unwrap_or_default(),
         ))))
+        .menu(crate::menu::build)
+        .on_menu_event(crate::menu::on_event)
         .on_window_event(|window, event| {
             if let tauri::WindowEvent::CloseRequested { api, .. } = event {
                 on_close_requested(window, api);

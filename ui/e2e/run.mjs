@@ -8,6 +8,7 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import WebSocket from 'ws';
+import { createServer } from 'node:net';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const target = process.env.CARGO_TARGET_DIR ?? join(process.env.HOME, '.cache/atelier-target');
@@ -146,6 +147,123 @@ async function stopProfile(cdp, name) {
   console.log(`   profile of ${name} (self ms):\n${top.map(([k, v]) => `     ${Math.round(v)} ${k}`).join('\n')}`);
 }
 
+/** A free TCP port on loopback (for a model server that starts later). */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** A page of its own (fresh storage) that records problems like the main one. */
+async function freshPage(origin, options = {}) {
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 }, ...options });
+  const p = await context.newPage();
+  p.on('console', (m) => m.type() === 'error' && problems.push(`console error (first run): ${m.text()}`));
+  p.on('pageerror', (e) => problems.push(`page error (first run): ${e.message}`));
+  p.on('request', (r) => {
+    const u = new URL(r.url());
+    if (!['http:', 'ws:'].includes(u.protocol) ? !['data:', 'blob:'].includes(u.protocol) : u.host !== new URL(origin).host) problems.push(`request to another host: ${r.url()}`);
+  });
+  return p;
+}
+
+/**
+ * The first run: a fresh Atelier whose model server is not there yet shows how to get one;
+ * "Check again" once it runs leads on to the projects. Then (once the engine has
+ * `models.recommended` and the testkit can start without models) a server with no models:
+ * Download shows a progress bar and ends with a working chat.
+ */
+async function firstRun() {
+  const llmPort = await freePort();
+  const env = { OLLAMA_HOST: `http://127.0.0.1:${llmPort}`, ATELIER_LOG: 'warn' };
+  const fresh = await start(ATELIER, ['serve', '--bind', '127.0.0.1:0', '--data-dir', join(work, 'data-first-run'), '--token', 'e2e-token'], /open (http:\/\/[^/]+)\/#token=(\S+)/, env);
+  const origin = fresh.match[1];
+  // The system is dark: the first-run screen is dark from its first paint.
+  const p = await freshPage(origin, { colorScheme: 'dark' });
+  await p.goto(`${origin}/#token=e2e-token`);
+  await p.getByRole('heading', { name: 'Connect a model server' }).waitFor({ timeout: 20000 });
+  await p.getByText('curl -fsSL https://ollama.com/install.sh | sh').waitFor({ timeout: 5000 });
+  if ((await p.evaluate(() => getComputedStyle(document.body).backgroundColor)) !== 'rgb(13, 17, 23)') throw new Error('the first-run page is not dark under a dark system');
+  await auditNames(p, 'the first-run screen');
+  await shot(p, 'first-run-no-server');
+  await start(TESTKIT, ['--port', String(llmPort)], /listening on/);
+  await p.getByRole('button', { name: 'Check again' }).click();
+  await p.getByRole('button', { name: 'New project' }).waitFor({ timeout: 20000 });
+  await p.getByRole('contentinfo', { name: 'Status bar' }).getByRole('button', { name: 'Model: test-model. Choose the model' }).waitFor({ timeout: 10000 });
+  await shot(p, 'first-run-check-again');
+  await p.context().close();
+
+  // Another server, chosen on the first-run screen while Atelier runs (the setting
+  // `model_server`): a fresh Atelier whose own server is not there uses the testkit above.
+  const deadPort = await freePort();
+  const other = await start(ATELIER, ['serve', '--bind', '127.0.0.1:0', '--data-dir', join(work, 'data-other-server'), '--token', 'e2e-token'], /open (http:\/\/[^/]+)\/#token=(\S+)/, {
+    OLLAMA_HOST: `http://127.0.0.1:${deadPort}`,
+    ATELIER_LOG: 'warn',
+  });
+  const originOther = other.match[1];
+  const o = await freshPage(originOther);
+  await o.goto(`${originOther}/#token=e2e-token`);
+  await o.getByRole('heading', { name: 'Connect a model server' }).waitFor({ timeout: 20000 });
+  await o.getByRole('textbox', { name: 'Ollama address' }).fill(`http://127.0.0.1:${llmPort}`);
+  await shot(o, 'first-run-other-server');
+  await o.getByRole('button', { name: 'Use this server' }).click();
+  await o.getByRole('button', { name: 'New project' }).waitFor({ timeout: 20000 });
+  await o.getByRole('contentinfo', { name: 'Status bar' }).getByRole('button', { name: 'Model: test-model. Choose the model' }).waitFor({ timeout: 10000 });
+  const chosen = await rpc(originOther, 'settings.get');
+  if (chosen.model_server !== `http://127.0.0.1:${llmPort}`) throw new Error(`model_server is ${JSON.stringify(chosen.model_server)}`);
+  await shot(o, 'first-run-other-server-used');
+  await o.context().close();
+
+  // A server without models: the recommended ones, downloaded with a progress bar.
+  const emptyPort = await freePort();
+  const emptyEnv = { OLLAMA_HOST: `http://127.0.0.1:${emptyPort}`, ATELIER_LOG: 'warn' };
+  const third = await start(ATELIER, ['serve', '--bind', '127.0.0.1:0', '--data-dir', join(work, 'data-no-models'), '--token', 'e2e-token'], /open (http:\/\/[^/]+)\/#token=(\S+)/, emptyEnv);
+  const origin3 = third.match[1];
+  const recommended = await rpc(origin3, 'models.recommended').catch((e) => (/unknown method/.test(e.message) ? null : Promise.reject(e)));
+  if (!recommended) {
+    console.log('skip - no models → Download: the engine has no `models.recommended` yet');
+    return;
+  }
+  const names = recommended.models.map((m) => m.name);
+  // The testkit without models, with a registry to pull the recommended ones from (slowly
+  // enough to see the progress bar).
+  const noModels = await start(TESTKIT, ['--port', String(emptyPort), '--models', '', '--registry', names.join(','), '--pull-delay-ms', '40'], /listening on/).catch((e) => {
+    if (/exited 2/.test(e.message)) return null;
+    throw e;
+  });
+  if (!noModels) {
+    console.log('skip - no models → Download: atelier-testkit has no --models/--registry flags yet');
+    return;
+  }
+  const q = await freshPage(origin3);
+  await q.goto(`${origin3}/#token=e2e-token`);
+  await q.getByRole('heading', { name: 'Download a model' }).waitFor({ timeout: 20000 });
+  const list = q.getByRole('list', { name: 'Recommended models' });
+  await list.getByRole('listitem').first().waitFor({ timeout: 10000 });
+  await shot(q, 'first-run-no-models');
+  await list.getByRole('button', { name: `Download ${names[0]}` }).click();
+  await q.getByRole('progressbar', { name: `Download of ${names[0]}` }).waitFor({ timeout: 10000 });
+  await shot(q, 'first-run-downloading');
+  await q.getByRole('button', { name: 'New project' }).waitFor({ timeout: 60000 });
+  await q.getByRole('contentinfo', { name: 'Status bar' }).getByRole('button', { name: `Model: ${names[0]}. Choose the model` }).waitFor({ timeout: 10000 });
+  const settings = await rpc(origin3, 'settings.get');
+  if (settings.default_model !== names[0]) throw new Error(`the downloaded model is not the default: ${JSON.stringify(settings.default_model)}`);
+  await q.getByRole('button', { name: 'New project' }).click();
+  await q.getByRole('textbox', { name: 'Project name' }).fill('first app');
+  await q.getByRole('button', { name: 'Create' }).click();
+  const box = q.getByRole('textbox', { name: 'Message' });
+  await box.fill('hello first run');
+  await box.press('Control+Enter');
+  await q.locator('.msg.assistant.complete', { hasText: 'hello first run' }).waitFor({ timeout: 20000 });
+  await shot(q, 'first-run-chat');
+  await q.context().close();
+}
+
 let page = null;
 let browser = null;
 let problems = [];
@@ -181,9 +299,22 @@ async function main() {
   await page.getByRole('textbox', { name: 'Project name' }).fill('e2e app');
   await page.getByRole('button', { name: 'Create' }).click();
   await page.getByRole('textbox', { name: 'Message' }).waitFor();
-  // The assistant's system message is shown as the session opens.
-  await page.locator('.msg.system').first().waitFor({ timeout: 10000 });
+  // The assistant's system message and greeting open the session, folded into one line.
+  await page.locator('.about-agent').first().waitFor({ timeout: 10000 });
+  if (await page.locator('.msg.system').count()) throw new Error('the system prompt shows as a chat message');
   await shot(page, 'project-created');
+
+  // The status bar names the model in use and the server's health; the model picker lists it.
+  const statusBar = page.getByRole('contentinfo', { name: 'Status bar' });
+  const modelButton = statusBar.getByRole('button', { name: 'Model: test-model. Choose the model' });
+  await modelButton.waitFor({ timeout: 10000 });
+  await statusBar.getByRole('status', { name: 'Model server ready' }).waitFor({ timeout: 10000 });
+  await statusBar.getByRole('button', { name: 'Code index' }).waitFor({ timeout: 10000 });
+  await modelButton.click();
+  await page.getByRole('dialog', { name: 'Choose the model' }).getByRole('option', { name: /test-model/ }).waitFor({ timeout: 5000 });
+  await shot(page, 'status-bar-model');
+  await page.keyboard.press('Escape');
+  await page.getByRole('dialog', { name: 'Choose the model' }).waitFor({ state: 'detached', timeout: 5000 });
 
   await page.getByRole('textbox', { name: 'Message' }).fill('say hi');
   await page.getByRole('textbox', { name: 'Message' }).press('Control+Enter');
@@ -347,6 +478,27 @@ async function main() {
   await page.keyboard.type('echo hello-$((6*7))-e2e\n');
   await page.waitForFunction(() => document.querySelector('.xterm-host')?.textContent?.includes('hello-42-e2e'), null, { timeout: 10000 });
   await shot(page, 'terminal-echo');
+
+  // The command palette (Ctrl+Shift+P, from inside the terminal): filtered by typing, "New
+  // terminal" run with the keyboard alone opens a second shell.
+  const terminalTabs = page.getByRole('tablist', { name: 'Terminal tabs' }).getByRole('tab');
+  const before = await terminalTabs.count();
+  await page.keyboard.press('Control+Shift+P');
+  const palette = page.getByRole('dialog', { name: 'Command palette' });
+  await palette.waitFor({ timeout: 5000 });
+  await auditNames(page, 'the command palette');
+  await page.keyboard.type('new term');
+  const first = palette.getByRole('option').first();
+  await first.filter({ hasText: 'New terminal' }).waitFor({ timeout: 5000 });
+  if ((await palette.getByRole('option').count()) > 3) throw new Error('the palette did not filter');
+  await shot(page, 'palette-filtered');
+  await page.keyboard.press('Enter');
+  await palette.waitFor({ state: 'detached', timeout: 5000 });
+  await page.waitForFunction((n) => document.querySelectorAll('[aria-label="Terminal tabs"] [role="tab"]').length === n + 1, before, { timeout: 10000 });
+  await shot(page, 'palette-new-terminal');
+  // Back to the first shell (the next steps read its screen), the second one closed.
+  await page.getByRole('button', { name: `Close terminal ${before + 1}` }).click();
+  await terminalTabs.first().click();
 
   // Ctrl+` hides the terminal panel and shows it again: the shell is reattached and its
   // scrollback replayed.
@@ -536,14 +688,40 @@ async function main() {
   if ((await coder.inputValue()) !== 'test-model') throw new Error('the coder model setting was not kept');
   await shot(page, 'settings');
 
-  // The OS switches to dark: the page follows at once (no reload).
+  // The OS switches to dark: the page follows at once (no reload), the editor and the terminal too.
   await page.getByRole('button', { name: 'Settings' }).click();
   await page.getByRole('textbox', { name: 'Message' }).waitFor();
+  const colours = () =>
+    page.evaluate(() => ({
+      page: getComputedStyle(document.body).backgroundColor,
+      editor: getComputedStyle(document.querySelector('.monaco-editor .monaco-editor-background') ?? document.body).backgroundColor,
+      theme: document.documentElement.dataset.theme,
+    }));
   await page.emulateMedia({ colorScheme: 'dark' });
   await page.waitForFunction(() => getComputedStyle(document.body).backgroundColor === 'rgb(13, 17, 23)', null, { timeout: 5000 });
+  await page.waitForFunction(() => getComputedStyle(document.querySelector('.monaco-editor .monaco-editor-background')).backgroundColor === 'rgb(13, 17, 23)', null, { timeout: 5000 });
   await shot(page, 'dark-theme');
   await page.emulateMedia({ colorScheme: 'light' });
+  await page.waitForFunction(() => getComputedStyle(document.body).backgroundColor === 'rgb(255, 255, 255)', null, { timeout: 5000 });
+  await page.waitForFunction(() => getComputedStyle(document.querySelector('.monaco-editor .monaco-editor-background')).backgroundColor === 'rgb(255, 255, 255)', null, { timeout: 5000 });
+  await shot(page, 'light-theme');
+  // Dark chosen in Settings wins over the light system, from the first paint of the next load.
   await page.getByRole('button', { name: 'Settings' }).click();
+  await page.getByRole('radiogroup', { name: 'Theme' }).getByRole('radio', { name: 'Dark' }).check();
+  await page.waitForFunction(() => getComputedStyle(document.body).backgroundColor === 'rgb(13, 17, 23)', null, { timeout: 5000 });
+  await page.reload({ waitUntil: 'domcontentloaded' });
+  const firstPaint = await page.evaluate(() => document.documentElement.dataset.theme);
+  if (firstPaint !== 'dark') throw new Error(`the chosen theme was not applied before the first paint: ${firstPaint}`);
+  await page.getByRole('button', { name: 'Settings' }).click();
+  await page.getByRole('radiogroup', { name: 'Theme' }).waitFor({ timeout: 10000 });
+  await shot(page, 'theme-override-dark');
+  // The palette switches it back to following the system.
+  await page.keyboard.press('Control+Shift+P');
+  await page.keyboard.type('follow the system');
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => getComputedStyle(document.body).backgroundColor === 'rgb(255, 255, 255)', null, { timeout: 5000 });
+  const after = await colours();
+  if (after.theme !== 'light') throw new Error(`System under a light OS gave ${JSON.stringify(after)}`);
 
   // A chat with tools, in a project of its own: the agent asks to run a command, waits for the
   // person, runs it after Allow, shows its output folded under the call, and answers from it.
@@ -553,7 +731,7 @@ async function main() {
   await page.getByRole('button', { name: 'New project' }).click();
   await page.getByRole('textbox', { name: 'Project name' }).fill('tools app');
   await page.getByRole('button', { name: 'Create' }).click();
-  await page.locator('.msg.system').first().waitFor({ timeout: 10000 });
+  await page.locator('.about-agent').first().waitFor({ timeout: 10000 });
   const toolsProject = (await rpc(origin, 'projects.list')).find((p) => p.name === 'tools app');
   if (!toolsProject) throw new Error('the tools project is not listed');
   writeFileSync(join(toolsProject.path, 'notes.txt'), 'a file the agent may read\n');
@@ -606,6 +784,8 @@ async function main() {
   if (!why || why.length < 10) throw new Error(`the failed reply does not say why: ${why}`);
   console.log(`   model unreachable → "${why.slice(0, 120)}"`);
   await shot(page, 'model-unreachable');
+
+  await firstRun();
 
   // Failed requests during the planned outage are expected; anything else is a defect.
   const real = problems.filter((p) => !/ERR_CONNECTION_REFUSED|WebSocket connection to .* failed|status of 40[13]/.test(p));

@@ -1,5 +1,4 @@
 import { Suspense, lazy, useCallback, useEffect, useRef, useState } from 'react';
-import { IndexBadge } from './components/IndexBadge';
 import { Archive, ArchiveRestore, Download, FolderInput, FolderOpen, FolderPlus, RefreshCw, Settings as SettingsIcon, ShieldAlert, Trash2 } from 'lucide-react';
 import { client, desktop, errorText, token, useConnection, useLoad, useTopic } from './api';
 import type { Event, ImportProgress, Project, ProjectExported } from './protocol/generated';
@@ -7,7 +6,13 @@ import type { Event, ImportProgress, Project, ProjectExported } from './protocol
 // (markdown, highlighting, terminals): less to parse before the app is interactive.
 const Workspace = lazy(() => import('./components/Workspace').then((m) => ({ default: m.Workspace })));
 const Settings = lazy(() => import('./components/Settings').then((m) => ({ default: m.Settings })));
-import { chooseFolder, chooseZip, loadServer, onOpenFolder, setServer, takeLaunchFolder, useServer } from './desktop';
+const FirstRun = lazy(() => import('./components/FirstRun').then((m) => ({ default: m.FirstRun })));
+import { StatusBar } from './components/StatusBar';
+import { CommandPalette } from './components/CommandPalette';
+import { allCommands, useCommands } from './commands';
+import { loadModels, useModels } from './models';
+import { chooseTheme, currentTheme, THEME_CHOICES } from './theme';
+import { chooseFolder, chooseZip, loadServer, onMenu, onOpenFolder, setServer, setWindowTitle, takeLaunchFolder, useServer } from './desktop';
 import { mayDiscardUnsaved, tellShellBeforeClose } from './unsaved';
 import { loadSandbox, setSandbox, useSandbox } from './sandbox';
 import type { ArchivableProject } from './review-types';
@@ -263,7 +268,7 @@ export function ProjectList({ onOpen }: { onOpen: (p: Project) => void }) {
           </li>
         ))}
       </ul>
-      {projects.data && projects.data.length === 0 ? <p className="muted">No projects yet: create one or import a folder.</p> : null}
+      {projects.data && projects.data.length === 0 ? <p className="muted empty-state">No projects yet. Create one with New project, or import a folder of code you already have.</p> : null}
     </main>
   );
 }
@@ -378,6 +383,55 @@ export function App() {
     return onOpenFolder((path) => void openFolder(path));
   }, [openFolder]);
   const onDeleted = useCallback(() => setProject(null), [setProject]);
+  // The tab's (and the desktop window's) title names the open project.
+  useEffect(() => {
+    const title = project ? `${project.name} — Atelier` : 'Atelier';
+    document.title = title;
+    if (desktop) setWindowTitle(title).catch(() => undefined);
+  }, [project]);
+  // Desktop: the native menu's items run the palette's commands of the same id.
+  useEffect(() => (desktop ? onMenu((id) => allCommands().find((c) => c.id === id)?.run()) : undefined), []);
+  // First run: no model server, or one without models, gets the first-run screen (checked once a
+  // page, when the connection first opens: a server that goes away later is the chat's to say).
+  const [gate, setGate] = useState<'checking' | 'first-run' | 'open'>('checking');
+  const connected = useConnection().status === 'open';
+  useEffect(() => {
+    if (!connected || gate !== 'checking') return;
+    void loadModels().then((ok) => {
+      const { models } = useModels.getState();
+      setGate(ok && (models?.length ?? 0) > 0 ? 'open' : 'first-run');
+    });
+  }, [connected, gate]);
+  const goHome = useCallback(async () => {
+    if (project && !(await mayDiscardUnsaved(`Leave ${project.name}`))) return;
+    setSettings(false);
+    setProject(null);
+  }, [project, setProject]);
+  const saveSetting = (key: string, value: string | null) => client.call('settings.set', { key, value });
+  useCommands([
+    { id: 'settings.open', group: 'Atelier', title: 'Open settings', keywords: 'preferences', run: () => setSettings(true) },
+    { id: 'projects.all', group: 'Atelier', title: 'All projects', keywords: 'home open project', run: () => void goHome() },
+    {
+      id: 'project.open',
+      group: 'Atelier',
+      title: 'Open folder',
+      keywords: 'import project',
+      run: () => {
+        // The desktop app asks for the folder; a browser types its path on the projects page.
+        if (desktop) void chooseFolder().then((path) => path && void openFolder(path), (e: unknown) => setOpenFailure(errorText(e)));
+        else
+          void goHome().then(() => requestAnimationFrame(() => document.querySelector<HTMLElement>('input[aria-label="Folder to import"]')?.focus()));
+      },
+    },
+    { id: 'theme.toggle', group: 'Theme', title: 'Switch between light and dark', keywords: 'colour color appearance', run: () => chooseTheme(currentTheme() === 'dark' ? 'light' : 'dark', saveSetting) },
+    ...THEME_CHOICES.map((c) => ({
+      id: `theme.${c}`,
+      group: 'Theme',
+      title: c === 'system' ? 'Follow the system theme' : `Switch to the ${c} theme`,
+      keywords: 'colour color appearance dark light',
+      run: () => chooseTheme(c, saveSetting),
+    })),
+  ]);
   useTopic(project ? `project/${project.id}` : null, useCallback((e) => e.type === 'project.deleted' && onDeleted(), [onDeleted]));
   return (
     <div className="app">
@@ -387,16 +441,11 @@ export function App() {
         <button
           className="link brand"
           aria-label="All projects"
-          onClick={async () => {
-            if (project && !(await mayDiscardUnsaved(`Leave ${project.name}`))) return;
-            setSettings(false);
-            setProject(null);
-          }}
+          onClick={() => void goHome()}
         >
           Atelier
         </button>
         {project ? <span className="crumb">{project.name}</span> : null}
-        {project ? <IndexBadge key={project.id} projectId={project.id} /> : null}
         <span className="spacer" />
         <button onClick={() => setSettings((s) => !s)} aria-pressed={settings}>
           <SettingsIcon size={14} />
@@ -412,7 +461,12 @@ export function App() {
       ) : null}
       {/* The workspace stays mounted (hidden) while Settings is open: open files, unsaved edits,
           terminals and panels are as they were on the way back. Another project gets its own. */}
-      {project ? (
+      {gate === 'first-run' && !settings ? (
+        <Suspense fallback={<p className="muted">Loading…</p>}>
+          <FirstRun onReady={() => setGate('open')} />
+        </Suspense>
+      ) : null}
+      {project && gate !== 'first-run' ? (
         <div className="workspace-host" hidden={settings}>
           <Suspense fallback={<p className="muted">Loading…</p>}>
             <Workspace key={project.id} project={project} />
@@ -423,9 +477,11 @@ export function App() {
         <Suspense fallback={<p className="muted">Loading…</p>}>
           <Settings />
         </Suspense>
-      ) : project ? null : (
+      ) : project || gate === 'first-run' ? null : (
         <ProjectList onOpen={setProject} />
       )}
+      <StatusBar project={gate === 'first-run' ? null : project} onOpenSettings={() => setSettings(true)} />
+      <CommandPalette />
     </div>
   );
 }

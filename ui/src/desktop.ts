@@ -112,3 +112,26 @@ export function onOpenFolder(handler: (path: string) => void): () => void {
     stop?.();
   };
 }
+
+/**
+ * Calls `handler` with the id of each native menu item chosen (the shell's `menu` event; the ids
+ * are the command palette's, see src-tauri/src/menu.rs). Returns the function that stops listening.
+ */
+export function onMenu(handler: (id: string) => void): () => void {
+  let stop: (() => void) | undefined;
+  let stopped = false;
+  void import('@tauri-apps/api/event').then(async ({ listen }) => {
+    const unlisten = await listen<string>('menu', (e) => handler(e.payload));
+    if (stopped) unlisten();
+    else stop = unlisten;
+  });
+  return () => {
+    stopped = true;
+    stop?.();
+  };
+}
+
+/** Names the window (the open project); the browser build sets `document.title` instead. */
+export function setWindowTitle(title: string): Promise<void> {
+  return import('@tauri-apps/api/window').then(({ getCurrentWindow }) => getCurrentWindow().setTitle(title));
+}

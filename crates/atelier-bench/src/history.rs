@@ -11,7 +11,7 @@ use crate::stats::summarize;
 
 const SESSIONS: usize = 1_000;
 
-fn vocabulary() -> Vec<String> {
+pub(crate) fn vocabulary() -> Vec<String> {
     let onsets = ["b", "c", "d", "f", "g", "l", "m", "n", "p", "r", "s", "t", "v", "z", "st", "tr"];
     let vowels = ["a", "e", "i", "o", "u", "ai", "ou"];
     let codas = ["", "n", "r", "s", "t", "x", "ck"];
@@ -26,7 +26,7 @@ fn vocabulary() -> Vec<String> {
     words
 }
 
-fn message(session: &str, words: &[String], rng: &mut impl Rng) -> MessageRow {
+pub(crate) fn message(session: &str, words: &[String], rng: &mut impl Rng) -> MessageRow {
     let n = rng.random_range(8..60);
     let content: Vec<&str> = (0..n).map(|_| words.choose(rng).map(String::as_str).unwrap_or("x")).collect();
     let time = now();

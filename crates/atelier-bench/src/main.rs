@@ -2,11 +2,12 @@
 //! machine and date. Run in release mode:
 //!
 //! ```text
-//! cargo run --release -p atelier-bench -- all   # or: tokens | history | idle-ws | workflows | workspace | pool | memory | dialects | sandbox | index | mcp
+//! cargo run --release -p atelier-bench -- all   # or: tokens | history | idle-ws | workflows | workspace | pool | memory | dialects | sandbox | index | mcp | files-search | backup
 //! ```
 
 use std::process::ExitCode;
 
+mod backup;
 mod dialects;
 mod history;
 mod idle;
@@ -15,6 +16,7 @@ mod mcp;
 mod memory;
 mod pool;
 mod sandbox;
+mod search;
 mod stats;
 mod tokens;
 mod tools;
@@ -47,6 +49,9 @@ fn main() -> ExitCode {
             "mcp" => mcp::run(arg_number(&args, 1_000)).await,
             "tools" => tools::run().await,
             "find" => tools::find(&args),
+            "files-search" => search::run(arg_number(&args, 50_000)).await,
+            "make-tree" => search::make(&args),
+            "backup" => backup::run(arg_number(&args, 1_000_000)).await,
             "all" => {
                 tokens::run().await?;
                 history::run(1_000_000).await?;
@@ -59,11 +64,13 @@ fn main() -> ExitCode {
                 sandbox::run().await?;
                 index::run(&[]).await?;
                 mcp::run(1_000).await?;
+                search::run(50_000).await?;
+                backup::run(1_000_000).await?;
                 tools::run().await
             }
             other => {
                 anyhow::bail!(
-                    "unknown benchmark `{other}`; use tokens, history, idle-ws, workflows, workspace, pool, memory, dialects, sandbox, index, mcp, tools, find or all"
+                    "unknown benchmark `{other}`; use tokens, history, idle-ws, workflows, workspace, pool, memory, dialects, sandbox, index, mcp, tools, find, files-search, make-tree, backup or all"
                 )
             }
         }

@@ -1,7 +1,8 @@
 //! The `atelier` command: `serve` runs the engine headless behind the embedded server, `chat`
 //! talks to a model from the terminal, `run` runs a workflow on a project folder, `doctor`
 //! checks that everything Atelier needs is there, `models` lists, pulls and removes models,
-//! `mcp` lists, adds, removes and imports MCP servers.
+//! `mcp` lists, adds, removes and imports MCP servers, `backup` and `restore` copy the database
+//! and put a copy back.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -10,6 +11,7 @@ use clap::{Parser, Subcommand};
 
 use atelier_cli::{engine, logging};
 
+mod backup;
 mod chat;
 mod doctor;
 mod mcp;
@@ -42,6 +44,10 @@ enum Command {
     Models(models::Args),
     /// MCP servers (tools for agents): list, add, remove, import an `mcpServers` JSON file.
     Mcp(mcp::Args),
+    /// Back up the database now (works while Atelier runs); `--list` shows the backups.
+    Backup(backup::BackupArgs),
+    /// Replace the database with a backup (quit Atelier first; the current one is kept).
+    Restore(backup::RestoreArgs),
 }
 
 fn main() -> ExitCode {
@@ -70,6 +76,8 @@ fn main() -> ExitCode {
             Command::Run(args) => run::run(args, data_dir).await,
             Command::Models(args) => models::run(args).await,
             Command::Mcp(args) => mcp::run(args, data_dir).await,
+            Command::Backup(args) => backup::backup(args, data_dir).await,
+            Command::Restore(args) => backup::restore(args, data_dir).await,
         }
     });
     match result {

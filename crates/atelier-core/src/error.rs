@@ -51,6 +51,7 @@ impl CoreError {
             CoreError::Cancelled => ErrorKind::Cancelled,
             CoreError::Store(StoreError::NotFound { .. }) => ErrorKind::NotFound,
             CoreError::Store(StoreError::Conflict(_)) => ErrorKind::Conflict,
+            CoreError::Store(StoreError::Invalid(_)) => ErrorKind::InvalidInput,
             CoreError::Io { source, .. } => io_kind(source),
             CoreError::Store(_) | CoreError::Git(_) => ErrorKind::Internal,
             CoreError::Llm(e) => llm_kind(e),

@@ -96,14 +96,14 @@ mod git2_code {
     pub const INVALID: ErrorCode = ErrorCode::Invalid;
 }
 
-fn time_text(seconds: i64) -> String {
+pub(crate) fn time_text(seconds: i64) -> String {
     chrono::DateTime::from_timestamp(seconds, 0)
         .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
         .unwrap_or_default()
 }
 
 impl App {
-    async fn in_repo<T: Send + 'static>(
+    pub(crate) async fn in_repo<T: Send + 'static>(
         &self,
         project_id: &str,
         f: impl FnOnce(&Path) -> Result<T, GitError> + Send + 'static,
@@ -116,7 +116,7 @@ impl App {
             .map_err(|e| git_error(e, &shown))
     }
 
-    fn git_changed(&self, project_id: &str) {
+    pub(crate) fn git_changed(&self, project_id: &str) {
         self.bus().publish(&topics::project(project_id), "git.changed", serde_json::json!({}));
     }
 

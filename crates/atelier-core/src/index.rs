@@ -516,6 +516,15 @@ impl App {
 
     /// Stops a deleted project's index and removes its file.
     pub(crate) async fn drop_index(&self, project_id: &str) {
+        self.stop_index(project_id, true).await;
+    }
+
+    /// Stops an archived project's index work; its file stays for when it is opened again.
+    pub(crate) async fn close_index(&self, project_id: &str) {
+        self.stop_index(project_id, false).await;
+    }
+
+    async fn stop_index(&self, project_id: &str, remove: bool) {
         let project = lock(&self.indexes().open).remove(project_id);
         let db = self.indexes().dir.join(format!("{project_id}.db"));
         let result = tokio::task::spawn_blocking(move || {
@@ -528,7 +537,7 @@ impl App {
                     tracing::warn!("the index worker panicked");
                 }
             }
-            for suffix in ["", "-wal", "-shm"] {
+            for suffix in ["", "-wal", "-shm"].into_iter().filter(|_| remove) {
                 let file = PathBuf::from(format!("{}{suffix}", db.display()));
                 match std::fs::remove_file(&file) {
                     Ok(()) => {}

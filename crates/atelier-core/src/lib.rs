@@ -19,9 +19,11 @@ mod changes;
 mod chat;
 mod chat_tools;
 mod error;
+mod file_ops;
 mod git;
 mod index;
 pub mod keychain;
+mod maintenance;
 mod mcp;
 mod models;
 mod project;
@@ -38,6 +40,7 @@ mod workflow;
 pub use agent::{ChatAgent, chat_agents};
 pub use bus::{EventBus, Published, Subscriber};
 pub use error::{CoreError, CoreResult};
+pub use maintenance::{backup_data_dir, list_data_dir_backups, restore_data_dir};
 pub use mcp::{MCP_HEALTH_EVERY, McpToolEntry, McpToolResult};
 pub use rpc::{Client, ClientLimits};
 pub use system::{HEALTH_EVERY, disk_check, model_endpoint_checks};
@@ -197,6 +200,7 @@ impl App {
         app.spawn(app.clone().publish_metrics());
         app.spawn(app.clone().watch_mcp_health());
         app.spawn(app.clone().watch_health());
+        app.spawn(app.clone().maintain());
         Ok(app)
     }
 

@@ -4,13 +4,26 @@
 use std::path::{Path, PathBuf};
 
 use atelier_protocol::{Project, event_types as ev, to_value, topics};
-use atelier_store::{ProjectRow, new_id, now};
+use atelier_store::{ProjectRow, ProjectTimes, new_id, now};
 
 use crate::App;
 use crate::error::{CoreError, CoreResult};
 
 fn project_to_api(row: ProjectRow) -> Project {
-    Project { id: row.id, name: row.name, path: row.path, created_at: row.created_at }
+    Project {
+        id: row.id,
+        name: row.name,
+        path: row.path,
+        created_at: row.created_at,
+        archived_at: None,
+        opened_at: None,
+    }
+}
+
+/// The project with when it was archived and last opened.
+pub(crate) fn with_times(row: ProjectRow, times: Option<ProjectTimes>) -> Project {
+    let times = times.unwrap_or_default();
+    Project { archived_at: times.archived_at, opened_at: times.opened_at, ..project_to_api(row) }
 }
 
 /// A folder name from a project name: letters, digits, `-` and `_`; other runs become `-`.
@@ -191,12 +204,28 @@ impl App {
         candidate
     }
 
-    pub async fn list_projects(&self) -> CoreResult<Vec<Project>> {
-        Ok(self.store().list_projects().await?.into_iter().map(project_to_api).collect())
+    /// The projects by name; archived ones only with `include_archived`.
+    pub async fn list_projects(&self, include_archived: bool) -> CoreResult<Vec<Project>> {
+        let mut times = self.store().project_times().await?;
+        Ok(self
+            .store()
+            .list_projects()
+            .await?
+            .into_iter()
+            .map(|row| {
+                let t = times.remove(&row.id);
+                with_times(row, t)
+            })
+            .filter(|p| include_archived || p.archived_at.is_none())
+            .collect())
     }
 
+    /// A project, now counted as opened (what `archive_after_days` measures from).
     pub async fn get_project(&self, id: &str) -> CoreResult<Project> {
-        Ok(project_to_api(self.store().get_project(id).await?))
+        let row = self.store().get_project(id).await?;
+        self.store().set_project_opened(id, now()).await?;
+        let times = self.store().project_time(id).await?;
+        Ok(with_times(row, Some(times)))
     }
 
     /// Forgets a project (and its chats); with `delete_files`, also removes its folder.
@@ -230,6 +259,9 @@ impl From<atelier_files::FilesError> for CoreError {
         use atelier_files::FilesError as F;
         match e {
             F::NotFound { path } => CoreError::NotFound { what: "file", id: path },
+            F::Exists { path } => {
+                CoreError::Conflict(format!("`{path}` already exists; choose another name"))
+            }
             F::Io { path, source } => {
                 use std::io::ErrorKind as K;
                 let message = format!("`{path}`: {source}");
@@ -257,7 +289,7 @@ impl From<atelier_files::FilesError> for CoreError {
 
 impl App {
     /// Runs a blocking file operation in the project's folder.
-    async fn in_project<T: Send + 'static>(
+    pub(crate) async fn in_project<T: Send + 'static>(
         &self,
         project_id: &str,
         f: impl FnOnce(&Path) -> Result<T, atelier_files::FilesError> + Send + 'static,
@@ -410,6 +442,15 @@ impl App {
             Ok(Err(e)) => tracing::warn!(project = project_id, error = %e, "cannot watch the project folder"),
             Err(e) => tracing::warn!(project = project_id, error = %e, "watch task failed"),
         }
+    }
+
+    pub(crate) fn watchers_remove(&self, project_id: &str) {
+        self.watchers().remove(project_id);
+    }
+
+    /// The projects someone has open (watched) right now.
+    pub(crate) fn watched_projects(&self) -> Vec<String> {
+        self.watchers().keys().cloned().collect()
     }
 
     /// Stops the watches nobody listens to any more.

@@ -19,6 +19,10 @@ use atelier_protocol::{
     ToolsPending, Unsubscribe, WorkflowsApprove, WorkflowsControl, WorkflowsList, WorkflowsReview,
     WorkflowsStart, to_value, topics,
 };
+use atelier_protocol::{
+    BackupRestored, FilesCreate, FilesDelete, FilesRename, FilesReplace, FilesSearch, GitCommitDetails,
+    ProjectsCleaned, ProjectsCleanup, ProjectsList,
+};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use serde::de::DeserializeOwned;
@@ -242,7 +246,29 @@ impl Client {
                 let p: ProjectsExport = params(method, p)?;
                 ok(app.export_project_to(&p.id, &p.path, p.include_ignored).await?)
             }
-            "projects.list" => ok(app.list_projects().await?),
+            "projects.list" => {
+                let p: ProjectsList = params(method, p)?;
+                ok(app.list_projects(p.include_archived.unwrap_or(false)).await?)
+            }
+            "projects.archive" => {
+                let p: IdParams = params(method, p)?;
+                ok(app.archive_project(&p.id).await?)
+            }
+            "projects.unarchive" => {
+                let p: IdParams = params(method, p)?;
+                ok(app.unarchive_project(&p.id).await?)
+            }
+            "projects.cleanup_preview" => ok(app.cleanup_preview(chrono::Utc::now()).await?),
+            "projects.cleanup" => {
+                let p: ProjectsCleanup = params(method, p)?;
+                ok(ProjectsCleaned { removed: app.cleanup_projects(&p.ids, chrono::Utc::now()).await? })
+            }
+            "backups.create" => ok(app.create_backup().await?),
+            "backups.list" => ok(app.list_backups().await?),
+            "backups.restore" => {
+                let p: IdParams = params(method, p)?;
+                ok(BackupRestored { kept: app.restore_backup(&p.id).await? })
+            }
             "projects.get" => {
                 let p: IdParams = params(method, p)?;
                 ok(app.get_project(&p.id).await?)
@@ -372,6 +398,27 @@ impl Client {
                 app.files_write(&p.project_id, p.path, p.content).await?;
                 ok(Empty {})
             }
+            "files.create" => {
+                let p: FilesCreate = params(method, p)?;
+                app.files_create(&p.project_id, p.path, &p.kind, p.content).await?;
+                ok(Empty {})
+            }
+            "files.rename" => {
+                let p: FilesRename = params(method, p)?;
+                ok(app.files_rename(&p.project_id, p.from, p.to).await?)
+            }
+            "files.delete" => {
+                let p: FilesDelete = params(method, p)?;
+                ok(app.files_delete(&p.project_id, p.path).await?)
+            }
+            "files.search" => {
+                let p: FilesSearch = params(method, p)?;
+                ok(app.files_search(p).await?)
+            }
+            "files.replace" => {
+                let p: FilesReplace = params(method, p)?;
+                ok(app.files_replace(p).await?)
+            }
             "index.status" => {
                 let p: ProjectParams = params(method, p)?;
                 ok(app.index_status(&p.project_id).await?)
@@ -406,6 +453,10 @@ impl Client {
             "git.show" => {
                 let p: GitShow = params(method, p)?;
                 ok(GitShown { content: app.git_show(&p.project_id, p.rev, p.path).await? })
+            }
+            "git.commit_details" => {
+                let p: GitCommitDetails = params(method, p)?;
+                ok(app.git_commit_details(&p.project_id, p.commit).await?)
             }
             "git.stage" | "git.unstage" => {
                 let p: GitPaths = params(method, p)?;
@@ -560,7 +611,7 @@ impl Client {
     async fn subscribe(&self, p: Subscribe) -> RpcResult {
         if let Some(bad) = p.topics.iter().find(|t| !topics::is_valid(t)) {
             return Err(RpcError::invalid_params(format!(
-                "unknown topic `{}`; topics are system, coordinator, models, mcp, or \
+                "unknown topic `{}`; topics are system, coordinator, models, mcp, projects, or \
                  session/<id>, project/<id>, workflow/<id>, agent/<id>, terminal/<id>",
                 bad.chars().take(140).collect::<String>()
             )));

@@ -54,6 +54,13 @@ pub const KEYS: &[(&str, &str)] = &[
         "model_server",
         "the model server: an Ollama URL, `openai+URL` for an OpenAI-compatible one, or `openai`/`anthropic`/`gemini`/`deepseek` (empty: as Atelier was started)",
     ),
+    ("archive_after_days", "archive projects nobody opened for this many days (default 30; 0 never)"),
+    (
+        "cleanup_after_days",
+        "offer to remove Atelier's records (never the files) of projects archived this many days (default 0, off)",
+    ),
+    ("backups.daily", "`true` (default) for a backup of the database every day"),
+    ("backups.keep", "how many backups to keep, the oldest removed first (default 7)"),
 ];
 
 impl App {
@@ -119,6 +126,7 @@ impl App {
         } else {
             None
         };
+        crate::maintenance::check_setting(key, &value)?;
         self.store().set_setting(key, value.clone()).await?;
         if key == "model_server" {
             self.inner.server.set(server);

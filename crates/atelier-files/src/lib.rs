@@ -4,6 +4,8 @@
 //! callers use `spawn_blocking`.
 
 mod copy;
+mod ops;
+mod replace;
 mod search;
 mod watch;
 
@@ -11,6 +13,8 @@ use std::io::Read;
 use std::path::{Component, Path, PathBuf};
 
 pub use copy::{CopyProgress, copy_tree};
+pub use ops::{create_dir, create_file, files_under, remove, rename};
+pub use replace::{Replaced, plan_replace};
 pub use search::{SearchMatch, SearchOptions, SearchResult, search};
 pub use watch::{Watcher, watch};
 
@@ -36,6 +40,9 @@ pub enum FilesError {
     Binary { path: String },
     #[error("`{path}` is a folder")]
     IsDir { path: String },
+    /// Something is already at a path a new file, folder or rename needs.
+    #[error("`{path}` already exists")]
+    Exists { path: String },
     #[error("{path}: {source}")]
     Io { path: String, source: std::io::Error },
     /// Input that cannot be used (a pattern that does not compile, a bad glob).

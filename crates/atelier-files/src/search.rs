@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use grep_matcher::Matcher;
-use grep_regex::RegexMatcherBuilder;
+use grep_regex::{RegexMatcher, RegexMatcherBuilder};
 use grep_searcher::{BinaryDetection, SearcherBuilder, sinks};
 use ignore::WalkState;
 
@@ -56,9 +56,9 @@ pub struct SearchResult {
     pub files_searched: usize,
 }
 
-/// Searches the project's files for `query`. A pattern that does not compile, or a bad glob, is
-/// `Refused` with what is wrong.
-pub fn search(root: &Path, query: &str, options: &SearchOptions) -> Result<SearchResult, FilesError> {
+/// The compiled pattern: plain text unless `regex`, smart case unless told, and never across a
+/// line's end (as ripgrep matches).
+pub(crate) fn matcher(query: &str, options: &SearchOptions) -> Result<RegexMatcher, FilesError> {
     let refuse = |reason: String| FilesError::Invalid { what: "search".into(), reason };
     if query.is_empty() {
         return Err(refuse("the search text is empty".into()));
@@ -67,12 +67,20 @@ pub fn search(root: &Path, query: &str, options: &SearchOptions) -> Result<Searc
         return Err(refuse("the search text is longer than 4096 bytes".into()));
     }
     let mut builder = RegexMatcherBuilder::new();
-    builder.fixed_strings(!options.regex).line_terminator(Some(b'\n'));
+    // multi_line: `^` and `$` match at each line's start and end, as in ripgrep.
+    builder.fixed_strings(!options.regex).multi_line(true).line_terminator(Some(b'\n'));
     match options.case_sensitive {
         Some(sensitive) => builder.case_insensitive(!sensitive),
         None => builder.case_smart(true),
     };
-    let matcher = builder.build(query).map_err(|e| refuse(format!("the pattern does not compile: {e}")))?;
+    builder.build(query).map_err(|e| refuse(format!("the pattern does not compile: {e}")))
+}
+
+/// Searches the project's files for `query`. A pattern that does not compile, or a bad glob, is
+/// `Refused` with what is wrong.
+pub fn search(root: &Path, query: &str, options: &SearchOptions) -> Result<SearchResult, FilesError> {
+    let refuse = |reason: String| FilesError::Invalid { what: "search".into(), reason };
+    let matcher = matcher(query, options)?;
     let mut overrides = ignore::overrides::OverrideBuilder::new(root);
     for glob in &options.globs {
         overrides.add(glob).map_err(|e| refuse(format!("the glob `{glob}` is not usable: {e}")))?;

@@ -3,6 +3,10 @@
 
 use std::path::{Path, PathBuf};
 
+mod details;
+
+pub use details::{CommitDetails, CommitFile, commit_details};
+
 /// git2's error codes, so callers can tell a lock or a conflict apart without depending on git2.
 pub use git2::{ErrorClass, ErrorCode};
 

@@ -109,6 +109,58 @@ fn hash(bytes: &[u8]) -> String {
     digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
 }
 
+/// Threads that read and parse ahead during a full pass: parsing dominates a first pass, and
+/// each file's is independent of the others'.
+fn readers() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 4)
+}
+
+/// Reads and parses, in parallel, the files of `window` the pass will read (those whose size or
+/// time moved). Speculative and free of effects: the pass still decides file by file, in
+/// order, what to do with each (a file past the project's limit is dropped unread), so the
+/// outcome is the same as reading one after the other. `None` where nothing was read ahead.
+fn read_ahead(
+    root: &Path,
+    window: &[Found],
+    known: &HashMap<String, Known>,
+    max_bytes: u64,
+) -> Vec<Option<Read>> {
+    let wanted: Vec<usize> = (0..window.len())
+        .filter(|&i| {
+            let f = &window[i];
+            !known.get(&f.path).is_some_and(|k| k.size == f.size && k.mtime_ns == f.mtime_ns)
+        })
+        .collect();
+    let mut out: Vec<Option<Read>> = (0..window.len()).map(|_| None).collect();
+    let threads = readers().min(wanted.len());
+    if threads <= 1 {
+        return out;
+    }
+    let read: Vec<(usize, Read)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|t| {
+                let wanted = &wanted;
+                scope.spawn(move || {
+                    wanted
+                        .iter()
+                        .skip(t)
+                        .step_by(threads)
+                        .map(|&i| {
+                            (i, read_file(root, &window[i].path, known.get(&window[i].path), max_bytes))
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        // A worker that panicked (a grammar bug) leaves its files to be read in order.
+        workers.into_iter().flat_map(|w| w.join().unwrap_or_default()).collect()
+    });
+    for (i, r) in read {
+        out[i] = Some(r);
+    }
+    out
+}
+
 /// Reads and cuts up one file, unless it is binary, too large, gone, or the same as `known`.
 fn read_file(root: &Path, path: &str, known: Option<&Known>, max_bytes: u64) -> Read {
     let full = root.join(path);
@@ -285,11 +337,17 @@ impl Index {
         on_progress(Progress { files_done: 0, files_total: found.len() });
         let (mut files, mut bytes) = (0usize, 0u64);
         let mut batch: Vec<(Option<i64>, Read)> = Vec::new();
+        let mut ahead: Vec<Option<Read>> = Vec::new();
         for (i, file) in found.iter().enumerate() {
             if cancel.load(Ordering::Relaxed) {
                 report.cancelled = true;
                 break;
             }
+            if i % BATCH == 0 {
+                let window = &found[i..(i + BATCH).min(found.len())];
+                ahead = read_ahead(&root, window, &known, limits.max_file_bytes);
+            }
+            let prefetched = ahead.get_mut(i % BATCH).and_then(Option::take);
             let old = known.remove(&file.path);
             let over = file.size > limits.max_file_bytes;
             if !over && (files >= limits.max_files || bytes + file.size > limits.max_total_bytes) {
@@ -302,7 +360,10 @@ impl Index {
                 files += 1;
                 bytes += file.size;
             } else {
-                let read = read_file(&root, &file.path, old.as_ref(), limits.max_file_bytes);
+                let read = match prefetched {
+                    Some(read) => read,
+                    None => read_file(&root, &file.path, old.as_ref(), limits.max_file_bytes),
+                };
                 match &read {
                     Read::Binary => report.skipped_binary += 1,
                     Read::TooLarge => report.skipped_large += 1,

@@ -11,9 +11,11 @@ use ts_rs::TS;
 
 mod error;
 mod types;
+mod workspace;
 
 pub use error::{ErrorData, ErrorKind, RpcError, codes};
 pub use types::*;
+pub use workspace::*;
 
 /// The protocol's version, reported by `system.health`.
 pub const API_VERSION: &str = "1";

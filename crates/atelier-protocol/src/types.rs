@@ -76,6 +76,12 @@ pub struct Project {
     pub name: String,
     pub path: String,
     pub created_at: String,
+    /// When it was archived (`projects.archive`, or by age): hidden from `projects.list`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archived_at: Option<String>,
+    /// When `projects.get` last opened it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opened_at: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, TS)]
@@ -1471,6 +1477,8 @@ pub mod event_types {
     pub const SESSION_DELETED: &str = "session.deleted";
     pub const PROJECT_CREATED: &str = "project.created";
     pub const PROJECT_DELETED: &str = "project.deleted";
+    /// On `projects`: projects were archived by age (read the list again).
+    pub const PROJECTS_CHANGED: &str = "projects.changed";
     pub const SYSTEM_METRICS: &str = "system.metrics";
     pub const SYSTEM_HEALTH: &str = "system.health";
     pub const NOTIFICATION: &str = "notification";
@@ -1498,6 +1506,8 @@ pub mod topics {
     pub const MODELS: &str = "models";
     /// MCP servers: `mcp.server_status`, `mcp.server_health`, `mcp.tools_changed`.
     pub const MCP: &str = "mcp";
+    /// The list of projects: `projects.changed` when some were archived by age.
+    pub const PROJECTS: &str = "projects";
 
     pub fn session(id: &str) -> String {
         format!("session/{id}")
@@ -1514,7 +1524,7 @@ pub mod topics {
     /// Whether `topic` has a known shape: a fixed name or `<kind>/<id>` with a non-empty id.
     pub fn is_valid(topic: &str) -> bool {
         match topic.split_once('/') {
-            None => matches!(topic, SYSTEM | COORDINATOR | MODELS | MCP),
+            None => matches!(topic, SYSTEM | COORDINATOR | MODELS | MCP | PROJECTS),
             Some((kind, id)) => {
                 matches!(kind, "session" | "project" | "workflow" | "agent" | "terminal")
                     && !id.is_empty()

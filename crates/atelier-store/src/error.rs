@@ -18,6 +18,9 @@ pub enum StoreError {
     NotFound { what: &'static str, id: String },
     #[error("conflict: {0}")]
     Conflict(String),
+    /// Input the store cannot use: a backup that is damaged or from a newer Atelier.
+    #[error("{0}")]
+    Invalid(String),
     /// The store was closed (or is shutting down); the job was not run.
     #[error("the store is closed")]
     Closed,

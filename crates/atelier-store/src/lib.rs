@@ -7,6 +7,8 @@
 //! two primitives, so callers that need something unusual can write their own SQL against the
 //! same connections.
 
+mod archive;
+mod backup;
 mod checkpoint;
 mod error;
 mod event;
@@ -24,6 +26,8 @@ mod usage;
 mod workflow;
 mod writer;
 
+pub use archive::{ProjectRecords, ProjectTimes};
+pub use backup::{BACKUP_PAGES_PER_STEP, backup_database, check_backup};
 pub use error::StoreError;
 pub use event::EventRow;
 pub use maintenance::Counts;

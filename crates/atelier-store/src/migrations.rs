@@ -11,6 +11,7 @@ pub const MIGRATION_FILES: &[(&str, &str)] = &[
     ("0004_mcp_servers.sql", include_str!("../../../migrations/0004_mcp_servers.sql")),
     ("0005_tools.sql", include_str!("../../../migrations/0005_tools.sql")),
     ("0006_session_changes.sql", include_str!("../../../migrations/0006_session_changes.sql")),
+    ("0007_archive.sql", include_str!("../../../migrations/0007_archive.sql")),
 ];
 
 const STEPS: &[M<'static>] = &[
@@ -20,6 +21,7 @@ const STEPS: &[M<'static>] = &[
     M::up(MIGRATION_FILES[3].1).comment(MIGRATION_FILES[3].0),
     M::up(MIGRATION_FILES[4].1).comment(MIGRATION_FILES[4].0),
     M::up(MIGRATION_FILES[5].1).comment(MIGRATION_FILES[5].0),
+    M::up(MIGRATION_FILES[6].1).comment(MIGRATION_FILES[6].0),
 ];
 
 /// The migrations [`crate::Store::open`] applies. Public so tests (and tools) can build a database

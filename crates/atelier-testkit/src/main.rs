@@ -4,7 +4,11 @@
 //!
 //! ```text
 //! atelier-testkit [--port N] [--reply TEXT] [--delay-ms N] [--script FILE]
+//!                 [--models NAME,…] [--registry NAME,…] [--pull-delay-ms N]
 //! ```
+//! `--models` sets what `/api/tags` lists (empty: a server with no models, as a fresh Ollama);
+//! `--registry` the models `/api/pull` can download, in ten progress steps `--pull-delay-ms`
+//! apart (default 50).
 //! Without `--reply` every chat is answered with `echo: <the last user message>`.
 //!
 //! `--script FILE` routes chats by the text of their last user message, for scripted
@@ -29,7 +33,10 @@ use serde::Deserialize;
 use serde_json::Value;
 
 fn usage() -> ! {
-    eprintln!("usage: atelier-testkit [--port N] [--reply TEXT] [--delay-ms N] [--script FILE]");
+    eprintln!(
+        "usage: atelier-testkit [--port N] [--reply TEXT] [--delay-ms N] [--script FILE] [--models NAME,…] \
+         [--registry NAME,…] [--pull-delay-ms N]"
+    );
     std::process::exit(2)
 }
 
@@ -127,6 +134,12 @@ async fn main() {
     let mut reply: Option<String> = None;
     let mut delay = Duration::ZERO;
     let mut script: Option<Script> = None;
+    let mut models: Option<Vec<String>> = None;
+    let mut registry: Vec<String> = Vec::new();
+    let mut pull_delay = Duration::from_millis(50);
+    let names = |list: String| -> Vec<String> {
+        list.split(',').map(str::trim).filter(|n| !n.is_empty()).map(str::to_owned).collect()
+    };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = || args.next().unwrap_or_else(|| usage());
@@ -135,6 +148,11 @@ async fn main() {
             "--reply" => reply = Some(value()),
             "--delay-ms" => delay = Duration::from_millis(value().parse().unwrap_or_else(|_| usage())),
             "--script" => script = Some(read_script(&value())),
+            "--models" => models = Some(names(value())),
+            "--registry" => registry = names(value()),
+            "--pull-delay-ms" => {
+                pull_delay = Duration::from_millis(value().parse().unwrap_or_else(|_| usage()))
+            }
             _ => usage(),
         }
     }
@@ -145,6 +163,14 @@ async fn main() {
             std::process::exit(1);
         }
     };
+    // Listed models get a context length a coding model has; pulled ones too.
+    let model = |name: &String| atelier_testkit::TestModel::new(name, 32_768);
+    if let Some(models) = models {
+        llm.set_models(models.iter().map(model).collect());
+    }
+    if !registry.is_empty() {
+        llm.set_registry(registry.iter().map(model).collect(), pull_delay);
+    }
     if let Some(text) = reply {
         llm.set_default(Scenario::Reply(Reply::text(&text).delay(delay)));
     }

@@ -160,6 +160,40 @@ export const SummaryNote = memo(function SummaryNote({ message }: { message: Mes
   );
 });
 
+/**
+ * The messages that open a session before the person writes: the agent's system message and its
+ * seed messages (fixed text of the agent's definition, never model output). Only when the list
+ * starts at the session's beginning (its system message).
+ */
+export function introOf(messages: Message[]): Message[] {
+  if (messages[0]?.role !== 'system' || messages[0].kind) return [];
+  let end = 1;
+  while (end < messages.length && (messages[end].role === 'system' || messages[end].role === 'assistant') && !messages[end].tool_calls?.length && !messages[end].kind) end += 1;
+  // A reply in progress before any user message is not a seed (none is, today): stop before it.
+  while (end > 1 && messages[end - 1].status !== 'complete') end -= 1;
+  return messages.slice(0, end);
+}
+
+/** The intro as one line ("About this agent"), its text unfolded on request. */
+export function AboutAgent({ agent, intro }: { agent: string; intro: Message[] }) {
+  const name = agent === 'assistant' ? 'Assistant' : agent.charAt(0).toUpperCase() + agent.slice(1);
+  const greeting = intro.find((m) => m.role === 'assistant');
+  return (
+    <details className="about-agent">
+      <summary>
+        <span className="about-agent-name">About this agent: {name}</span>
+        {greeting ? <span className="muted about-agent-greeting"> — {greeting.content}</span> : null}
+      </summary>
+      {intro.map((m) => (
+        <div key={m.id} className="about-agent-part">
+          <div className="muted about-agent-role">{m.role === 'system' ? 'Instructions the model gets (system prompt)' : 'Greeting'}</div>
+          <PlainText text={m.content} />
+        </div>
+      ))}
+    </details>
+  );
+}
+
 /** What the live events said about one tool call (forgotten when another chat opens). */
 interface LiveCall {
   /** From `tool.call`; `null` while only its output or result was seen. */
@@ -336,8 +370,11 @@ export const CHAT_AGENTS: [string, string][] = [
 /** Messages loaded per page while looking for a search hit older than what is loaded. */
 const JUMP_PAGE = 1000;
 
-/** `searchSignal`: bumped to open the history search (Ctrl/Cmd+K). */
-export function Chat({ project, searchSignal = 0 }: { project: Project; searchSignal?: number }) {
+/**
+ * `searchSignal`: bumped to open the history search (Ctrl/Cmd+K). `newChat`: start a new chat now
+ * (the palette's "New chat"); `onNewChatDone` says it was.
+ */
+export function Chat({ project, searchSignal = 0, newChat = false, onNewChatDone }: { project: Project; searchSignal?: number; newChat?: boolean; onNewChatDone?: () => void }) {
   const sessions = useLoad(() => client.call<Session[]>('sessions.list', { project_id: project.id }), [project.id]);
   const [session, setSession] = useState<Session | null>(null);
   const [messages, setMessages] = useState<Message[]>([]);
@@ -549,7 +586,9 @@ export function Chat({ project, searchSignal = 0 }: { project: Project; searchSi
   );
   useTopic(session ? `session/${session.id}` : null, onEvent);
 
-  const view = useMemo(() => buildView(messages, live), [messages, live]);
+  // The agent's system message and seed messages open the session: folded into one line.
+  const intro = useMemo(() => introOf(messages), [messages]);
+  const view = useMemo(() => buildView(messages.slice(intro.length), live), [messages, intro.length, live]);
   const { rows } = view;
   /** How far a call got: its result, else what the live events said, else whether it can still run. */
   const statusOf = (callId: string, message: Message): CallStatus => {
@@ -663,6 +702,22 @@ export function Chat({ project, searchSignal = 0 }: { project: Project; searchSi
         },
       );
   }, [jump, session?.id, messages, rows, hasOlder, virtualizer]);
+  // A new chat starts with the tools switch as the open one has it.
+  const startChat = () =>
+    void client.call<Session>('sessions.create', { project_id: project.id, ...(session?.tools ? { tools: true } : {}) }).then(
+      (s) => {
+        setSession(s);
+        sessions.reload();
+      },
+      (e: unknown) => setError(errorText(e)),
+    );
+  // The palette's "New chat", once the chat it would follow is known.
+  useEffect(() => {
+    if (!newChat || !sessions.data) return;
+    onNewChatDone?.();
+    startChat();
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [newChat, sessions.data]);
 
   // Ctrl/Cmd+K (handled by the workspace, which shows this panel) opens the search.
   useEffect(() => {
@@ -759,15 +814,7 @@ export function Chat({ project, searchSignal = 0 }: { project: Project; searchSi
           ))}
           {session?.agent && !CHAT_AGENTS.some(([name]) => name === session.agent) ? <option value={session.agent}>{session.agent}</option> : null}
         </select>
-        <button
-          onClick={() =>
-            // A new chat starts with the tools switch as the open one has it.
-            client.call<Session>('sessions.create', { project_id: project.id, ...(session?.tools ? { tools: true } : {}) }).then((s) => {
-              setSession(s);
-              sessions.reload();
-            })
-          }
-        >
+        <button onClick={startChat}>
           <Plus size={14} />
           New chat
         </button>
@@ -818,6 +865,10 @@ export function Chat({ project, searchSignal = 0 }: { project: Project; searchSi
       <div className="sr-only" aria-live="polite">
         {announcement}
       </div>
+      {intro.length ? <AboutAgent agent={session?.agent ?? 'assistant'} intro={intro} /> : null}
+      {session && history.data && rows.length === 0 ? (
+        <p className="empty-state muted">Ask a question about this project, or describe something to build. Switch on Tools to let the agent read and edit files.</p>
+      ) : null}
       <div className="messages" ref={scroller} onScroll={onScroll} aria-label="Messages">
         <div style={{ height: virtualizer.getTotalSize(), position: 'relative' }}>
           {virtualizer.getVirtualItems().map((item) => (

@@ -6,7 +6,7 @@ import { ask } from '../desktop';
 import { onTabKeys } from '../tabs';
 import { useLiveFiles } from '../live';
 import { useUnsaved } from '../unsaved';
-import { currentTheme, monacoTheme, useTheme } from '../theme';
+import { currentTheme, defineMonacoThemes, monacoTheme, useTheme } from '../theme';
 import { movedPath } from './TreeOps';
 import { loadMonaco } from './loadMonaco';
 
@@ -60,7 +60,7 @@ export function Editor({ projectId, open, active, onActivate, onClose, changed, 
     void loadMonaco().then((monaco) => {
       if (disposed || !host.current) return;
       monacoRef.current = monaco;
-      editor.current = monaco.editor.create(host.current, { automaticLayout: true, theme: monacoTheme(currentTheme()), minimap: { enabled: false }, fontSize: 13 });
+      editor.current = monaco.editor.create(host.current, { automaticLayout: true, theme: monacoTheme(currentTheme()), minimap: { enabled: false }, fontSize: 13, fontFamily: "ui-monospace, 'SFMono-Regular', 'Cascadia Code', Menlo, Consolas, monospace" });
       setReady(true);
     });
     const modelMap = models.current;
@@ -72,10 +72,13 @@ export function Editor({ projectId, open, active, onActivate, onClose, changed, 
     };
   }, []);
 
-  // The OS switched between light and dark (Monaco's theme is global to the page).
+  // The theme changed (the OS, or the person's choice); Monaco's theme is global to the page.
   const theme = useTheme();
   useEffect(() => {
-    if (ready) monacoRef.current?.editor.setTheme(monacoTheme(theme));
+    const monaco = monacoRef.current;
+    if (!ready || !monaco) return;
+    defineMonacoThemes(monaco);
+    monaco.editor.setTheme(monacoTheme(theme));
   }, [theme, ready]);
 
   /** What is on disk now. */

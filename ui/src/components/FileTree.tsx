@@ -3,6 +3,7 @@ import { ChevronDown, ChevronRight, FilePlus, FolderPlus, Search } from 'lucide-
 import { client, useLoad } from '../api';
 import type { FileEntry } from '../protocol/generated';
 import { useTreeOps, type TreeOpsProps } from './TreeOps';
+import { fileIcon, folderIcon } from '../fileIcons';
 
 /** Beyond this many entries the folders start closed: a big project opens folder by folder. */
 export const OPEN_ALL_UP_TO = 300;
@@ -71,7 +72,8 @@ export function FileTree({
               {ops.renameBox(e) ?? (e.kind === 'dir' ? (
                 <button className="link dir" aria-expanded={open} aria-label={`Folder ${e.path}`} onClick={() => toggle(e.path)} {...ops.entryProps(e)}>
                   {open ? <ChevronDown size={12} aria-hidden /> : <ChevronRight size={12} aria-hidden />}
-                  {name}/
+                  <img className="file-icon" src={folderIcon(e.path, open)} alt="" aria-hidden />
+                  {name}
                 </button>
               ) : (
                 <button
@@ -82,6 +84,7 @@ export function FileTree({
                   aria-label={`Open file ${e.path}`}
                   {...ops.entryProps(e)}
                 >
+                  <img className="file-icon" src={fileIcon(e.path)} alt="" aria-hidden />
                   {name}
                 </button>
               ))}
@@ -89,7 +92,9 @@ export function FileTree({
           );
         })}
       </ul>
-      {entries.length === 0 && !tree.error ? <p className="muted">No files yet.</p> : null}
+      {entries.length === 0 && !tree.error && tree.data ? (
+        <p className="muted empty-state">No files yet: ask the chat or start a workflow to write some, or open a terminal below and create them.</p>
+      ) : null}
       {ops.overlays}
     </nav>
   );

@@ -6,6 +6,9 @@ import { loadSandbox, OFF_WARNING, setSandbox, useSandbox } from '../sandbox';
 import { McpServers } from './McpServers';
 import { AgentTools } from './AgentTools';
 import { Storage } from './Storage';
+import { RecommendedModels, useRecommendedNames } from './RecommendedModels';
+import { ModelServerChooser } from './ModelServer';
+import { chooseTheme, THEME_CHOICES, useThemeChoice, type ThemeChoice } from '../theme';
 
 export const PUBLIC_TITLE = 'Reachable from other machines';
 export const PUBLIC_WARNING =
@@ -215,7 +218,7 @@ const PROVIDERS = [
 ] as const;
 
 /** Cloud providers' keys, kept in the OS keychain (never shown again, never in the database). */
-function ApiKeys({ keys, onChanged }: { keys: Record<string, ApiKeyStatus> | undefined; onChanged: () => void }) {
+export function ApiKeys({ keys, onChanged }: { keys: Record<string, ApiKeyStatus> | undefined; onChanged: () => void }) {
   const [drafts, setDrafts] = useState<Record<string, string>>({});
   const [note, setNote] = useState<{ text: string; error: boolean } | null>(null);
   const store = async (provider: string, label: string) => {
@@ -284,6 +287,34 @@ function ApiKeys({ keys, onChanged }: { keys: Record<string, ApiKeyStatus> | und
   );
 }
 
+/** The cloud keys on their own (the first-run screen): loads the keys' status itself. */
+export function CloudKeys() {
+  const settings = useLoad(() => client.call<SettingsData>('settings.get'), []);
+  return <ApiKeys keys={settings.data?.api_keys} onChanged={settings.reload} />;
+}
+
+const THEME_LABELS: Record<ThemeChoice, string> = { system: 'System', light: 'Light', dark: 'Dark' };
+
+/** The colour theme: System (follows the OS), Light or Dark (setting `ui.theme`). */
+function Appearance() {
+  const choice = useThemeChoice((s) => s.choice);
+  const save = (key: string, value: string | null) => client.call('settings.set', { key, value });
+  return (
+    <section aria-labelledby="appearance-heading">
+      <h2 id="appearance-heading">Appearance</h2>
+      <div className="segmented" role="radiogroup" aria-label="Theme">
+        {THEME_CHOICES.map((c) => (
+          <label key={c} className={choice === c ? 'on' : ''}>
+            <input type="radio" name="theme" value={c} checked={choice === c} onChange={() => chooseTheme(c, save)} />
+            {THEME_LABELS[c]}
+          </label>
+        ))}
+      </div>
+      <p className="muted">System follows your operating system’s light or dark mode.</p>
+    </section>
+  );
+}
+
 export function Settings() {
   const models = useLoad(() => client.call<Model[]>('models.list'), []);
   const health = useLoad(() => client.call<Health>('system.health'), []);
@@ -291,6 +322,7 @@ export function Settings() {
   const save = (key: string, value: string) =>
     client.call('settings.set', { key, value: value || null }).then(settings.reload, (e: unknown) => setNote(errorText(e)));
   const [pulls, setPulls] = useState<Record<string, ModelPullProgress>>({});
+  const recommended = useRecommendedNames((s) => s.names);
   const [name, setName] = useState('');
   const [note, setNote] = useState<string | null>(null);
   useTopic(
@@ -315,6 +347,7 @@ export function Settings() {
     );
   return (
     <main className="settings" aria-label="Settings">
+      <Appearance />
       <h2>Health</h2>
       {health.data ? (
         <ul>
@@ -328,6 +361,15 @@ export function Settings() {
           ))}
         </ul>
       ) : null}
+      <h2>Model server</h2>
+      <p className="muted">Where chats, workflows and the index get their models. Atelier starts with Ollama at http://127.0.0.1:11434 (or <code>OLLAMA_HOST</code>); point it elsewhere here, at once.</p>
+      <ModelServerChooser
+        keys={<p className="muted">The provider’s key: under API keys below (or its environment variable).</p>}
+        onChanged={() => {
+          models.reload();
+          health.reload();
+        }}
+      />
       <h2>Models for each job</h2>
       <p className="muted">Chats and workflows use the default model; a workflow's master, managers and coders can each use another (e.g. a strong model to plan, a fast one to write).</p>
       {(
@@ -438,6 +480,8 @@ export function Settings() {
           ))}
         </tbody>
       </table>
+ <h3>Recommended for coding on this machine</h3>
+      <RecommendedModels />
       <div className="row">
         <input aria-label="Model to pull" value={name} onChange={(e) => setName(e.target.value)} placeholder="llama3.2 or qwen2.5-coder:7b" />
         <button onClick={() => void pull()} disabled={!name.trim()}>
@@ -446,7 +490,7 @@ export function Settings() {
       </div>
       {note ? <p role="alert" className="error">{note}</p> : null}
       {Object.values(pulls)
-        .filter((p) => !['success', 'cancelled', 'error'].includes(p.status))
+        .filter((p) => !['success', 'cancelled', 'error'].includes(p.status) && !recommended.includes(p.name))
         .map((p) => (
           <div key={p.name} className="row">
             {p.name}: {p.status}

@@ -7,7 +7,7 @@ import { client, errorText, useConnection } from '../api';
 import { onTabKeys } from '../tabs';
 import type { Event, TerminalInfo, TerminalOpened, TerminalScrollback } from '../protocol/generated';
 import { RpcError } from '../rpc/client';
-import { useTheme } from '../theme';
+import { currentTheme, useTheme, xtermTheme } from '../theme';
 
 /**
  * The project's open terminals, kept in sessionStorage: the shells live on in the server when
@@ -28,9 +28,6 @@ export function savedTerminals(projectId: string): string[] {
 function saveTerminals(projectId: string, ids: string[]): void {
   window.sessionStorage.setItem(storageKey(projectId), JSON.stringify(ids));
 }
-
-const DARK = { background: '#0d1117', foreground: '#e6edf3', cursor: '#e6edf3', selectionBackground: '#264f78' };
-const LIGHT = { background: '#ffffff', foreground: '#1f2328', cursor: '#1f2328', selectionBackground: '#add6ff' };
 
 /**
  * The part of an output batch (bytes from `start`) past `shownUpTo`, the offset up to which the
@@ -64,8 +61,7 @@ function TerminalView({ id, visible, onExit }: { id: string; visible: boolean; o
   useEffect(() => {
     if (!host.current) return;
     // Screen-reader mode keeps the rows' text in the DOM (the WebGL renderer draws on a canvas).
-    const dark = window.matchMedia?.('(prefers-color-scheme: dark)').matches ?? false;
-    const t = new Terminal({ fontSize: 13, cursorBlink: true, allowProposedApi: true, screenReaderMode: true, theme: dark ? DARK : LIGHT });
+    const t = new Terminal({ fontSize: 13, cursorBlink: true, allowProposedApi: true, screenReaderMode: true, theme: xtermTheme(currentTheme()) });
     const f = new FitAddon();
     t.loadAddon(f);
     t.open(host.current);
@@ -152,7 +148,7 @@ function TerminalView({ id, visible, onExit }: { id: string; visible: boolean; o
 
   const theme = useTheme();
   useEffect(() => {
-    if (term.current) term.current.options.theme = theme === 'dark' ? DARK : LIGHT;
+    if (term.current) term.current.options.theme = xtermTheme(theme);
   }, [theme]);
 
   useEffect(() => {
@@ -192,7 +188,8 @@ export function mergeListed(tabs: Tab[], listed: string[], keep: ReadonlySet<str
   return [...kept, ...listed.filter((id) => !known.has(id)).map((id) => ({ id, exited: undefined }))];
 }
 
-export function Terminals({ projectId }: { projectId: string }) {
+/** `openNew`: open a new terminal now (the palette's "New terminal"); `onOpenedNew` says it was. */
+export function Terminals({ projectId, openNew = false, onOpenedNew }: { projectId: string; openNew?: boolean; onOpenedNew?: () => void }) {
   const [terms, setTerms] = useState<Tab[]>(() => savedTerminals(projectId).map((id) => ({ id, exited: undefined })));
   const [active, setActive] = useState<string | null>(() => terms[terms.length - 1]?.id ?? null);
   const [error, setError] = useState<string | null>(null);
@@ -231,6 +228,13 @@ export function Terminals({ projectId }: { projectId: string }) {
       setError(errorText(e));
     }
   };
+  useEffect(() => {
+    if (!openNew) return;
+    onOpenedNew?.();
+    void open();
+    // `open` is recreated each render; the request alone says when to act.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [openNew]);
   const close = (id: string) => {
     void client.call('terminals.close', { terminal_id: id }).catch(() => undefined);
     setTerms((t) => t.filter((x) => x.id !== id));
@@ -259,6 +263,7 @@ export function Terminals({ projectId }: { projectId: string }) {
         <span className="muted hint">Ctrl+` hides or shows this panel</span>
       </div>
       {error ? <p className="error" role="alert">{error}</p> : null}
+      {terms.length === 0 ? <p className="muted empty-state">No terminal open. New terminal opens a shell in the project’s folder.</p> : null}
       <div className="term-body">
         {terms.map((t) => (
           <TerminalView key={t.id} id={t.id} visible={t.id === active} onExit={(code) => onExit(t.id, code)} />

@@ -585,7 +585,7 @@ export function Workflows({ project, onOpenFile }: { project: Project; onOpenFil
         </div>
       </details>
       {error ? <p className="error" role="alert">{error}</p> : null}
-      {selected ? <WorkflowView key={selected} id={selected} projectId={project.id} onOpenFile={onOpenFile} onFinished={list.reload} /> : <p className="muted">No workflows yet.</p>}
+      {selected ? <WorkflowView key={selected} id={selected} projectId={project.id} onOpenFile={onOpenFile} onFinished={list.reload} /> : <p className="muted empty-state">No workflows yet. Describe a change above and press Start workflow: a master agent plans it, coders write the files, and the result is committed.</p>}
     </section>
   );
 }

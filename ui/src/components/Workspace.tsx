@@ -2,6 +2,7 @@ import { useCallback, useEffect, useState } from 'react';
 import { Activity, GitBranch, History, MessageSquare, Workflow } from 'lucide-react';
 import { Group, Panel, Separator } from 'react-resizable-panels';
 import { useTopic } from '../api';
+import { ACTIONS, modKey, requestAction, useCommands } from '../commands';
 import { onTabKeys } from '../tabs';
 import type { Event, Project } from '../protocol/generated';
 import { Chat } from './Chat';
@@ -32,6 +33,9 @@ export function Workspace({ project }: { project: Project }) {
   /** Find in files replaces the tree while open; `findFocus` bumps to focus its box again. */
   const [finding, setFinding] = useState(false);
   const [findFocus, setFindFocus] = useState(0);
+  /** The palette asked for a new terminal / chat: the panel opens one (once shown) and says so. */
+  const [newTerminal, setNewTerminal] = useState(false);
+  const [newChat, setNewChat] = useState(false);
   /**
    * Bumped on every `files.changed`: the tree and open tabs reload what changed (`paths: null`
    * after a `stream.gap`: changes were missed, so every open file is checked).
@@ -111,6 +115,39 @@ export function Workspace({ project }: { project: Project }) {
     setOpen((o) => o.filter((p) => !within(p, path)));
     setActive((a) => (a && within(a, path) ? null : a));
   }, []);
+  // The workspace's actions in the command palette (Ctrl/Cmd+Shift+P).
+  const mod = modKey();
+  useCommands([
+    { id: 'chat.new', group: 'Chat', title: 'New chat', run: () => (setSide('Chat'), setNewChat(true)) },
+    { id: 'chat.search', group: 'Chat', title: 'Search chat history', shortcut: `${mod}+K`, run: () => (setSide('Chat'), setSearchSignal((n) => n + 1)) },
+    { id: 'terminal.new', group: 'Terminal', title: 'New terminal', run: () => (setTerminal(true), setNewTerminal(true)) },
+    { id: 'terminal.toggle', group: 'Terminal', title: 'Show or hide the terminal', shortcut: 'Ctrl+`', run: () => setTerminal((t) => !t) },
+    { id: 'file.goto', group: 'File', title: 'Go to file', shortcut: `${mod}+P`, run: () => setQuickOpen(true) },
+    { id: 'search.files', group: 'File', title: 'Find in files', shortcut: `${mod}+Shift+F`, keywords: 'search grep replace', run: openFind },
+    {
+      id: 'workflow.new',
+      group: 'Workflow',
+      title: 'Start a workflow',
+      keywords: 'agents request build',
+      run: () => {
+        setSide('Workflows');
+        // The request box is there once the panel has rendered.
+        requestAnimationFrame(() => document.querySelector<HTMLElement>('.workspace textarea[aria-label="Request"]')?.focus());
+      },
+    },
+    {
+      id: 'git.commit',
+      group: 'Git',
+      title: 'Commit',
+      keywords: 'git stage',
+      run: () => {
+        setSide('Git');
+        // The git panel takes the request when it hooks it; else its message box gets the focus.
+        requestAnimationFrame(() => requestAction(ACTIONS.gitCommit) || document.querySelector<HTMLElement>('.workspace textarea[aria-label="Commit message"], .workspace input[aria-label="Commit message"]')?.focus());
+      },
+    },
+    ...SIDE_TABS.map((t) => ({ id: `panel.${t.toLowerCase()}`, group: 'Panel', title: `Show ${t}`, run: () => setSide(t) })),
+  ]);
   const closeFile = (path: string) => {
     setOpen((o) => o.filter((p) => p !== path));
     setActive((a) => (a === path ? null : a));
@@ -161,7 +198,7 @@ export function Workspace({ project }: { project: Project }) {
                 </div>
                 <div className="side-body">
                   <ErrorBoundary key={side} name={side}>
-                    {side === 'Chat' ? <Chat project={project} searchSignal={searchSignal} /> : null}
+                    {side === 'Chat' ? <Chat project={project} searchSignal={searchSignal} newChat={newChat} onNewChatDone={() => setNewChat(false)} /> : null}
                     {side === 'Workflows' ? <Workflows project={project} onOpenFile={openFile} /> : null}
                     {side === 'Git' ? <GitPanel projectId={project.id} changed={changed.n + gitChanged} /> : null}
                     {side === 'Checkpoints' ? <Checkpoints projectId={project.id} changed={changed.n + gitChanged} /> : null}
@@ -176,7 +213,7 @@ export function Workspace({ project }: { project: Project }) {
         {terminal ? (
           <Panel defaultSize="28%" minSize="10%">
             <ErrorBoundary name="terminal">
-              <Terminals projectId={project.id} />
+              <Terminals projectId={project.id} openNew={newTerminal} onOpenedNew={() => setNewTerminal(false)} />
             </ErrorBoundary>
           </Panel>
         ) : null}

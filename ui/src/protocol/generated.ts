@@ -7,11 +7,17 @@ export type AgentsList = { workflow_id?: string | null, };
 
 export type ApiKeyStatus = { key_stored: boolean, env_set: boolean, };
 
+export type Backup = { id: string, path: string, bytes: number, time: string, };
+
+export type BackupRestored = { kept: Backup, };
+
 export type Checkpoint = { id: string, label: string, time: string, paths: Array<string>, };
 
 export type CheckpointRestored = { undo: Checkpoint, };
 
 export type CheckpointsRestore = { project_id: string, id: string, };
+
+export type CleanupCandidate = { project_id: string, name: string, path: string, archived_at: string, sessions: number, messages: number, workflows: number, };
 
 export type CodeHit = { path: string, start_line: number, end_line: number, symbol?: string | null, line: number, snippet: string, score: number, };
 
@@ -30,6 +36,10 @@ mode?: string | null, };
 export type CodeSymbol = { path: string, name: string, kind: string, line: number, end_line: number, signature: string, };
 
 export type CodeSymbols = { project_id: string, path?: string | null, query?: string | null, limit?: number | null, };
+
+export type CommitDetails = { commit: string, summary: string, message: string, author: string, time: string, parents: Array<string>, files: Array<CommitFile>, };
+
+export type CommitFile = { path: string, status: string, additions: number, deletions: number, old_path?: string | null, binary: boolean, };
 
 export type ContextUsage = { used_tokens: number, limit_tokens: number, 
 /**
@@ -71,7 +81,27 @@ export type FileEntry = { path: string, kind: string, size: number,
  */
 non_utf8_name?: boolean | null, };
 
+export type FileMatch = { path: string, line: number, column: number, text: string, };
+
+export type FilesCreate = { project_id: string, path: string, kind: string, content?: string | null, };
+
+export type FilesDelete = { project_id: string, path: string, };
+
+export type FilesDeleted = { undo: Checkpoint, skipped: Array<string>, };
+
+export type FilesFound = { matches: Array<FileMatch>, truncated: boolean, files_searched: number, };
+
 export type FilesRead = { project_id: string, path: string, };
+
+export type FilesRename = { project_id: string, from: string, to: string, };
+
+export type FilesRenamed = { undo: Checkpoint, };
+
+export type FilesReplace = { project_id: string, query: string, replacement: string, regex?: boolean | null, case_sensitive?: boolean | null, glob?: string | null, paths?: Array<string> | null, preview?: boolean | null, };
+
+export type FilesReplaced = { files: Array<ReplacedFile>, undo?: Checkpoint | null, };
+
+export type FilesSearch = { project_id: string, query: string, regex?: boolean | null, case_sensitive?: boolean | null, glob?: string | null, limit?: number | null, };
 
 export type FilesTree = { project_id: string, path?: string | null, };
 
@@ -82,6 +112,8 @@ export type GitBranch = { name: string, current: boolean, };
 export type GitCheckout = { project_id: string, branch: string, create: boolean, };
 
 export type GitCommit = { project_id: string, message: string, };
+
+export type GitCommitDetails = { project_id: string, commit: string, };
 
 export type GitDiff = { project_id: string, path?: string | null, staged: boolean, };
 
@@ -294,11 +326,23 @@ export type Notification = { level: string, message: string, };
 
 export type Pong = { pong: boolean, };
 
-export type Project = { id: string, name: string, path: string, created_at: string, };
+export type Project = { id: string, name: string, path: string, created_at: string, 
+/**
+ * When it was archived (`projects.archive`, or by age): hidden from `projects.list`.
+ */
+archived_at?: string | null, 
+/**
+ * When `projects.get` last opened it.
+ */
+opened_at?: string | null, };
 
 export type ProjectExported = { path: string, bytes: number, };
 
 export type ProjectParams = { project_id: string, };
+
+export type ProjectsCleaned = { removed: Array<string>, };
+
+export type ProjectsCleanup = { ids: Array<string>, };
 
 export type ProjectsCreate = { name: string, path?: string | null, };
 
@@ -321,6 +365,8 @@ export type ProjectsImport = { path: string, name?: string | null,
  */
 copy?: boolean | null, };
 
+export type ProjectsList = { include_archived?: boolean | null, };
+
 export type RecommendedModel = { 
 /**
  * The name to pull (`models.pull`).
@@ -342,6 +388,8 @@ fits: boolean, installed: boolean, reason: string,
  * Large enough to follow an agent's tool format reliably.
  */
 agent_ready: boolean, };
+
+export type ReplacedFile = { path: string, replacements: number, diff: string, };
 
 export type RepoMap = { map: string, tokens: number, };
 

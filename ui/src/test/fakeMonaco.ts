@@ -110,5 +110,6 @@ export const fakeMonaco = {
       return ed;
     },
     setTheme() {},
+    defineTheme() {},
   },
 };

@@ -4,6 +4,7 @@
 // In tests a failed expect is the test failing, with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod backup;
 mod chat;
 mod crash;
 mod doctor;

@@ -74,6 +74,17 @@ const KEYS: &[&str] = &[
     "title",
     "copy",
     "include_ignored",
+    "kind",
+    "from",
+    "to",
+    "replacement",
+    "regex",
+    "case_sensitive",
+    "glob",
+    "preview",
+    "commit",
+    "ids",
+    "include_archived",
 ];
 
 fn hostile_strings(ids: &[String]) -> Vec<String> {

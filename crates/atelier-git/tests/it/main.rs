@@ -289,3 +289,87 @@ fn a_checkpoint_ref_lock_left_by_a_killed_process_does_not_block_the_next_checkp
     assert_eq!(listed.len(), 3, "{listed:?}");
     assert!(listed.iter().any(|c| c.id == second.id) && listed.iter().any(|c| c.id == third.id));
 }
+
+/// `git show --numstat -z` of `rev` as `(path, additions, deletions)`, binary files `0, 0`,
+/// renames under their new path.
+fn numstat(dir: &Path, rev: &str) -> Vec<(String, usize, usize)> {
+    let out = git(dir, &["show", "--numstat", "-z", "--format=", "-M", rev]);
+    let mut fields =
+        out.split('\0').filter(|f| !f.is_empty() && *f != "\n").map(|f| f.trim_start_matches('\n'));
+    let mut rows = Vec::new();
+    while let Some(head) = fields.next() {
+        let mut parts = head.splitn(3, '\t');
+        let count = |n: Option<&str>| n.and_then(|n| n.parse().ok()).unwrap_or(0);
+        let (added, deleted) = (count(parts.next()), count(parts.next()));
+        let path = match parts.next() {
+            Some(path) if !path.is_empty() => path.to_owned(),
+            // A rename: the old path, then the new one, as fields of their own.
+            _ => {
+                fields.next().expect("old path");
+                fields.next().expect("new path").to_owned()
+            }
+        };
+        rows.push((path, added, deleted));
+    }
+    rows.sort();
+    rows
+}
+
+#[test]
+fn commit_details_count_as_git_show_numstat_with_renames_deletes_and_binaries() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    git(root, &["init", "-q", "-b", "main"]);
+    git(root, &["config", "user.name", "Tester"]);
+    git(root, &["config", "user.email", "t@example.com"]);
+    let long: String = (0..40).map(|i| format!("line {i} of a file that moves\n")).collect();
+    std::fs::create_dir_all(root.join("src")).unwrap();
+    std::fs::write(root.join("src/edit.rs"), "fn a() {}\nfn b() {}\nfn c() {}\n").unwrap();
+    std::fs::write(root.join("gone.txt"), "one\ntwo\nthree\n").unwrap();
+    std::fs::write(root.join("old_name.txt"), &long).unwrap();
+    std::fs::write(root.join("no_newline.txt"), "x\ny").unwrap();
+    std::fs::write(root.join("logo.png"), [0u8, 1, 2, 3, 0, 255, 10, 0]).unwrap();
+    git(root, &["add", "-A"]);
+    git(root, &["commit", "-q", "-m", "first"]);
+
+    std::fs::write(root.join("src/edit.rs"), "fn a() {}\nfn b2() {}\nfn c() {}\nfn d() {}\n").unwrap();
+    std::fs::remove_file(root.join("gone.txt")).unwrap();
+    std::fs::remove_file(root.join("old_name.txt")).unwrap();
+    std::fs::create_dir_all(root.join("docs")).unwrap();
+    std::fs::write(root.join("docs/new_name.txt"), long.replace("line 3 ", "line three ")).unwrap();
+    std::fs::write(root.join("no_newline.txt"), "x\nz").unwrap();
+    std::fs::write(root.join("logo.png"), [0u8, 9, 9, 9, 0, 255]).unwrap();
+    std::fs::write(root.join("added.md"), "# new\n\ntext\n").unwrap();
+    std::fs::write(root.join("data.bin"), [0u8; 64]).unwrap();
+    git(root, &["add", "-A"]);
+    git(root, &["commit", "-q", "-m", "second\n\nwith a body"]);
+
+    for rev in ["HEAD", "HEAD~1"] {
+        let details = atelier_git::commit_details(root, rev).expect("details");
+        let ours: Vec<(String, usize, usize)> =
+            details.files.iter().map(|f| (f.path.clone(), f.additions, f.deletions)).collect();
+        assert_eq!(ours, numstat(root, rev), "{rev}");
+    }
+    let details = atelier_git::commit_details(root, "HEAD").expect("details");
+    assert_eq!(details.summary, "second");
+    assert_eq!(details.message.trim_end(), "second\n\nwith a body");
+    assert_eq!(details.author, "Tester");
+    assert_eq!(details.commit, git(root, &["rev-parse", "HEAD"]).trim());
+    assert_eq!(details.parents, vec![git(root, &["rev-parse", "HEAD~1"]).trim().to_owned()]);
+    let status = |path: &str| details.files.iter().find(|f| f.path == path).map(|f| f.status);
+    assert_eq!(status("docs/new_name.txt"), Some("renamed"));
+    assert_eq!(status("gone.txt"), Some("deleted"));
+    assert_eq!(status("added.md"), Some("added"));
+    assert_eq!(status("src/edit.rs"), Some("modified"));
+    assert!(details.files.iter().find(|f| f.path == "logo.png").is_some_and(|f| f.binary));
+    let renamed = details.files.iter().find(|f| f.path == "docs/new_name.txt").expect("rename");
+    assert_eq!(renamed.old_path.as_deref(), Some("old_name.txt"));
+    // The first commit has no parent: everything is added.
+    let first = atelier_git::commit_details(root, "HEAD~1").expect("first");
+    assert!(first.parents.is_empty());
+    assert!(first.files.iter().all(|f| f.status == "added"));
+    assert!(matches!(
+        atelier_git::commit_details(root, "nope"),
+        Err(atelier_git::GitError::Repository { .. })
+    ));
+}

@@ -18,6 +18,7 @@ const SHIPPED: &[(&str, &str)] = &[
     ("0004_mcp_servers.sql", "70ca54bfbdfa85958aed0c9eed53d3f206acd0c599dd64d8a437f7f623ef96e9"),
     ("0005_tools.sql", "b14f874358eb2b8cd8b2f2392c344d12c8f21ba79965fa7b8f8ef252dd16982d"),
     ("0006_session_changes.sql", "2447ca81ebbeb98f566ca87de66063b67708da8e9b1fe5509f9ef94a402c5aad"),
+    ("0007_archive.sql", "99a8b289ba86308bde530fe839d71378555977d622356ea6e0f48003f26b8431"),
 ];
 
 fn sha256_hex(text: &str) -> String {
@@ -100,6 +101,12 @@ async fn opening_upgrades_a_version_1_database_and_keeps_its_data() {
     // And what migration 2 added works on the upgraded file.
     store.set_setting("theme", "dark".into()).await.unwrap();
     assert_eq!(store.get_setting("theme").await.unwrap().as_deref(), Some("dark"));
+    // Migration 7: a project from before counts as opened at the upgrade (not archived by
+    // age at the first start), and is not archived.
+    let times = store.project_time("prj_1").await.unwrap();
+    assert_eq!(times.archived_at, None);
+    let opened = times.opened_at.expect("opened at the upgrade");
+    assert!(opened.len() == 24 && opened.ends_with('Z') && *opened > atelier_store::now()[..10], "{opened}");
 }
 
 #[test]

@@ -105,10 +105,7 @@ async fn opening_upgrades_a_version_1_database_and_keeps_its_data() {
     let times = store.project_time("prj_1").await.unwrap();
     assert_eq!(times.archived_at, None);
     let opened = times.opened_at.expect("opened at the upgrade");
-    assert!(
-        opened.len() == 24 && opened.ends_with('Z') && *opened > atelier_store::now()[..10],
-        "{opened}"
-    );
+    assert!(opened.len() == 24 && opened.ends_with('Z') && *opened > atelier_store::now()[..10], "{opened}");
 }
 
 #[test]

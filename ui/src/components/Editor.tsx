@@ -104,7 +104,12 @@ export function Editor({ projectId, open, active, onActivate, onClose, changed, 
       saved.current.set(path, content);
       if (!model) {
         model = monaco.editor.createModel(content, language(path));
-        model.onDidChangeContent(() => setDirty((d) => ({ ...d, [path]: model?.getValue() !== saved.current.get(path) })));
+        const created = model;
+        model.onDidChangeContent(() => {
+          // The model's path now: a rename in the tree moves it to another.
+          const at = [...models.current].find(([, m]) => m === created)?.[0] ?? path;
+          setDirty((d) => ({ ...d, [at]: created.getValue() !== saved.current.get(at) }));
+        });
         models.current.set(path, model);
       } else if (model.getValue() !== content) {
         model.setValue(content);

@@ -147,8 +147,14 @@ describe('Editor tabs after a rename', () => {
     expect(fake.editors[0].model?.language).toBe('rust');
     expect(engine.callsOf('files.read').map((c) => c.path)).toEqual(['src/a.txt']);
     await waitFor(() => expect(useUnsaved.getState().paths).toEqual(['src/b.rs']));
+
     fireEvent.click(screen.getByRole('button', { name: 'Save file' }));
     await waitFor(() => expect(engine.callsOf('files.write')).toEqual([{ project_id: 'prj_1', path: 'src/b.rs', content: 'typed, not saved' }]));
+    // Saved, then typed into again: the new name is the one marked unsaved.
+    await screen.findByRole('tab', { name: 'b.rs' });
+    act(() => fake.editors[0].model?.setValue('typed again'));
+    expect(await screen.findByRole('tab', { name: 'b.rs •' })).toBeTruthy();
+    expect(useUnsaved.getState().paths).toEqual(['src/b.rs']);
   });
 });
 

@@ -16,6 +16,8 @@ import { chooseFolder, chooseZip, loadServer, onMenu, onOpenFolder, setServer, s
 import { mayDiscardUnsaved, tellShellBeforeClose } from './unsaved';
 import { loadSandbox, setSandbox, useSandbox } from './sandbox';
 import type { ArchivableProject } from './review-types';
+// The archived mark of the project list (the rest of these styles load with their views).
+import './components/review.css';
 
 export function ConnectionBanner() {
   const state = useConnection();

@@ -6,13 +6,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use atelier_store::{SessionRow, Store, new_id, now};
+use atelier_store::Store;
 use rand::seq::IndexedRandom;
 
-use crate::history::{message, vocabulary};
+use crate::history::{SESSIONS, message, sessions, vocabulary};
 use crate::stats::summarize;
 
-const SESSIONS: usize = 1_000;
 
 /// Appends (one message, committed, through the async API as a streaming chat does) with a
 /// pause between them, until `stop`; their latencies.
@@ -43,20 +42,7 @@ pub async fn run(total: usize) -> anyhow::Result<()> {
     let store = Store::open(&db)?;
     let words = vocabulary();
     let mut rng = rand::rng();
-    let mut sessions = Vec::new();
-    for i in 0..SESSIONS {
-        let session = SessionRow {
-            id: new_id("ses"),
-            project_id: None,
-            agent: "assistant".into(),
-            title: format!("session {i}"),
-            model: None,
-            created_at: now(),
-            tools: false,
-        };
-        sessions.push(session.id.clone());
-        store.insert_session(session, Vec::new()).await?;
-    }
+    let sessions = sessions(&store).await?;
     let started = Instant::now();
     let mut done = 0;
     while done < total {

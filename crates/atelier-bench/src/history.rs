@@ -9,7 +9,7 @@ use rand::seq::IndexedRandom;
 
 use crate::stats::summarize;
 
-const SESSIONS: usize = 1_000;
+pub(crate) const SESSIONS: usize = 1_000;
 
 pub(crate) fn vocabulary() -> Vec<String> {
     let onsets = ["b", "c", "d", "f", "g", "l", "m", "n", "p", "r", "s", "t", "v", "z", "st", "tr"];
@@ -45,12 +45,8 @@ pub(crate) fn message(session: &str, words: &[String], rng: &mut impl Rng) -> Me
     }
 }
 
-pub async fn run(total: usize) -> anyhow::Result<()> {
-    println!("== history: {total} messages in {SESSIONS} sessions");
-    let dir = tempfile::tempdir()?;
-    let store = Store::open(&dir.path().join("atelier.db"))?;
-    let words = vocabulary();
-    let mut rng = rand::rng();
+/// `SESSIONS` empty sessions, for the messages to go into; their ids.
+pub(crate) async fn sessions(store: &Store) -> anyhow::Result<Vec<String>> {
     let mut sessions = Vec::new();
     for i in 0..SESSIONS {
         let session = SessionRow {
@@ -65,6 +61,16 @@ pub async fn run(total: usize) -> anyhow::Result<()> {
         sessions.push(session.id.clone());
         store.insert_session(session, Vec::new()).await?;
     }
+    Ok(sessions)
+}
+
+pub async fn run(total: usize) -> anyhow::Result<()> {
+    println!("== history: {total} messages in {SESSIONS} sessions");
+    let dir = tempfile::tempdir()?;
+    let store = Store::open(&dir.path().join("atelier.db"))?;
+    let words = vocabulary();
+    let mut rng = rand::rng();
+    let sessions = sessions(&store).await?;
     let started = Instant::now();
     let per_batch = 10_000;
     let mut done = 0;

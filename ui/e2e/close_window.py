@@ -1,11 +1,13 @@
 """Asks the X11 window titled argv[1] to close, as a window manager does when its close button
 is clicked: a WM_DELETE_WINDOW client message (xdotool's windowclose destroys the window
-instead, which skips the application's own close handling). Exit status 1: no such window."""
+instead, which skips the application's own close handling). Exit status 1: no such window.
+With `--exists` it only says (by its exit status) whether such a window is shown."""
 import sys
 
 from Xlib import X, display, protocol
 
-title = sys.argv[1]
+check_only = "--exists" in sys.argv[1:]
+title = [a for a in sys.argv[1:] if a != "--exists"][0]
 d = display.Display()
 atoms = {name: d.intern_atom(name) for name in ("WM_PROTOCOLS", "WM_DELETE_WINDOW", "_NET_WM_NAME", "UTF8_STRING")}
 
@@ -33,6 +35,8 @@ def find(w):
 window = find(d.screen().root)
 if window is None:
     sys.exit(1)
+if check_only:
+    sys.exit(0)
 event = protocol.event.ClientMessage(
     window=window, client_type=atoms["WM_PROTOCOLS"], data=(32, [atoms["WM_DELETE_WINDOW"], X.CurrentTime, 0, 0, 0])
 )

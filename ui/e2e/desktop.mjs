@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { By, Key, until } from 'selenium-webdriver';
-import { answerDialog, appPids, dialogCount, dialogOpen, freePort, launch, requestClose, startDriver, startTestkit, treeRss } from './webkit.mjs';
+import { answerDialog, appPids, dialogCount, dialogOpen, freePort, launch, requestClose, startDriver, startTestkit, treeRss, windowTitled } from './webkit.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const target = process.env.CARGO_TARGET_DIR ?? join(process.env.HOME, '.cache/atelier-target');
@@ -159,6 +159,9 @@ try {
   await driver.findElement(By.css('input[aria-label="Project name"]')).sendKeys('desktop app');
   await driver.findElement(named('button', 'Create')).click();
   const message = await driver.wait(until.elementLocated(By.css('textarea[aria-label="Message"]')), 15000, 'the workspace did not open');
+  // The native window's title names the open project.
+  const TITLE = 'desktop app — Atelier';
+  await driver.wait(async () => windowTitled(TITLE), 10000, `no window titled "${TITLE}"`);
   await shot(driver, 'project-created');
 
   await message.sendKeys('say hi');
@@ -262,9 +265,9 @@ try {
   // Closing the window (as its close button does) asks first; Escape keeps the window and the
   // edit; OK closes the app without saving.
   const UNSAVED = 'Unsaved changes';
-  requestClose('Atelier');
+  requestClose(TITLE);
   await driver.wait(async () => dialogOpen(UNSAVED), 10000, 'closing with an unsaved edit asked nothing');
-  requestClose('Atelier'); // a second click while the question is open asks nothing more
+  requestClose(TITLE); // a second click while the question is open asks nothing more
   await driver.sleep(500);
   if (dialogCount(UNSAVED) !== 1) throw new Error(`${dialogCount(UNSAVED)} questions are open after two clicks on close`);
   await answerDialog(UNSAVED, ['Escape']);
@@ -272,7 +275,7 @@ try {
   await driver.sleep(1000);
   if (!(await driver.findElements(dirtyTab)).length) throw new Error('the window lost the edit although closing was declined');
   await shot(driver, 'close-declined');
-  requestClose('Atelier');
+  requestClose(TITLE);
   // Its buttons are "Close without saving" then "Cancel": Tab lands on the last, Shift+Tab
   // goes back to the first.
   await answerDialog(UNSAVED, ['Tab', 'shift+Tab', 'Return']);

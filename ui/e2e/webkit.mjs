@@ -165,6 +165,16 @@ export function dialogOpen(title) {
  * WM_DELETE_WINDOW request (close_window.py, Debian's python3-xlib). Under Xvfb there is no window
  * manager to click.
  */
+/** Whether a window titled exactly `title` is shown (its native title, as a window manager reads it). */
+export function windowTitled(title) {
+  try {
+    execFileSync('/usr/bin/python3', [join(here, 'close_window.py'), '--exists', title], { stdio: ['ignore', 'ignore', 'pipe'] });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function requestClose(title) {
   // Debian's python3-xlib belongs to Debian's Python, whatever `python3` is first on the PATH.
   execFileSync('/usr/bin/python3', [join(here, 'close_window.py'), title], { stdio: ['ignore', 'ignore', 'pipe'] });

@@ -12,7 +12,6 @@ use rand::seq::IndexedRandom;
 use crate::history::{SESSIONS, message, sessions, vocabulary};
 use crate::stats::summarize;
 
-
 /// Appends (one message, committed, through the async API as a streaming chat does) with a
 /// pause between them, until `stop`; their latencies.
 async fn append_until(

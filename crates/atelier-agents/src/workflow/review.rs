@@ -136,15 +136,17 @@ impl Run {
         let (mut accepted, mut rejected, mut partial) = (Vec::new(), Vec::new(), Vec::new());
         for file in &files {
             let choice = decision.accept.iter().find(|a| a.path() == file.path);
-            let before = file.before.clone();
             match choice {
                 Some(Accepted::Whole(_)) => accepted.push(file.path.clone()),
-                Some(Accepted::Hunks { hunks, .. }) if hunks.len() == file.hunks.len() => {
+                // Every hunk named (a hunk named twice counts once) is the whole file.
+                Some(Accepted::Hunks { hunks, .. })
+                    if hunks.iter().collect::<BTreeSet<_>>().len() == file.hunks.len() =>
+                {
                     accepted.push(file.path.clone())
                 }
                 Some(Accepted::Hunks { hunks, .. }) if !hunks.is_empty() && file.after.is_some() => {
                     let kept = apply_hunks(
-                        before.as_deref().unwrap_or(""),
+                        file.before.as_deref().unwrap_or(""),
                         file.after.as_deref().unwrap_or(""),
                         hunks,
                     );
@@ -152,8 +154,8 @@ impl Run {
                     partial.push(file.path.clone());
                 }
                 _ => {
-                    match before {
-                        Some(text) => put_back.push((file.path.clone(), text)),
+                    match &file.before {
+                        Some(text) => put_back.push((file.path.clone(), text.clone())),
                         None => removed.push(file.path.clone()),
                     }
                     rejected.push(file.path.clone());

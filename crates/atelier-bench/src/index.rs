@@ -155,18 +155,24 @@ fn mib(b: u64) -> f64 {
 pub async fn run(parts: &[String]) -> anyhow::Result<()> {
     let all = parts.is_empty();
     let wants = |p: &str| all || parts.iter().any(|x| x == p);
-    let dir = tempfile::tempdir()?;
+    // ATELIER_BENCH_DIR keeps the trees and index files there (to look at them afterwards).
+    let temp = tempfile::tempdir()?;
+    let kept = std::env::var_os("ATELIER_BENCH_DIR").map(PathBuf::from);
+    if let Some(kept) = &kept {
+        std::fs::create_dir_all(kept)?;
+    }
+    let dir = kept.as_deref().map_or(temp.path(), |k| k);
     if wants("full") || wants("save") || wants("vectors") {
-        full_index(dir.path()).await?;
+        full_index(dir).await?;
     }
     if wants("save") {
-        save_one_file(dir.path()).await?;
+        save_one_file(dir).await?;
     }
     if wants("vectors") {
-        vectors(dir.path()).await?;
+        vectors(dir).await?;
     }
     if wants("search") {
-        search_200k(dir.path()).await?;
+        search_200k(dir).await?;
     }
     if wants("quality") {
         quality().await?;

@@ -115,38 +115,41 @@ fn readers() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 4)
 }
 
-/// Reads and parses, in parallel, the files of `window` the pass will read (those whose size or
-/// time moved). Speculative and free of effects: the pass still decides file by file, in
-/// order, what to do with each (a file past the project's limit is dropped unread), so the
-/// outcome is the same as reading one after the other. `None` where nothing was read ahead.
-fn read_ahead(
-    root: &Path,
-    window: &[Found],
-    known: &HashMap<String, Known>,
-    max_bytes: u64,
-) -> Vec<Option<Read>> {
-    let wanted: Vec<usize> = (0..window.len())
-        .filter(|&i| {
-            let f = &window[i];
-            !known.get(&f.path).is_some_and(|k| k.size == f.size && k.mtime_ns == f.mtime_ns)
-        })
-        .collect();
+/// Readers run at a lower priority (nice 10) on Linux: a first pass uses every core, and a
+/// model server or the UI on the same machine should not wait for it. Elsewhere they run at
+/// the normal priority (macOS and Windows have no per-thread nice).
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    if let Err(e) = rustix::process::setpriority_process(Some(rustix::thread::gettid()), 10) {
+        tracing::debug!(error = %e, "cannot lower the index reader's priority");
+    }
+}
+
+/// Reads and parses, in parallel, the files of `window` the pass will read: `wanted` holds,
+/// for each, the hash indexed now (`None` for a file not known) or `Skip` for one whose size
+/// and time did not move. `None` where nothing was read.
+fn read_window(root: &Path, window: &[Found], wanted: &[Wanted], max_bytes: u64) -> Vec<Option<Read>> {
+    let todo: Vec<usize> = (0..window.len()).filter(|&i| !matches!(wanted[i], Wanted::Skip)).collect();
     let mut out: Vec<Option<Read>> = (0..window.len()).map(|_| None).collect();
-    let threads = readers().min(wanted.len());
-    if threads <= 1 {
+    if todo.is_empty() {
         return out;
     }
+    let threads = readers().min(todo.len());
     let read: Vec<(usize, Read)> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
             .map(|t| {
-                let wanted = &wanted;
+                let todo = &todo;
                 scope.spawn(move || {
-                    wanted
-                        .iter()
+                    lower_priority();
+                    todo.iter()
                         .skip(t)
                         .step_by(threads)
                         .map(|&i| {
-                            (i, read_file(root, &window[i].path, known.get(&window[i].path), max_bytes))
+                            let known = match &wanted[i] {
+                                Wanted::Read(hash) => hash.as_deref(),
+                                Wanted::Skip => None,
+                            };
+                            (i, read_file(root, &window[i].path, known, max_bytes))
                         })
                         .collect::<Vec<_>>()
                 })
@@ -161,8 +164,16 @@ fn read_ahead(
     out
 }
 
+/// Whether a full pass will read a file.
+enum Wanted {
+    /// Same size and time as indexed: not read.
+    Skip,
+    /// Read, compared with the hash indexed now (if any).
+    Read(Option<String>),
+}
+
 /// Reads and cuts up one file, unless it is binary, too large, gone, or the same as `known`.
-fn read_file(root: &Path, path: &str, known: Option<&Known>, max_bytes: u64) -> Read {
+fn read_file(root: &Path, path: &str, known_hash: Option<&str>, max_bytes: u64) -> Read {
     let full = root.join(path);
     let Ok(meta) = std::fs::metadata(&full) else { return Read::Missing };
     if !meta.is_file() {
@@ -178,7 +189,7 @@ fn read_file(root: &Path, path: &str, known: Option<&Known>, max_bytes: u64) -> 
         return Read::Binary;
     }
     let hash = hash(&bytes);
-    if known.is_some_and(|k| k.hash == hash) {
+    if known_hash == Some(hash.as_str()) {
         return Read::Same { hash, size, mtime_ns };
     }
     let Ok(text) = String::from_utf8(bytes) else { return Read::Binary };
@@ -335,68 +346,105 @@ impl Index {
         let limits = self.inner.limits.clone();
         let mut report = SyncReport { files_total: found.len(), ..SyncReport::default() };
         on_progress(Progress { files_done: 0, files_total: found.len() });
-        let (mut files, mut bytes) = (0usize, 0u64);
-        let mut batch: Vec<(Option<i64>, Read)> = Vec::new();
-        let mut ahead: Vec<Option<Read>> = Vec::new();
-        for (i, file) in found.iter().enumerate() {
-            if cancel.load(Ordering::Relaxed) {
-                report.cancelled = true;
-                break;
-            }
-            if i % BATCH == 0 {
-                let window = &found[i..(i + BATCH).min(found.len())];
-                ahead = read_ahead(&root, window, &known, limits.max_file_bytes);
-            }
-            let prefetched = ahead.get_mut(i % BATCH).and_then(Option::take);
-            let old = known.remove(&file.path);
-            let over = file.size > limits.max_file_bytes;
-            if !over && (files >= limits.max_files || bytes + file.size > limits.max_total_bytes) {
-                report.skipped_over_limit += 1;
-                if let Some(old) = old {
-                    batch.push((Some(old.id), Read::Missing));
-                }
-            } else if old.as_ref().is_some_and(|k| k.size == file.size && k.mtime_ns == file.mtime_ns) {
-                report.unchanged += 1;
-                files += 1;
-                bytes += file.size;
-            } else {
-                let read = match prefetched {
-                    Some(read) => read,
-                    None => read_file(&root, &file.path, old.as_ref(), limits.max_file_bytes),
-                };
-                match &read {
-                    Read::Binary => report.skipped_binary += 1,
-                    Read::TooLarge => report.skipped_large += 1,
-                    Read::Missing => {}
-                    Read::Same { .. } => {
-                        report.unchanged += 1;
-                        files += 1;
-                        bytes += file.size;
-                    }
-                    Read::Changed(_) => {
-                        report.indexed += 1;
-                        files += 1;
-                        bytes += file.size;
+        let wanted: Vec<Wanted> = found
+            .iter()
+            .map(|f| match known.get(&f.path) {
+                Some(k) if k.size == f.size && k.mtime_ns == f.mtime_ns => Wanted::Skip,
+                k => Wanted::Read(k.map(|k| k.hash.clone())),
+            })
+            .collect();
+        // Set once the project's file limit is reached: nothing after is worth reading ahead.
+        let full = AtomicBool::new(false);
+        // A reader thread reads and parses the next window of files (on every core) while
+        // this one writes the last: writing and parsing overlap. Reading ahead is free of
+        // effects; what to do with each file is still decided here, in order.
+        std::thread::scope(|scope| -> Result<()> {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Option<Read>>>(1);
+            let (found_ref, wanted_ref, root_ref, full_ref) = (&found, &wanted, &root, &full);
+            let max_file_bytes = limits.max_file_bytes;
+            scope.spawn(move || {
+                for (window, wanted) in found_ref.chunks(BATCH).zip(wanted_ref.chunks(BATCH)) {
+                    let read = if cancel.load(Ordering::Relaxed) || full_ref.load(Ordering::Relaxed) {
+                        Vec::new()
+                    } else {
+                        read_window(root_ref, window, wanted, max_file_bytes)
+                    };
+                    if tx.send(read).is_err() {
+                        break;
                     }
                 }
-                match (&read, old) {
-                    (Read::Binary | Read::TooLarge | Read::Missing, None) => {}
-                    (_, old) => batch.push((old.map(|k| k.id), read)),
+            });
+            let (mut files, mut bytes) = (0usize, 0u64);
+            let mut batch: Vec<(Option<i64>, Read)> = Vec::new();
+            let mut ahead: Vec<Option<Read>> = Vec::new();
+            for (i, file) in found.iter().enumerate() {
+                if cancel.load(Ordering::Relaxed) {
+                    report.cancelled = true;
+                    break;
+                }
+                if i % BATCH == 0 {
+                    // A reader that panicked (a grammar bug) leaves the files to be read here.
+                    ahead = rx.recv().unwrap_or_default();
+                }
+                let prefetched = ahead.get_mut(i % BATCH).and_then(Option::take);
+                let old = known.remove(&file.path);
+                let over = file.size > limits.max_file_bytes;
+                if !over && (files >= limits.max_files || bytes + file.size > limits.max_total_bytes) {
+                    report.skipped_over_limit += 1;
+                    if let Some(old) = old {
+                        batch.push((Some(old.id), Read::Missing));
+                    }
+                } else if old.as_ref().is_some_and(|k| k.size == file.size && k.mtime_ns == file.mtime_ns) {
+                    report.unchanged += 1;
+                    files += 1;
+                    bytes += file.size;
+                } else {
+                    let read = match prefetched {
+                        Some(read) => read,
+                        None => read_file(
+                            &root,
+                            &file.path,
+                            old.as_ref().map(|k| k.hash.as_str()),
+                            limits.max_file_bytes,
+                        ),
+                    };
+                    match &read {
+                        Read::Binary => report.skipped_binary += 1,
+                        Read::TooLarge => report.skipped_large += 1,
+                        Read::Missing => {}
+                        Read::Same { .. } => {
+                            report.unchanged += 1;
+                            files += 1;
+                            bytes += file.size;
+                        }
+                        Read::Changed(_) => {
+                            report.indexed += 1;
+                            files += 1;
+                            bytes += file.size;
+                        }
+                    }
+                    match (&read, old) {
+                        (Read::Binary | Read::TooLarge | Read::Missing, None) => {}
+                        (_, old) => batch.push((old.map(|k| k.id), read)),
+                    }
+                }
+                if files >= limits.max_files {
+                    full.store(true, Ordering::Relaxed);
+                }
+                if batch.len() >= BATCH {
+                    self.write_batch(std::mem::take(&mut batch))?;
+                }
+                if (i + 1) % 50 == 0 {
+                    on_progress(Progress { files_done: i + 1, files_total: found.len() });
                 }
             }
-            if batch.len() >= BATCH {
-                self.write_batch(std::mem::take(&mut batch))?;
+            if !report.cancelled {
+                // What is indexed but no longer on disk (or now ignored) leaves the index.
+                report.removed = known.len();
+                batch.extend(std::mem::take(&mut known).into_values().map(|k| (Some(k.id), Read::Missing)));
             }
-            if (i + 1) % 50 == 0 {
-                on_progress(Progress { files_done: i + 1, files_total: found.len() });
-            }
-        }
-        if !report.cancelled {
-            // What is indexed but no longer on disk (or now ignored) leaves the index.
-            report.removed = known.len();
-            batch.extend(known.into_values().map(|k| (Some(k.id), Read::Missing)));
-        }
-        self.write_batch(batch)?;
+            self.write_batch(batch)
+        })?;
         let counts = [
             ("skipped_binary", report.skipped_binary),
             ("skipped_large", report.skipped_large),
@@ -508,7 +556,7 @@ impl Index {
                 report.skipped_over_limit += 1;
                 continue;
             } else {
-                read_file(&root, path, known.as_ref(), limits.max_file_bytes)
+                read_file(&root, path, known.as_ref().map(|k| k.hash.as_str()), limits.max_file_bytes)
             };
             match &read {
                 Read::Changed(_) => report.indexed += 1,

@@ -132,18 +132,4 @@ impl Lang {
             None => Err(format!("no query for {}", self.name())),
         }
     }
-
-    /// Whether a leaf node of this kind names something: the identifiers that make the
-    /// references between files.
-    pub fn is_name_node(self, kind: &str, parent_kind: Option<&str>) -> bool {
-        if kind.ends_with("identifier") {
-            return true;
-        }
-        match self {
-            Lang::Ruby => kind == "constant",
-            // A shell function is called as a command.
-            Lang::Bash => kind == "word" && parent_kind == Some("command_name"),
-            _ => false,
-        }
-    }
 }

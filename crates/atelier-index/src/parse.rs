@@ -1,5 +1,5 @@
 //! Reading a file with tree-sitter: its definitions (name, kind, lines, first line) from the
-//! language's definition query, and the names it uses (identifier leaves, counted), which link
+//! language's definition query, and the names it uses (identifier-shaped words, counted), which link
 //! files to each other in the repo map.
 
 use std::collections::{HashMap, HashSet};
@@ -33,6 +33,52 @@ pub struct Parsed {
     pub references: HashMap<String, u32>,
 }
 
+thread_local! {
+    static PARSERS: std::cell::RefCell<HashMap<Lang, Parser>> = std::cell::RefCell::new(HashMap::new());
+}
+
+/// The names a file uses and how often: every identifier-shaped word of its text (letters,
+/// digits and `_`, not starting with a digit, 2 to 100 bytes) except its definitions' own
+/// names. Read from the text rather than the tree's identifier leaves: walking every node of
+/// the tree cost as much as a quarter of a first index, and the difference — words in comments
+/// and strings, keywords — only adds edges where a comment names a definition (a use worth
+/// counting) or where a keyword is also a definition's name (rare, and weighed down as common).
+fn uses(text: &str, definition_names: &HashSet<(usize, usize)>) -> HashMap<String, u32> {
+    let mut references: HashMap<String, u32> = HashMap::new();
+    let mut start: Option<usize> = None;
+    let mut count = |from: usize, to: usize| {
+        let name = &text[from..to];
+        if name.len() < 2 || name.len() > 100 || name.starts_with(|c: char| c.is_ascii_digit()) {
+            return;
+        }
+        if definition_names.contains(&(from, to)) {
+            return;
+        }
+        // Most names are seen before: counted without a new String.
+        match references.get_mut(name) {
+            Some(n) => *n += 1,
+            None => {
+                references.insert(name.to_owned(), 1);
+            }
+        }
+    };
+    for (i, c) in text.char_indices() {
+        let word = c.is_alphanumeric() || c == '_';
+        match (word, start) {
+            (true, None) => start = Some(i),
+            (false, Some(from)) => {
+                count(from, i);
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(from) = start {
+        count(from, text.len());
+    }
+    references
+}
+
 /// Kinds that hold methods: a function inside one of these is a method.
 const CONTAINERS: &[&str] = &["class", "struct", "impl", "trait", "interface", "enum"];
 
@@ -47,17 +93,31 @@ pub fn parse(lang: Lang, text: &str) -> Option<Parsed> {
             return None;
         }
     };
-    let mut parser = Parser::new();
-    parser.set_language(&lang.grammar()).ok()?;
     let started = Instant::now();
     let mut give_up = |_: &ParseState| started.elapsed() > PARSE_LIMIT;
     let bytes = text.as_bytes();
     let len = bytes.len();
-    let tree = parser.parse_with_options(
-        &mut |i, _| if i < len { &bytes[i..] } else { &[] },
-        None,
-        Some(ParseOptions::new().progress_callback(&mut give_up)),
-    )?;
+    // One parser per thread and language, kept: a new one per file costs its allocations again.
+    let tree = PARSERS.with_borrow_mut(|parsers| {
+        let parser = match parsers.entry(lang) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                let mut parser = Parser::new();
+                parser.set_language(&lang.grammar()).ok()?;
+                e.insert(parser)
+            }
+        };
+        let tree = parser.parse_with_options(
+            &mut |i, _| if i < len { &bytes[i..] } else { &[] },
+            None,
+            Some(ParseOptions::new().progress_callback(&mut give_up)),
+        );
+        // A parse given up leaves the parser mid-way; the next file must start afresh.
+        if tree.is_none() {
+            parser.reset();
+        }
+        tree
+    })?;
     let root = tree.root_node();
 
     let name_index = query.capture_index_for_name("name");
@@ -115,34 +175,6 @@ pub fn parse(lang: Lang, text: &str) -> Option<Parsed> {
         definitions.push(def);
     }
 
-    let mut references: HashMap<String, u32> = HashMap::new();
-    let mut walk = root.walk();
-    let mut done = false;
-    while !done {
-        let node = walk.node();
-        if node.child_count() == 0 {
-            let parent = node.parent().map(|p| p.kind());
-            if lang.is_name_node(node.kind(), parent)
-                && !name_ranges.contains(&(node.start_byte(), node.end_byte()))
-                && let Ok(name) = node.utf8_text(bytes)
-                && name.len() >= 2
-                && name.len() <= 100
-            {
-                *references.entry(name.to_owned()).or_default() += 1;
-            }
-        }
-        if walk.goto_first_child() {
-            continue;
-        }
-        loop {
-            if walk.goto_next_sibling() {
-                break;
-            }
-            if !walk.goto_parent() {
-                done = true;
-                break;
-            }
-        }
-    }
+    let references = uses(text, &name_ranges);
     Some(Parsed { definitions, references })
 }

@@ -2,7 +2,7 @@
 //! `choose_num_ctx` and "choose num ctx" find each other), and any text a person types turned
 //! into an FTS5 query that cannot be a syntax error.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 
 /// At most this many words of a query are searched for; the rest of a pasted page is noise.
 const MAX_QUERY_WORDS: usize = 24;
@@ -53,7 +53,14 @@ fn identifiers(text: &str) -> impl Iterator<Item = &str> {
 /// `choose_num_ctx` adds "choosenumctx" (the tokenizer already splits it at `_`).
 pub fn alternate_spellings(text: &str) -> String {
     let mut seen = BTreeSet::new();
+    let mut done: HashSet<&str> = HashSet::new();
     for word in identifiers(text) {
+        // Only compound words have other spellings: a plain lower-case word (most of them) is
+        // passed over without being split, and each word is split once.
+        let compound = word.contains('_') || word.chars().skip(1).any(char::is_uppercase);
+        if !compound || !done.insert(word) {
+            continue;
+        }
         let parts = split_identifier(word);
         if parts.len() < 2 {
             continue;

@@ -13,7 +13,7 @@ use rusqlite::{Transaction, params};
 use sha2::{Digest, Sha256};
 
 use crate::chunk::chunk;
-use crate::db::set_meta;
+use crate::db::{names_row, set_meta};
 use crate::lang::Lang;
 use crate::parse::{Definition, parse};
 use crate::words::alternate_spellings;
@@ -135,23 +135,23 @@ fn read_window(root: &Path, window: &[Found], wanted: &[Wanted], max_bytes: u64)
         return out;
     }
     let threads = readers().min(todo.len());
+    // Each reader takes the next file when it is done with one, so they finish together.
+    let next = std::sync::atomic::AtomicUsize::new(0);
     let read: Vec<(usize, Read)> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
-            .map(|t| {
-                let todo = &todo;
+            .map(|_| {
+                let (todo, next) = (&todo, &next);
                 scope.spawn(move || {
                     lower_priority();
-                    todo.iter()
-                        .skip(t)
-                        .step_by(threads)
-                        .map(|&i| {
-                            let known = match &wanted[i] {
-                                Wanted::Read(hash) => hash.as_deref(),
-                                Wanted::Skip => None,
-                            };
-                            (i, read_file(root, &window[i].path, known, max_bytes))
-                        })
-                        .collect::<Vec<_>>()
+                    let mut read = Vec::new();
+                    while let Some(&i) = todo.get(next.fetch_add(1, Ordering::Relaxed)) {
+                        let known = match &wanted[i] {
+                            Wanted::Read(hash) => hash.as_deref(),
+                            Wanted::Skip => None,
+                        };
+                        read.push((i, read_file(root, &window[i].path, known, max_bytes)));
+                    }
+                    read
                 })
             })
             .collect();
@@ -237,6 +237,7 @@ fn prepare(path: &str, text: &str, hash: String, size: u64, mtime_ns: i64) -> Pr
 
 fn remove(tx: &Transaction, id: i64) -> rusqlite::Result<()> {
     tx.execute("DELETE FROM chunks_fts WHERE rowid IN (SELECT id FROM chunks WHERE file_id = ?1)", [id])?;
+    tx.execute("DELETE FROM names_fts WHERE rowid IN (SELECT id FROM chunks WHERE file_id = ?1)", [id])?;
     tx.execute("DELETE FROM files WHERE id = ?1", [id])?;
     Ok(())
 }
@@ -256,10 +257,14 @@ fn store(tx: &Transaction, old: Option<i64>, p: &Prepared) -> rusqlite::Result<(
     let mut fts_stmt = tx.prepare_cached(
         "INSERT INTO chunks_fts (rowid, path, symbols, body, words) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?;
+    let mut names_stmt =
+        tx.prepare_cached("INSERT INTO names_fts (rowid, path, symbols) VALUES (?1, ?2, ?3)")?;
     for c in &p.chunks {
         chunk_stmt.execute(params![file_id, c.start_line, c.end_line, c.symbol, c.kind])?;
         let chunk_id = tx.last_insert_rowid();
         fts_stmt.execute(params![chunk_id, p.path, c.symbols, c.body, c.words])?;
+        let (path, symbols) = names_row(&p.path, &c.symbols);
+        names_stmt.execute(params![chunk_id, path, symbols])?;
     }
     let mut symbol_stmt = tx.prepare_cached(
         "INSERT INTO symbols (file_id, name, kind, line, end_line, signature) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",

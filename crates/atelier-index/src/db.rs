@@ -7,14 +7,20 @@ use std::time::Duration;
 use rusqlite::{Connection, OptionalExtension};
 use rusqlite_migration::{M, Migrations};
 
+use crate::words::alternate_spellings;
 use crate::{IndexError, Result};
 
 /// Every shipped migration as `(file name, SQL)`, in order. A shipped file is never edited (a
 /// test compares their hashes); a change is a new numbered file added here.
-pub const MIGRATION_FILES: &[(&str, &str)] =
-    &[("0001_index.sql", include_str!("../migrations/0001_index.sql"))];
+pub const MIGRATION_FILES: &[(&str, &str)] = &[
+    ("0001_index.sql", include_str!("../migrations/0001_index.sql")),
+    ("0002_names.sql", include_str!("../migrations/0002_names.sql")),
+];
 
-const STEPS: &[M<'static>] = &[M::up(MIGRATION_FILES[0].1).comment(MIGRATION_FILES[0].0)];
+const STEPS: &[M<'static>] = &[
+    M::up(MIGRATION_FILES[0].1).comment(MIGRATION_FILES[0].0),
+    M::up(MIGRATION_FILES[1].1).comment(MIGRATION_FILES[1].0),
+];
 
 const _: () = assert!(STEPS.len() == MIGRATION_FILES.len());
 
@@ -41,7 +47,40 @@ pub(crate) fn open(path: &Path) -> Result<Connection> {
     Migrations::from_slice(STEPS)
         .to_latest(&mut conn)
         .map_err(|e| IndexError::Migration { path: path.display().to_string(), message: e.to_string() })?;
+    if meta(&conn, "names_fts").map_err(sql)?.as_deref() == Some("pending") {
+        fill_names(&mut conn).map_err(sql)?;
+    }
     Ok(conn)
+}
+
+/// What `names_fts` holds for a chunk: its path and the names of the definitions in it, each
+/// with its other spellings (so `chooseNumCtx` is found by "choose num ctx").
+pub(crate) fn names_row(path: &str, symbols: &str) -> (String, String) {
+    let with_spellings = |text: &str| {
+        let other = alternate_spellings(text);
+        if other.is_empty() { text.to_owned() } else { format!("{text} {other}") }
+    };
+    (with_spellings(path), with_spellings(symbols))
+}
+
+/// Adds the chunks indexed before `names_fts` existed (migration 0002), in one transaction.
+fn fill_names(conn: &mut Connection) -> rusqlite::Result<()> {
+    let tx = conn.transaction()?;
+    {
+        let mut read = tx.prepare(
+            "SELECT c.id, f.path, coalesce((SELECT group_concat(s.name, ' ') FROM symbols s \
+             WHERE s.file_id = c.file_id AND s.line BETWEEN c.start_line AND c.end_line), '') \
+             FROM chunks c JOIN files f ON f.id = c.file_id",
+        )?;
+        let mut insert = tx.prepare("INSERT INTO names_fts (rowid, path, symbols) VALUES (?1, ?2, ?3)")?;
+        let mut rows = read.query([])?;
+        while let Some(row) = rows.next()? {
+            let (path, symbols) = names_row(row.get_ref(1)?.as_str()?, row.get_ref(2)?.as_str()?);
+            insert.execute(rusqlite::params![row.get::<_, i64>(0)?, path, symbols])?;
+        }
+    }
+    set_meta(&tx, "names_fts", "done")?;
+    tx.commit()
 }
 
 pub(crate) fn open_reader(path: &Path) -> Result<Connection> {

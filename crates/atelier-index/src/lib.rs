@@ -64,11 +64,19 @@ pub struct Limits {
     pub max_files: usize,
     /// At most this many bytes of text are indexed.
     pub max_total_bytes: u64,
+    /// A keyword search ranks at most this many chunks in one step (see `search.rs`): what
+    /// keeps a search for words half the project uses fast.
+    pub rank_at_most: usize,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_file_bytes: 1024 * 1024, max_files: 50_000, max_total_bytes: 256 * 1024 * 1024 }
+        Limits {
+            max_file_bytes: 1024 * 1024,
+            max_files: 50_000,
+            max_total_bytes: 256 * 1024 * 1024,
+            rank_at_most: search::RANK_AT_MOST,
+        }
     }
 }
 
@@ -218,7 +226,7 @@ impl Index {
         self.write(|conn| {
             let tx = conn.transaction()?;
             tx.execute_batch(
-                "DELETE FROM chunks_fts; DELETE FROM vectors; DELETE FROM symbols; DELETE FROM chunks; \
+                "DELETE FROM chunks_fts; DELETE FROM names_fts; DELETE FROM vectors; DELETE FROM symbols; DELETE FROM chunks; \
                  DELETE FROM files; DELETE FROM meta WHERE key <> 'embedding_model';",
             )?;
             tx.commit()

@@ -7,6 +7,16 @@ use std::collections::HashMap;
 use crate::words::{fts_query, query_terms};
 use crate::{Index, Result};
 
+/// The most chunks one step of the keyword search ranks by default (see
+/// [`Index::keyword_ids`], `Limits::rank_at_most`): about 6 ms of BM25 on the machine of
+/// docs/benchmarks.md.
+pub(crate) const RANK_AT_MOST: usize = 5_000;
+const CHUNKS: &str = "chunks_fts";
+/// A definition's name weighs 6, the path 2, the text and the other spellings 1.
+const CHUNKS_RANK: &str = "bm25(chunks_fts, 2.0, 6.0, 1.0, 1.0)";
+const NAMES: &str = "names_fts";
+const NAMES_RANK: &str = "bm25(names_fts, 2.0, 6.0)";
+
 /// Reciprocal rank fusion's constant: a result at rank r counts 1 / (K + r) in each list.
 const RRF_K: f64 = 60.0;
 /// The most lines a snippet shows, and the most characters of each.
@@ -45,15 +55,81 @@ struct ChunkRow {
 
 impl Index {
     /// Chunk ids matching the words of `query`, best first (at most `k`).
+    ///
+    /// BM25 costs about a microsecond for every chunk that matches, and words that half a
+    /// big project uses match a hundred thousand chunks. So the keyword search goes down a
+    /// ladder of ever narrower matches — any word in a chunk, every word in a chunk, any word
+    /// in its names (path, definitions), every word in its names — and ranks, by BM25, each
+    /// one that is small enough (`Limits::rank_at_most` chunks, found by asking for one more), until
+    /// `k` chunks are ranked. A query with rare words ranks exactly what it did before the
+    /// ladder: the first step is small enough. When the steps small enough to rank do not fill
+    /// `k`, the rest comes from the first `rank_at_most / 4` chunks of the narrowest step too
+    /// large, ranked among themselves.
     pub(crate) fn keyword_ids(&self, terms: &[String], k: usize) -> Result<Vec<i64>> {
-        let Some(fts) = fts_query(terms) else { return Ok(Vec::new()) };
+        let (Some(any), Some(all)) = (fts_query(terms, " OR "), fts_query(terms, " AND ")) else {
+            return Ok(Vec::new());
+        };
+        let several = any != all;
+        let mut steps: Vec<(&str, &str, &String)> = vec![(CHUNKS, CHUNKS_RANK, &any)];
+        if several {
+            steps.push((CHUNKS, CHUNKS_RANK, &all));
+        }
+        steps.push((NAMES, NAMES_RANK, &any));
+        if several {
+            steps.push((NAMES, NAMES_RANK, &all));
+        }
+        let rank_at_most = self.inner.limits.rank_at_most.max(1);
         self.read(|conn| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ?1 \
-                 ORDER BY bm25(chunks_fts, 2.0, 6.0, 1.0, 1.0) LIMIT ?2",
-            )?;
-            let rows = stmt.query_map(rusqlite::params![fts, k as i64], |r| r.get::<_, i64>(0))?;
-            rows.collect()
+            let mut out: Vec<i64> = Vec::new();
+            let mut too_large = None;
+            for (table, rank, query) in &steps {
+                let mut probe = conn
+                    .prepare_cached(&format!("SELECT rowid FROM {table} WHERE {table} MATCH ?1 LIMIT ?2"))?;
+                let found =
+                    probe.query_map(rusqlite::params![query, rank_at_most as i64 + 1], |_| Ok(()))?.count();
+                if found > rank_at_most {
+                    too_large = Some((*table, *rank, *query));
+                    continue;
+                }
+                let mut ranked = conn.prepare_cached(&format!(
+                    "SELECT rowid FROM {table} WHERE {table} MATCH ?1 ORDER BY {rank} LIMIT ?2"
+                ))?;
+                let ids = ranked.query_map(rusqlite::params![query, k as i64], |r| r.get::<_, i64>(0))?;
+                for id in ids {
+                    let id = id?;
+                    if !out.contains(&id) {
+                        out.push(id);
+                    }
+                }
+                if out.len() >= k {
+                    break;
+                }
+            }
+            if out.len() < k
+                && let Some((table, rank, query)) = too_large
+            {
+                // Every step too large: the narrowest one's first chunks (enough for a page), ranked
+                // among themselves.
+                let mut first = conn.prepare_cached(&format!(
+                    "SELECT rowid, {rank} FROM {table} WHERE {table} MATCH ?1 LIMIT ?2"
+                ))?;
+                let fill = (rank_at_most / 4).max(k) as i64;
+                let mut scored: Vec<(i64, f64)> = first
+                    .query_map(rusqlite::params![query, fill], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<rusqlite::Result<_>>()?;
+                // BM25 is lower for a better match.
+                scored.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+                for (id, _) in scored {
+                    if out.len() >= k {
+                        break;
+                    }
+                    if !out.contains(&id) {
+                        out.push(id);
+                    }
+                }
+            }
+            out.truncate(k);
+            Ok(out)
         })
     }
 
@@ -92,10 +168,11 @@ impl Index {
         query_vector: Option<&[f32]>,
     ) -> Result<Vec<Hit>> {
         let limit = limit.clamp(1, 200);
-        let candidates = (limit * 4).max(40);
         let terms = query_terms(query);
         let use_vector = query_vector.filter(|_| mode != Mode::Keyword);
         let use_words = mode != Mode::Semantic || use_vector.is_none();
+        // Fusing two lists needs more of each than will be shown; one list is its own order.
+        let candidates = if use_vector.is_some() { (limit * 4).max(40) } else { limit };
         let mut lists: Vec<Vec<i64>> = Vec::new();
         if use_words {
             lists.push(self.keyword_ids(&terms, candidates)?);

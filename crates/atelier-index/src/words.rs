@@ -102,17 +102,19 @@ pub fn query_terms(query: &str) -> Vec<String> {
     terms
 }
 
-/// An FTS5 query matching any of the terms, each quoted so that no character a person types
-/// (quotes, `*`, `-`, `NEAR`, `:`) is read as query syntax. `None` when nothing is left to
-/// search for (only punctuation or stop words).
-pub fn fts_query(terms: &[String]) -> Option<String> {
-    let quoted: Vec<String> = terms
-        .iter()
-        .map(|t| t.chars().filter(|c| c.is_alphanumeric()).collect::<String>())
-        .filter(|t| !t.is_empty())
-        .map(|t| format!("\"{t}\""))
-        .collect();
-    (!quoted.is_empty()).then(|| quoted.join(" OR "))
+/// An FTS5 query matching the terms joined by `join` (`" OR "` or `" AND "`), each quoted so
+/// that no character a person types (quotes, `*`, `-`, `NEAR`, `:`) is read as query syntax.
+/// `None` when nothing is left to search for (only punctuation or stop words).
+pub fn fts_query(terms: &[String], join: &str) -> Option<String> {
+    let mut quoted: Vec<String> = Vec::new();
+    for t in terms {
+        let t: String = t.chars().filter(|c| c.is_alphanumeric()).collect();
+        let t = format!("\"{t}\"");
+        if t.len() > 2 && !quoted.contains(&t) {
+            quoted.push(t);
+        }
+    }
+    (!quoted.is_empty()).then(|| quoted.join(join))
 }
 
 #[cfg(test)]
@@ -142,11 +144,15 @@ mod tests {
 
     #[test]
     fn any_text_makes_a_valid_query_or_none() {
-        assert_eq!(fts_query(&query_terms("\"*(-:^)")), None);
-        assert_eq!(fts_query(&query_terms("the of and")), None);
+        assert_eq!(fts_query(&query_terms("\"*(-:^)"), " OR "), None);
+        assert_eq!(fts_query(&query_terms("the of and"), " OR "), None);
         assert_eq!(
-            fts_query(&query_terms("a NEAR(b c) \"x")).as_deref(),
+            fts_query(&query_terms("a NEAR(b c) \"x"), " OR ").as_deref(),
             Some("\"near\" OR \"b\" OR \"c\" OR \"x\"")
+        );
+        assert_eq!(
+            fts_query(&query_terms("user_cache"), " AND ").as_deref(),
+            Some("\"usercache\" AND \"user\" AND \"cache\"")
         );
         let long = "word ".repeat(2_000) + &"other".repeat(2_000);
         assert!(query_terms(&long).len() <= MAX_QUERY_WORDS);

@@ -124,3 +124,41 @@ fn embeddings_join_the_ranking_and_semantic_mode_uses_them_alone() {
     index.set_embedding_model("other-embed").unwrap();
     assert_eq!(index.counts().unwrap().embedded_chunks, 0);
 }
+
+/// A project where `token`, `user` and `session` are in the text of every file, and one file
+/// defines a function named after them; searched with a ranking limit far below the number of
+/// chunks that match, as a big project's common words are.
+#[test]
+fn words_most_chunks_use_still_rank_the_definition_named_after_them_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("project");
+    let mut files: Vec<(String, String)> = (0..40)
+        .map(|i| {
+            (
+                format!("src/f{i:02}.rs"),
+                format!("pub fn step_{i}(token: &str, user: u32, session: u64) -> usize {{\n    token.len() + {i}\n}}\n"),
+            )
+        })
+        .collect();
+    files
+        .push(("src/auth.rs".into(), "pub fn refresh_token() {}\n\npub fn user_session_store() {}\n".into()));
+    let files: Vec<(&str, &str)> = files.iter().map(|(p, t)| (p.as_str(), t.as_str())).collect();
+    std::fs::create_dir_all(&root).unwrap();
+    crate::write_files(&root, &files);
+    let limits = atelier_index::Limits { rank_at_most: 5, ..Default::default() };
+    let index = atelier_index::Index::open(&dir.path().join("index.db"), &root, limits).unwrap();
+    index.sync(&mut |_| {}, &Default::default()).unwrap();
+
+    let hits = index.search("token", 10, Mode::Keyword, None).unwrap();
+    assert_eq!(hits.len(), 10, "still a full page of results");
+    assert_eq!((hits[0].path.as_str(), hits[0].symbol.as_deref()), ("src/auth.rs", Some("refresh_token")));
+    let hits = index.search("where is the user session kept", 10, Mode::Keyword, None).unwrap();
+    assert_eq!(hits.len(), 10);
+    assert_eq!(
+        (hits[0].path.as_str(), hits[0].symbol.as_deref()),
+        ("src/auth.rs", Some("user_session_store")),
+        "{hits:#?}"
+    );
+    // Every hit holds a word of the query.
+    assert!(hits.iter().all(|h| h.snippet.contains("user") || h.snippet.contains("session")), "{hits:#?}");
+}

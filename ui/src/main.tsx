@@ -4,7 +4,7 @@ import { createRoot } from 'react-dom/client';
 import { App } from './App';
 import { client } from './api';
 import './styles.css';
-// Keeps <html data-theme> on the theme in force (theme-boot.js set it before the first paint).
+// Keeps <html data-theme> on the theme in force (index.html's inline script set it before the first paint).
 import './theme';
 
 // Marks read by the desktop benchmark (ui/e2e/desktop-bench.mjs): where start-up time goes.

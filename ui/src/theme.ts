@@ -1,6 +1,6 @@
 /**
  * The colour theme: the person's choice (System, Light or Dark; the setting `ui.theme`, mirrored
- * in localStorage so public/theme-boot.js applies it before the first paint) and the theme in
+ * in localStorage so the inline script of index.html applies it before the first paint) and the theme in
  * force, which follows the OS's prefers-color-scheme under System. The page's colours are the
  * tokens of tokens.css under `<html data-theme>`; Monaco and xterm get themes built from the
  * same colours here.

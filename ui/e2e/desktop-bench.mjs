@@ -20,7 +20,7 @@ const PAGE_TIMES = `
   const n = performance.getEntriesByType('navigation')[0];
   const at = (name) => { const m = performance.getEntriesByName(name)[0]; return m ? Math.round(m.startTime) : undefined; };
   const paint = performance.getEntriesByName('first-contentful-paint')[0];
-  return { origin: performance.timeOrigin, html: Math.round(n.responseEnd), dom_loaded: Math.round(n.domContentLoadedEventEnd), script: at('atelier:script'), interactive: at('atelier:interactive'), first_paint: paint ? Math.round(paint.startTime) : undefined };`;
+  return { origin: performance.timeOrigin, html: Math.round(n.responseEnd), dom_loaded: Math.round(n.domContentLoadedEventEnd), script: at('atelier:script'), interactive: at('atelier:interactive'), frame: at('atelier:frame'), task: at('atelier:task'), open: at('atelier:open'), load: Math.round(n.loadEventEnd) || undefined, first_paint: paint ? Math.round(paint.startTime) : undefined };`;
 
 /** One launch: time to the ready element, the page's own timings, then the idle memory. */
 async function once(app) {
@@ -35,6 +35,12 @@ async function once(app) {
     // HTML received, scripts evaluated, the first screen rendered (Atelier's marks).
     const page = await driver.executeScript(PAGE_TIMES);
     page.navigation = Math.round(page.origin - (performance.timeOrigin + t0));
+    if (process.env.BENCH_RESOURCES) {
+      const list = await driver.executeScript(
+        "return performance.getEntriesByType('resource').map((r) => `${r.name.split('/').pop()} ${Math.round(r.startTime)}-${Math.round(r.responseEnd)}`)",
+      );
+      console.log(`${app.name}: resources (ms after navigation): ${list.join(', ')}`);
+    }
     delete page.origin;
     // Idle: let start-up work (the engine's first health probe, WebKit's caches) settle.
     await driver.sleep(3000);

@@ -16,6 +16,7 @@ import { chooseFolder, chooseZip, loadServer, onMenu, onOpenFolder, setServer, s
 import { mayDiscardUnsaved, tellShellBeforeClose } from './unsaved';
 import { loadSandbox, setSandbox, useSandbox } from './sandbox';
 import type { ArchivableProject } from './review-types';
+import { useFirstFrameDrawn } from './startup';
 // The archived mark of the project list (the rest of these styles load with their views).
 import './components/review.css';
 
@@ -282,9 +283,10 @@ export function ProjectList({ onOpen }: { onOpen: (p: Project) => void }) {
 export function SharingBar() {
   const status = useServer((s) => s.status);
   const busy = useServer((s) => s.busy);
+  const drawn = useFirstFrameDrawn();
   useEffect(() => {
-    void loadServer();
-  }, []);
+    if (drawn) void loadServer();
+  }, [drawn]);
   if (!status?.running || !status.public) return null;
   const [first, ...others] = status.reachable_at;
   return (
@@ -318,9 +320,10 @@ export function SandboxOffBar() {
   const busy = useSandbox((s) => s.busy);
   // Loaded once connected (again after a reconnection: another window may have changed it).
   const connected = useConnection().status === 'open';
+  const drawn = useFirstFrameDrawn();
   useEffect(() => {
-    if (connected) void loadSandbox();
-  }, [connected]);
+    if (connected && drawn) void loadSandbox();
+  }, [connected, drawn]);
   if (status?.setting !== 'off') return null;
   return (
     <div className="banner warning" role="alert" aria-label="Sandbox off">
@@ -385,25 +388,28 @@ export function App() {
     return onOpenFolder((path) => void openFolder(path));
   }, [openFolder]);
   const onDeleted = useCallback(() => setProject(null), [setProject]);
+  // What the first screen does not need waits for its first frame (see startup.ts).
+  const drawn = useFirstFrameDrawn();
   // The tab's (and the desktop window's) title names the open project.
   useEffect(() => {
     const title = project ? `${project.name} — Atelier` : 'Atelier';
     document.title = title;
-    if (desktop) setWindowTitle(title).catch(() => undefined);
-  }, [project]);
+    // The window opens titled "Atelier" (tauri.conf.json).
+    if (desktop && (project || drawn)) setWindowTitle(title).catch(() => undefined);
+  }, [project, drawn]);
   // Desktop: the native menu's items run the palette's commands of the same id.
-  useEffect(() => (desktop ? onMenu((id) => allCommands().find((c) => c.id === id)?.run()) : undefined), []);
+  useEffect(() => (desktop && drawn ? onMenu((id) => allCommands().find((c) => c.id === id)?.run()) : undefined), [drawn]);
   // First run: no model server, or one without models, gets the first-run screen (checked once a
   // page, when the connection first opens: a server that goes away later is the chat's to say).
   const [gate, setGate] = useState<'checking' | 'first-run' | 'open'>('checking');
   const connected = useConnection().status === 'open';
   useEffect(() => {
-    if (!connected || gate !== 'checking') return;
+    if (!connected || gate !== 'checking' || !drawn) return;
     void loadModels().then((ok) => {
       const { models } = useModels.getState();
       setGate(ok && (models?.length ?? 0) > 0 ? 'open' : 'first-run');
     });
-  }, [connected, gate]);
+  }, [connected, gate, drawn]);
   const goHome = useCallback(async () => {
     if (project && !(await mayDiscardUnsaved(`Leave ${project.name}`))) return;
     setSettings(false);
@@ -482,7 +488,11 @@ export function App() {
       ) : project || gate === 'first-run' ? null : (
         <ProjectList onOpen={setProject} />
       )}
-      <StatusBar project={gate === 'first-run' ? null : project} onOpenSettings={() => setSettings(true)} />
+      {drawn ? (
+        <StatusBar project={gate === 'first-run' ? null : project} onOpenSettings={() => setSettings(true)} />
+      ) : (
+        <footer className="statusbar" aria-label="Status bar" />
+      )}
       <CommandPalette />
     </div>
   );

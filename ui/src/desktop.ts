@@ -5,6 +5,10 @@
  * asks a question the right way in both.
  */
 import { invoke } from '@tauri-apps/api/core';
+// Static, not `import()`: a module fetched while the page loads holds WebKit's load event, and
+// with it the desktop window's first paint (docs/benchmarks.md, 2026-12-07).
+import { listen } from '@tauri-apps/api/event';
+import { getCurrentWindow } from '@tauri-apps/api/window';
 import { confirm, open, save } from '@tauri-apps/plugin-dialog';
 import { openUrl } from '@tauri-apps/plugin-opener';
 import { create } from 'zustand';
@@ -102,8 +106,7 @@ export function takeLaunchFolder(): Promise<string | null> {
 export function onOpenFolder(handler: (path: string) => void): () => void {
   let stop: (() => void) | undefined;
   let stopped = false;
-  void import('@tauri-apps/api/event').then(async ({ listen }) => {
-    const unlisten = await listen<string>('open-folder', (e) => handler(e.payload));
+  void listen<string>('open-folder', (e) => handler(e.payload)).then((unlisten) => {
     if (stopped) unlisten();
     else stop = unlisten;
   });
@@ -120,8 +123,7 @@ export function onOpenFolder(handler: (path: string) => void): () => void {
 export function onMenu(handler: (id: string) => void): () => void {
   let stop: (() => void) | undefined;
   let stopped = false;
-  void import('@tauri-apps/api/event').then(async ({ listen }) => {
-    const unlisten = await listen<string>('menu', (e) => handler(e.payload));
+  void listen<string>('menu', (e) => handler(e.payload)).then((unlisten) => {
     if (stopped) unlisten();
     else stop = unlisten;
   });
@@ -133,5 +135,6 @@ export function onMenu(handler: (id: string) => void): () => void {
 
 /** Names the window (the open project); the browser build sets `document.title` instead. */
 export function setWindowTitle(title: string): Promise<void> {
-  return import('@tauri-apps/api/window').then(({ getCurrentWindow }) => getCurrentWindow().setTitle(title));
+  // Inside a promise: a shell without a window (tests) is a rejection for the caller to catch.
+  return Promise.resolve().then(() => getCurrentWindow().setTitle(title));
 }

@@ -156,6 +156,8 @@ export class RpcClient {
       return;
     }
     this.connecting = false;
+    // Read by the desktop benchmark (ui/e2e/desktop-bench.mjs): when the engine first answered.
+    if (typeof performance !== 'undefined' && performance.getEntriesByName('atelier:open').length === 0) performance.mark('atelier:open');
     this.setState({ status: 'open', attempt: 0, retryAt: null, lastError: null, tokenRefused: false });
     await this.subscribeTopics([...this.listeners.keys()]);
   }

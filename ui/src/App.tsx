@@ -339,6 +339,8 @@ export function SandboxOffBar() {
 const OPEN_PROJECT = 'atelier.project';
 
 export function App() {
+  // What the first screen does not need waits for its first frame (see startup.ts).
+  const drawn = useFirstFrameDrawn();
   const [project, setProjectState] = useState<Project | null>(() => null);
   const [settings, setSettings] = useState(false);
   // The open project survives a reload of the tab (kept in sessionStorage, checked with the server).
@@ -365,7 +367,7 @@ export function App() {
     performance.mark('atelier:interactive');
   }, []);
   // Desktop: closing the window with unsaved edits asks first (the shell asks; see unsaved.ts).
-  useEffect(() => (desktop ? tellShellBeforeClose() : undefined), []);
+  useEffect(() => (desktop && drawn ? tellShellBeforeClose() : undefined), [drawn]);
   // Desktop: a folder named on the command line, now or by a later launch, opens as a project.
   const [openFailure, setOpenFailure] = useState<string | null>(null);
   const openFolder = useCallback(
@@ -383,13 +385,11 @@ export function App() {
     [setProject],
   );
   useEffect(() => {
-    if (!desktop) return;
+    if (!desktop || !drawn) return;
     takeLaunchFolder().then((path) => path && void openFolder(path), () => undefined);
     return onOpenFolder((path) => void openFolder(path));
-  }, [openFolder]);
+  }, [openFolder, drawn]);
   const onDeleted = useCallback(() => setProject(null), [setProject]);
-  // What the first screen does not need waits for its first frame (see startup.ts).
-  const drawn = useFirstFrameDrawn();
   // The tab's (and the desktop window's) title names the open project.
   useEffect(() => {
     const title = project ? `${project.name} — Atelier` : 'Atelier';

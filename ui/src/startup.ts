@@ -1,6 +1,7 @@
 /**
  * What the first screen does not need waits for its first frame: the status bar, the first-run
- * check, the sandbox and sharing banners' status, the native menu and title. In the desktop app every call to the engine
+ * check, the sandbox and sharing banners' status, the native menu and title, the folder named on
+ * the command line and what the shell asks before closing. In the desktop app every call to the engine
  * at start-up is a message through the shell, and WebKit drew the first frame only after them
  * (docs/benchmarks.md, 2026-12-07).
  */

@@ -241,6 +241,7 @@ async function firstRun() {
     return;
   }
   const q = await freshPage(origin3);
+  firstRunPage = q;
   await q.goto(`${origin3}/#token=e2e-token`);
   await q.getByRole('heading', { name: 'Download a model' }).waitFor({ timeout: 20000 });
   const list = q.getByRole('list', { name: 'Recommended models' });
@@ -265,6 +266,8 @@ async function firstRun() {
 }
 
 let page = null;
+// The first-run check's own tab, while it runs (its messages are printed when a step fails).
+let firstRunPage = null;
 let browser = null;
 let problems = [];
 async function main() {
@@ -803,6 +806,10 @@ main()
     if (problems.length) console.error(problems.join('\n'));
     const classes = await page?.evaluate(() => [...document.querySelectorAll('.msg')].map((m) => `${m.className}:${m.querySelector(".body")?.firstElementChild?.tagName}:${m.textContent.length}`)).catch(() => []);
     console.error(`messages shown: ${JSON.stringify(classes)}`);
+    const firstRun = await firstRunPage
+      ?.evaluate(() => [...document.querySelectorAll('.msg')].map((m) => `${m.className}: ${m.textContent.slice(0, 200)}`))
+      .catch(() => []);
+    if (firstRun?.length) console.error(`first-run tab's messages: ${JSON.stringify(firstRun)}`);
     await page?.screenshot({ path: join(artifacts, 'failure.png') }).catch(() => undefined);
     process.exitCode = 1;
   })

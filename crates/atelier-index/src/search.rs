@@ -108,8 +108,8 @@ impl Index {
             if out.len() < k
                 && let Some((table, rank, query)) = too_large
             {
-                // Every step too large: the narrowest one's first chunks (enough for a page), ranked
-                // among themselves.
+                // The steps small enough did not fill a page: the rest from the narrowest step too
+                // large, its first chunks ranked among themselves.
                 let mut first = conn.prepare_cached(&format!(
                     "SELECT rowid, {rank} FROM {table} WHERE {table} MATCH ?1 LIMIT ?2"
                 ))?;

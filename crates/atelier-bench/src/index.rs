@@ -14,8 +14,9 @@ use atelier_llm::{LlmConfig, OllamaProvider, Provider};
 use atelier_testkit::{TestLlm, TestModel};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use serde_json::{Value, json};
+use serde_json::json;
 
+use crate::rpc::call;
 use crate::stats::summarize;
 
 const WORDS: &[&str] = &[
@@ -241,14 +242,6 @@ async fn full_index(dir: &Path) -> anyhow::Result<()> {
         map_len
     );
     Ok(())
-}
-
-async fn call(client: &atelier_core::Client, method: &str, params: Value) -> anyhow::Result<Value> {
-    let request = json!({ "jsonrpc": "2.0", "id": 1, "method": method, "params": params });
-    let text = client.handle_text(&request.to_string()).await.context("no answer")?;
-    let mut v: Value = serde_json::from_str(&text)?;
-    anyhow::ensure!(v.get("error").is_none(), "{method}: {v}");
-    Ok(v["result"].take())
 }
 
 /// Through the engine: the project is opened (watched and indexed), then one file is saved

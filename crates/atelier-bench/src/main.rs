@@ -15,6 +15,7 @@ mod index;
 mod mcp;
 mod memory;
 mod pool;
+mod rpc;
 mod sandbox;
 mod search;
 mod stats;

@@ -12,8 +12,9 @@ use std::time::Instant;
 use anyhow::Context;
 use atelier_core::{App, ClientLimits, Config};
 use atelier_llm::{LlmConfig, OllamaProvider};
-use serde_json::{Value, json};
+use serde_json::json;
 
+use crate::rpc::call;
 use crate::stats::summarize;
 
 const RUNS: usize = 15;
@@ -39,14 +40,6 @@ pub fn make_tree(root: &Path, files: usize) -> anyhow::Result<()> {
         std::fs::write(dir.join(format!("f{i}.rs")), body)?;
     }
     Ok(())
-}
-
-async fn call(client: &atelier_core::Client, method: &str, params: Value) -> anyhow::Result<Value> {
-    let request = json!({ "jsonrpc": "2.0", "id": 1, "method": method, "params": params });
-    let text = client.handle_text(&request.to_string()).await.context("no answer")?;
-    let mut v: Value = serde_json::from_str(&text)?;
-    anyhow::ensure!(v.get("error").is_none(), "{method}: {v}");
-    Ok(v["result"].take())
 }
 
 pub async fn run(files: usize) -> anyhow::Result<()> {

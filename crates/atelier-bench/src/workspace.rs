@@ -13,8 +13,9 @@ use atelier_core::{App, ClientLimits, Config};
 use atelier_llm::{LlmConfig, OllamaProvider};
 use base64::Engine as _;
 use portable_pty::{CommandBuilder, PtySize, native_pty_system};
-use serde_json::{Value, json};
+use serde_json::json;
 
+use crate::rpc::call;
 use crate::stats::summarize;
 
 const MB: usize = 1024 * 1024;
@@ -42,14 +43,6 @@ fn raw_pty(file: &Path) -> anyhow::Result<Duration> {
     child.wait().ok();
     anyhow::ensure!(total >= 100 * MB, "raw read got only {total} bytes");
     Ok(elapsed)
-}
-
-async fn call(client: &atelier_core::Client, method: &str, params: Value) -> anyhow::Result<Value> {
-    let request = json!({ "jsonrpc": "2.0", "id": 1, "method": method, "params": params });
-    let text = client.handle_text(&request.to_string()).await.context("no answer")?;
-    let mut v: Value = serde_json::from_str(&text)?;
-    anyhow::ensure!(v.get("error").is_none(), "{method}: {v}");
-    Ok(v["result"].take())
 }
 
 /// The same `cat` through Atelier's terminal to a subscribed client, until the end marker.

@@ -33,10 +33,6 @@ pub struct Parsed {
     pub references: HashMap<String, u32>,
 }
 
-thread_local! {
-    static PARSERS: std::cell::RefCell<HashMap<Lang, Parser>> = std::cell::RefCell::new(HashMap::new());
-}
-
 /// The names a file uses and how often: every identifier-shaped word of its text (letters,
 /// digits and `_`, not starting with a digit, 2 to 100 bytes) except its definitions' own
 /// names. Read from the text rather than the tree's identifier leaves: walking every node of
@@ -97,27 +93,13 @@ pub fn parse(lang: Lang, text: &str) -> Option<Parsed> {
     let mut give_up = |_: &ParseState| started.elapsed() > PARSE_LIMIT;
     let bytes = text.as_bytes();
     let len = bytes.len();
-    // One parser per thread and language, kept: a new one per file costs its allocations again.
-    let tree = PARSERS.with_borrow_mut(|parsers| {
-        let parser = match parsers.entry(lang) {
-            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-            std::collections::hash_map::Entry::Vacant(e) => {
-                let mut parser = Parser::new();
-                parser.set_language(&lang.grammar()).ok()?;
-                e.insert(parser)
-            }
-        };
-        let tree = parser.parse_with_options(
-            &mut |i, _| if i < len { &bytes[i..] } else { &[] },
-            None,
-            Some(ParseOptions::new().progress_callback(&mut give_up)),
-        );
-        // A parse given up leaves the parser mid-way; the next file must start afresh.
-        if tree.is_none() {
-            parser.reset();
-        }
-        tree
-    })?;
+    let mut parser = Parser::new();
+    parser.set_language(&lang.grammar()).ok()?;
+    let tree = parser.parse_with_options(
+        &mut |i, _| if i < len { &bytes[i..] } else { &[] },
+        None,
+        Some(ParseOptions::new().progress_callback(&mut give_up)),
+    )?;
     let root = tree.root_node();
 
     let name_index = query.capture_index_for_name("name");

@@ -1,6 +1,6 @@
 // Desktop end-to-end test: the real atelier-desktop binary (engine in-process, UI over Tauri
 // IPC) under Xvfb, driven through Debian's WebKitWebDriver, with the scripted model server.
-// The window opens with the Atelier UI; Ctrl+=/Ctrl+0 zoom; a project is created; a chat reply streams; a terminal
+// The window opens with the Atelier UI in the system's fonts; Ctrl+=/Ctrl+0 zoom; a project is created; a chat reply streams; a terminal
 // runs `echo`; the app listens on no TCP port while its embedded server is off; switched on
 // in Settings, the server answers with the token Settings shows; making it reachable from other
 // machines waits for the native question's answer (xdotool answers it) and then names an address
@@ -144,6 +144,11 @@ try {
   if ((await driver.getTitle()) !== 'Atelier') throw new Error(`the window's title is ${await driver.getTitle()}`);
   const ipc = await driver.executeScript(() => '__TAURI_INTERNALS__' in window);
   if (ipc !== true) throw new Error('the UI does not run inside the Tauri shell');
+  // On Linux the page asks for fontconfig's default fonts only: each family of a list that the
+  // machine lacks costs WebKitGTK font matches again and again (7,352 on the first screen,
+  // ~50 ms of start-up; docs/benchmarks.md 2026-12-07).
+  const fonts = await driver.executeScript(() => [getComputedStyle(document.body).fontFamily, getComputedStyle(document.documentElement).getPropertyValue('--font-mono').trim()]);
+  if (fonts[0] !== 'sans-serif' || fonts[1] !== 'monospace') throw new Error(`the page's fonts are ${JSON.stringify(fonts)}, not fontconfig's defaults`);
   await shot(driver, 'window-opened');
 
   // Ctrl+= zooms the page in (Tauri's zoom hotkeys), Ctrl+0 back.

@@ -118,6 +118,12 @@ export function colours(t: Theme) {
   };
 }
 
+/** The page's monospace fonts (`--font-mono`: the fontconfig default on Linux), for Monaco and xterm. */
+export function monoFont(): string {
+  if (typeof document === 'undefined') return 'monospace';
+  return getComputedStyle(document.documentElement).getPropertyValue('--font-mono').trim() || 'monospace';
+}
+
 /** Monaco's theme for a scheme: its built-in syntax colours on the page's background. */
 export const monacoTheme = (t: Theme) => (t === 'dark' ? 'atelier-dark' : 'atelier-light');
 

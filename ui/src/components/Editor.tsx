@@ -6,7 +6,7 @@ import { ask } from '../desktop';
 import { onTabKeys } from '../tabs';
 import { useLiveFiles } from '../live';
 import { useUnsaved } from '../unsaved';
-import { currentTheme, defineMonacoThemes, monacoTheme, useTheme } from '../theme';
+import { currentTheme, defineMonacoThemes, monacoTheme, monoFont, useTheme } from '../theme';
 import { movedPath } from './TreeOps';
 import { loadMonaco } from './loadMonaco';
 
@@ -60,7 +60,7 @@ export function Editor({ projectId, open, active, onActivate, onClose, changed, 
     void loadMonaco().then((monaco) => {
       if (disposed || !host.current) return;
       monacoRef.current = monaco;
-      editor.current = monaco.editor.create(host.current, { automaticLayout: true, theme: monacoTheme(currentTheme()), minimap: { enabled: false }, fontSize: 13, fontFamily: "ui-monospace, 'SFMono-Regular', 'Cascadia Code', Menlo, Consolas, monospace" });
+      editor.current = monaco.editor.create(host.current, { automaticLayout: true, theme: monacoTheme(currentTheme()), minimap: { enabled: false }, fontSize: 13, fontFamily: monoFont() });
       setReady(true);
     });
     const modelMap = models.current;

@@ -7,7 +7,7 @@ import { client, errorText, useConnection } from '../api';
 import { onTabKeys } from '../tabs';
 import type { Event, TerminalInfo, TerminalOpened, TerminalScrollback } from '../protocol/generated';
 import { RpcError } from '../rpc/client';
-import { currentTheme, useTheme, xtermTheme } from '../theme';
+import { currentTheme, monoFont, useTheme, xtermTheme } from '../theme';
 
 /**
  * The project's open terminals, kept in sessionStorage: the shells live on in the server when
@@ -61,7 +61,7 @@ function TerminalView({ id, visible, onExit }: { id: string; visible: boolean; o
   useEffect(() => {
     if (!host.current) return;
     // Screen-reader mode keeps the rows' text in the DOM (the WebGL renderer draws on a canvas).
-    const t = new Terminal({ fontSize: 13, cursorBlink: true, allowProposedApi: true, screenReaderMode: true, theme: xtermTheme(currentTheme()) });
+    const t = new Terminal({ fontSize: 13, fontFamily: monoFont(), cursorBlink: true, allowProposedApi: true, screenReaderMode: true, theme: xtermTheme(currentTheme()) });
     const f = new FitAddon();
     t.loadAddon(f);
     t.open(host.current);

@@ -8,7 +8,7 @@ use atelier_sandbox::{Policy, RunSpec, Sandbox, SandboxSetting};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio_util::sync::CancellationToken;
 
-use crate::{bubblewrap, landlock, processes_with, run, zombie_children};
+use crate::{bubblewrap, landlock, left_soon, processes_with, run, zombie_children};
 
 /// A command that starts children and grandchildren which sleep, then sleeps itself; none of
 /// them may be left once the timeout has passed.
@@ -40,7 +40,7 @@ async fn the_whole_tree_is_gone_after_the_timeout(sandbox: &Sandbox) {
     assert!(out.timed_out, "{out:?}");
     assert!(out.output.contains("started"));
     assert!(*seen.lock().unwrap() >= 4, "the sleepers were running before the timeout");
-    let left = processes_with(&marker);
+    let left = left_soon(&marker).await;
     assert!(left.is_empty(), "processes left after the timeout: {left:?}");
     assert!(zombie_children().is_empty(), "zombies: {:?}", zombie_children());
 }
@@ -86,7 +86,8 @@ async fn cancel_stops_a_running_command_and_its_children() {
     let out = sandbox.run(spec, &cancel, &mut on_output).await.unwrap();
     assert!(out.cancelled && !out.timed_out, "{out:?}");
     assert!(out.duration < Duration::from_secs(60), "cancel ended it, not the 200 s sleep: {out:?}");
-    assert!(processes_with(&marker).is_empty());
+    let left = left_soon(&marker).await;
+    assert!(left.is_empty(), "processes left after the cancel: {left:?}");
 }
 
 #[tokio::test]

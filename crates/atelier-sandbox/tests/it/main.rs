@@ -92,6 +92,20 @@ pub fn processes_with(marker: &str) -> Vec<u32> {
     found
 }
 
+/// Processes whose command line contains `marker` 2 s on, or sooner once there are none. A
+/// killed process takes a moment to exit (longer on a busy machine): what matters is that none
+/// is left soon after a run ends, not that none is still exiting at that instant.
+pub async fn left_soon(marker: &str) -> Vec<u32> {
+    let by = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        let found = processes_with(marker);
+        if found.is_empty() || std::time::Instant::now() >= by {
+            return found;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
 pub fn exists(path: &Path) -> bool {
     std::fs::symlink_metadata(path).is_ok()
 }

@@ -278,7 +278,7 @@ async fn cancel_during_a_command_stops_the_loop_and_leaves_no_process() {
     let (result, cancelled_at) = tokio::join!(running, stopper);
     println!("the loop ended {:?} after the cancel", cancelled_at.elapsed());
     assert!(matches!(result, Err(LoopError::Cancelled)), "{result:?}");
-    assert!(!crate::run::running(&marker), "no process of the command is left");
+    assert!(crate::run::gone_soon(&marker).await, "no process of the command is left");
 }
 
 #[tokio::test]

@@ -29,6 +29,20 @@ pub fn running(marker: &str) -> bool {
     })
 }
 
+/// Whether no process's command line contains `marker` within 2 s. A killed process takes a
+/// moment to exit (longer on a busy machine): what matters is that none is left soon after,
+/// not that none is still exiting at the instant the call returned.
+pub async fn gone_soon(marker: &str) -> bool {
+    let by = Instant::now() + Duration::from_secs(2);
+    while running(marker) {
+        if Instant::now() >= by {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    true
+}
+
 #[tokio::test]
 async fn output_streams_and_the_exit_code_and_place_are_said() {
     let (_dir, ctx) = context();
@@ -93,7 +107,8 @@ async fn cancel_stops_a_running_command_within_100_ms_and_leaves_no_process() {
     let took = cancelled_at.elapsed();
     assert!(matches!(result, Err(ToolError::Cancelled)), "{result:?}");
     println!("cancel took {took:?}");
-    assert!(!running(&marker), "no process of the command is left");
+    assert!(gone_soon(&marker).await, "no process of the command is left");
+    println!("its processes were gone {:?} after the cancel", cancelled_at.elapsed());
     drop(tool);
 }
 

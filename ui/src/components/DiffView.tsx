@@ -3,7 +3,7 @@ import type * as Monaco from 'monaco-editor';
 import { client, errorText } from '../api';
 import type { GitShown } from '../protocol/generated';
 import { language, loadMonaco } from './Editor';
-import { currentTheme, monacoTheme } from '../theme';
+import { currentTheme, monacoTheme, monoFont } from '../theme';
 
 /** What a commit changed in one file, side by side in Monaco's diff editor. */
 export function DiffView({
@@ -34,7 +34,7 @@ export function DiffView({
     Promise.all([loadMonaco(), before, show(commit)]).then(
       ([monaco, before, after]) => {
         if (!live || !host.current) return;
-        editor = monaco.editor.createDiffEditor(host.current, { automaticLayout: true, readOnly: true, theme: monacoTheme(currentTheme()), renderSideBySide: true, originalAriaLabel: `${path} before the commit`, modifiedAriaLabel: `${path} after the commit` });
+        editor = monaco.editor.createDiffEditor(host.current, { automaticLayout: true, readOnly: true, theme: monacoTheme(currentTheme()), fontFamily: monoFont(), renderSideBySide: true, originalAriaLabel: `${path} before the commit`, modifiedAriaLabel: `${path} after the commit` });
         const original = monaco.editor.createModel(before.content ?? '', language(path));
         const modified = monaco.editor.createModel(after.content ?? '', language(path));
         models.push(original, modified);

@@ -9,7 +9,7 @@ import type * as Monaco from 'monaco-editor';
 import { client, errorText } from '../api';
 import type { Workflow } from '../protocol/generated';
 import type { Hunk, ReviewAccept, ReviewFile } from '../review-types';
-import { currentTheme, monacoTheme } from '../theme';
+import { currentTheme, monacoTheme, monoFont } from '../theme';
 import { splitHunks } from './Bits';
 import { language, loadMonaco } from './Editor';
 
@@ -58,6 +58,7 @@ function ReviewDiff({ file, focus }: { file: ReviewFile; focus: Hunk | null }) {
           readOnly: true,
           originalEditable: false,
           theme: monacoTheme(currentTheme()),
+          fontFamily: monoFont(),
           renderSideBySide: true,
           // Before and after side by side even in the narrow side panel.
           useInlineViewWhenSpaceIsLimited: false,

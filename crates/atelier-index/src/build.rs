@@ -399,7 +399,7 @@ impl Index {
                     if let Some(old) = old {
                         batch.push((Some(old.id), Read::Missing));
                     }
-                } else if old.as_ref().is_some_and(|k| k.size == file.size && k.mtime_ns == file.mtime_ns) {
+                } else if matches!(wanted[i], Wanted::Skip) {
                     report.unchanged += 1;
                     files += 1;
                     bytes += file.size;
